@@ -1,0 +1,1 @@
+"""Pure git analysis: reads a pygit2 repository, returns frozen dataclasses."""

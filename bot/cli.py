@@ -1,0 +1,239 @@
+"""The `trunkguard` command line: parse, call the analyzers, format."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import platformdirs
+import pygit2
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from analyzers.divergence import scan as scan_repository
+from analyzers.errors import AnalysisError
+from analyzers.refs import check_glob, inventory
+from bot import demo as demo_repo
+from bot.errors import TrunkguardError
+from bot.mirror import open_repository
+from bot.render import scan_payload, scan_table
+
+F = TypeVar("F", bound=Callable[..., Any])
+PROGRESS_DELAY = 0.5  # seconds of silence before a progress bar is worth showing
+
+
+def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> int:
+    if value is None:
+        return int(time.time())
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"'{value}' is not an ISO 8601 date, e.g. 2026-11-24T09:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def _check_globs(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -> list[str]:
+    for pattern in value:
+        problem = check_glob(pattern)
+        if problem:
+            raise click.BadParameter(f"bad glob '{pattern}': {problem}")
+    return list(value)
+
+
+def repository_options(command: F) -> F:
+    """Add the options every command that reads a repository shares."""
+    options = [
+        click.argument("target", metavar="PATH_OR_URL"),
+        click.option(
+            "--trunk",
+            metavar="NAME",
+            help="Trunk branch (default: the remote's HEAD, HEAD, main or master).",
+        ),
+        click.option(
+            "--remote",
+            default="origin",
+            show_default=True,
+            help="Remote whose tracking branches count as branches.",
+        ),
+        click.option(
+            "--now",
+            metavar="ISO8601",
+            callback=_parse_now,
+            help="Measure ages as of this moment (default: now).",
+        ),
+        click.option(
+            "--include",
+            metavar="GLOB",
+            multiple=True,
+            callback=_check_globs,
+            help="Only branches matching GLOB (repeatable).",
+        ),
+        click.option(
+            "--exclude",
+            metavar="GLOB",
+            multiple=True,
+            callback=_check_globs,
+            help="Skip branches matching GLOB (repeatable).",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(path_type=Path),
+            envvar="TRUNKGUARD_CACHE_DIR",
+            help="Where mirrors of URLs are kept (env TRUNKGUARD_CACHE_DIR).",
+        ),
+        click.option(
+            "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@contextmanager
+def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    """Yield a progress callback that shows a bar on stderr once the work takes a moment."""
+    started = time.monotonic()
+    bar: Progress | None = None
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar, task
+        if not enabled:
+            return
+        if bar is None:
+            if time.monotonic() - started < PROGRESS_DELAY:
+                return
+            bar = Progress(
+                TextColumn(label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            task = bar.add_task(label, total=total)
+        assert task is not None
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+class ErrorTranslatingGroup(click.Group):
+    """Turns the errors trunkguard expects into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (TrunkguardError, AnalysisError) as error:
+            raise click.ClickException(str(error)) from error
+        except pygit2.GitError as error:
+            raise click.ClickException(f"git error: {error}") from error
+
+
+@click.group(cls=ErrorTranslatingGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="trunkguard")
+def cli() -> None:
+    """trunkguard keeps teams on short-lived branches.
+
+    It measures how old every branch is and how far it has drifted from trunk.
+
+    \b
+    Examples:
+      trunkguard scan .
+      trunkguard scan https://example.com/org/app.git --json
+      trunkguard demo
+    """
+
+
+@cli.command()
+@repository_options
+def scan(
+    target: str,
+    trunk: str | None,
+    remote: str,
+    now: int,
+    include: list[str],
+    exclude: list[str],
+    cache_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Measure every branch's age and divergence from trunk.
+
+    PATH_OR_URL is a local repository (bare or not), or a URL that is mirrored into the cache
+    directory and fetched again on later runs.
+
+    \b
+    Examples:
+      trunkguard scan .
+      trunkguard scan ~/src/app --trunk develop --exclude 'release/*'
+      trunkguard scan https://example.com/org/app.git --json > scan.json
+    """
+    repo = open_repository(target, cache_dir or Path(platformdirs.user_cache_dir("trunkguard")))
+    found = inventory(repo, trunk=trunk, remote=remote, include=include, exclude=exclude)
+    with _progress("scanning branches", sys.stderr.isatty()) as progress:
+        report = scan_repository(repo, found, now, progress)
+    if as_json:
+        click.echo(json.dumps(scan_payload(report, target), indent=2))
+        return
+    if report.trunk.head is None:
+        click.echo(f"{target}: the repository has no commits yet.")
+        return
+    if not report.branches:
+        click.echo(f"{target}: no branches besides trunk '{report.trunk.name}'.")
+        return
+    console = Console()
+    console.print(scan_table(report, console.width))
+
+
+@cli.command()
+@click.option(
+    "--path",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo/repo.git"),
+    show_default=True,
+    help="Where to build the demo repository (replaced if it exists).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+def demo(path: Path, as_json: bool) -> None:
+    """Build a small repository with realistic branches and scan it.
+
+    The repository has a busy trunk, old and fresh branches, an integrated one and branches
+    that will conflict; every date is relative to now.
+
+    \b
+    Example:
+      trunkguard demo --path /tmp/demo.git
+    """
+    now = int(time.time())
+    repo = demo_repo.build(path, now)
+    report = scan_repository(repo, inventory(repo), now)
+    if as_json:
+        click.echo(json.dumps(scan_payload(report, str(path)), indent=2))
+        return
+    console = Console()
+    console.print(f"Demo repository built at {path}\n")
+    console.print(scan_table(report, console.width))
+
+
+def main() -> None:
+    """Run the CLI with logging to stderr."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    cli(prog_name="trunkguard")

@@ -1,0 +1,169 @@
+"""A small demo repository with the branches a real team has: old, fresh, merged, conflicting."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pygit2
+
+from bot.repo_writer import Person, RepoWriter
+
+DAY = 86400
+TEAM = (
+    Person("Grace Hopper", "grace@example.com", 60),
+    Person("Linus Torvalds", "linus@example.com", -420),
+    Person("Margaret Hamilton", "margaret@example.com", 0),
+    Person("Ken Thompson", "ken@example.com", -300),
+)
+FILES = (
+    "src/app.py",
+    "src/billing.py",
+    "src/search.py",
+    "src/auth/login.py",
+    "src/api/routes.py",
+    "docs/guide.md",
+)
+
+
+def _lines(path: str, count: int = 40) -> list[str]:
+    return [f"{path}: line {n}" for n in range(1, count + 1)]
+
+
+class _Demo:
+    """Keeps every file's lines so commits can edit chosen lines, like people do."""
+
+    def __init__(self, repo: pygit2.Repository, now: int) -> None:
+        self.writer = RepoWriter(repo)
+        self.now = now
+        self.snapshots: dict[pygit2.Oid, dict[str, list[str]]] = {}
+
+    def commit(
+        self,
+        parent: pygit2.Oid | None,
+        edits: dict[str, dict[int, str]],
+        days_ago: float,
+        author: Person,
+        message: str,
+        ref: str | None = None,
+        extra_parent: pygit2.Oid | None = None,
+    ) -> pygit2.Oid:
+        files = {p: list(lines) for p, lines in self.snapshots[parent].items()} if parent else {}
+        for path, changes in edits.items():
+            lines = files.setdefault(path, _lines(path))
+            for number, text in changes.items():
+                lines[number - 1] = text
+        parents = [p for p in (parent, extra_parent) if p is not None]
+        when = int(self.now - days_ago * DAY)
+        commit_id = self.writer.commit(
+            {p: "\n".join(files[p]) + "\n" for p in edits},
+            when=when,
+            parents=parents,
+            author=author,
+            message=message,
+            ref=ref,
+        )
+        self.snapshots[commit_id] = files
+        return commit_id
+
+
+def build(path: Path, now: int) -> pygit2.Repository:
+    """Build the demo repository at `path` (replacing it) with dates relative to `now`."""
+    if path.exists():
+        shutil.rmtree(path)
+    repo = pygit2.init_repository(str(path), bare=True, initial_head="main")
+    demo = _Demo(repo, now)
+    rng = random.Random(7)
+
+    trunk: list[pygit2.Oid] = []
+    head = demo.commit(None, {p: {} for p in FILES}, 150, TEAM[0], "Initial import")
+    trunk.append(head)
+    for step in range(60):
+        days_ago = 149 - step * 2.4
+        path_ = FILES[step % len(FILES)]
+        line = rng.randint(20, 40)
+        edits = {path_: {line: f"{path_}: trunk change {step}"}}
+        if step == 50:
+            # Trunk reworks the top of billing: branches that touched it will conflict.
+            edits = {"src/billing.py": {n: f"billing v2 line {n}" for n in range(1, 9)}}
+        head = demo.commit(head, edits, days_ago, TEAM[step % 4], f"Trunk work {step}")
+        trunk.append(head)
+
+    def fork(days_ago: float) -> pygit2.Oid:
+        # The trunk commit a branch started from, that many days ago.
+        return max(
+            (c for c in trunk if repo[c].peel(pygit2.Commit).commit_time <= now - days_ago * DAY),
+            key=lambda c: repo[c].peel(pygit2.Commit).commit_time,
+        )
+
+    tip = fork(110)
+    for n in range(3):
+        tip = demo.commit(
+            tip, {"src/api/grpc.py": {n + 1: f"grpc {n}"}}, 109 - n, TEAM[3], f"gRPC experiment {n}"
+        )
+    repo.references.create("refs/heads/experiment/grpc", tip)
+
+    tip = fork(45)
+    for n in range(12):
+        tip = demo.commit(
+            tip,
+            {"src/billing.py": {n % 6 + 1: f"checkout redesign {n}"}},
+            44 - n * 3,
+            TEAM[1],
+            f"Checkout redesign step {n}",
+        )
+    repo.references.create("refs/heads/feature/checkout-redesign", tip)
+
+    base = fork(9)
+    tip = demo.commit(
+        base, {"src/billing.py": {30: "invoices: add VAT line"}}, 8, TEAM[2], "Invoices: VAT line"
+    )
+    tip = demo.commit(
+        tip, {"src/invoices.py": {1: "invoices module"}}, 6, TEAM[2], "Invoices module"
+    )
+    repo.references.create("refs/heads/feature/invoices", tip)
+    tip = demo.commit(
+        base, {"src/billing.py": {30: "tax: rounding rule"}}, 5, TEAM[0], "Tax rounding"
+    )
+    repo.references.create("refs/heads/feature/tax-rounding", tip)
+
+    tip = demo.commit(
+        fork(3), {"src/search.py": {5: "search: fuzzy match"}}, 2.5, TEAM[3], "Fuzzy search"
+    )
+    tip = demo.commit(tip, {"src/search.py": {6: "search: ranking"}}, 0.5, TEAM[3], "Ranking")
+    repo.references.create("refs/heads/feature/search", tip)
+
+    tip = demo.commit(
+        fork(1), {"src/auth/login.py": {12: "login: timeout 30s"}}, 0.8, TEAM[1], "Login timeout"
+    )
+    repo.references.create("refs/heads/fix/login-timeout", tip)
+
+    tip = demo.commit(
+        fork(2),
+        {"docs/guide.md": {3: "Übersetzung der Anleitung"}},
+        1.5,
+        TEAM[2],
+        "Docs: Übersetzung",
+    )
+    repo.references.create("refs/heads/docs/übersetzung", tip)
+
+    # A pull request from a fork: only its refs/pull head exists here.
+    tip = demo.commit(fork(4), {"src/app.py": {2: "app: dark mode"}}, 3.5, TEAM[0], "Dark mode")
+    repo.references.create("refs/pull/7/head", tip)
+
+    # Work that already landed: the branch still exists, trunk has all its commits.
+    merged = demo.commit(fork(20), {"src/app.py": {3: "app: bump deps"}}, 19, TEAM[2], "Bump deps")
+    repo.references.create("refs/heads/chore/deps", merged)
+    head = demo.commit(
+        head,
+        {"src/app.py": {3: "app: bump deps"}},
+        0.2,
+        TEAM[0],
+        "Merge chore/deps",
+        extra_parent=merged,
+    )
+
+    repo.references.create("refs/heads/main", head, force=True)
+    repo.references.create("refs/tags/v1.0", trunk[30])
+    return repo

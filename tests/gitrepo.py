@@ -1,0 +1,105 @@
+"""Helpers that build real git repositories with fixed authors and clocks, and ask git itself."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pygit2
+
+from bot.repo_writer import Content, Person, RepoWriter
+
+DAY = 86400
+NOW = 1_780_000_000  # 2026-05-28T20:26:40Z: every test clock counts back from here
+ADA = Person("Ada Lovelace", "ada@example.com")
+BOB = Person("Bob Kahn", "bob@example.com", 120)
+
+
+class GitRepo:
+    """A repository under construction: commits at chosen days before NOW, branches by name."""
+
+    def __init__(self, path: Path, bare: bool = True) -> None:
+        self.path = path
+        self.repo = pygit2.init_repository(str(path), bare=bare, initial_head="main")
+        self.writer = RepoWriter(self.repo)
+
+    def commit(
+        self,
+        files: Mapping[str, Content],
+        *,
+        days_ago: float,
+        parents: Sequence[pygit2.Oid] = (),
+        branch: str | None = None,
+        author: Person = ADA,
+        message: str = "change",
+        committed_days_ago: float | None = None,
+    ) -> pygit2.Oid:
+        """Commit `files` over the first parent; move refs/heads/`branch` to it if given."""
+        committed = None if committed_days_ago is None else int(NOW - committed_days_ago * DAY)
+        return self.writer.commit(
+            files,
+            when=int(NOW - days_ago * DAY),
+            committed=committed,
+            parents=parents,
+            author=author,
+            message=message,
+            ref=f"refs/heads/{branch}" if branch else None,
+        )
+
+    def ref(self, name: str, target: pygit2.Oid) -> None:
+        """Point a full ref name at a commit."""
+        self.repo.references.create(name, target, force=True)
+
+    def git(self, *args: str) -> str:
+        """Run git itself in this repository and return its output."""
+        return git(self.path, *args)
+
+
+def git(path: Path, *args: str) -> str:
+    """Run git in `path` with a clean, fixed environment and return stdout."""
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(path), "LC_ALL": "C", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        ["git", "-C", str(path), *args], capture_output=True, text=True, env=env, check=True
+    )
+    return result.stdout
+
+
+def lines(count: int, label: str = "line") -> str:
+    """Return a text file of `count` numbered lines."""
+    return "".join(f"{label} {n}\n" for n in range(1, count + 1))
+
+
+def assert_matches_git(path: Path, report) -> None:
+    """Check every branch's git-derived figures against git's own commands."""
+    trunk = report.trunk.head
+    for b in report.branches:
+        behind, ahead = git(
+            path, "rev-list", "--left-right", "--count", f"{trunk}...{b.head}"
+        ).split()
+        assert (b.ahead, b.behind) == (int(ahead), int(behind)), b.name
+        try:
+            bases = set(git(path, "merge-base", "--all", trunk, b.head).split())
+        except subprocess.CalledProcessError:
+            bases = set()
+        if not bases:
+            assert b.merge_base is None, b.name
+            continue
+        assert b.merge_base in bases, b.name
+        numstat = git(path, "diff", "--numstat", b.merge_base, b.head).splitlines()
+        added = sum(int(r.split("\t")[0]) for r in numstat if not r.startswith("-"))
+        deleted = sum(int(r.split("\t")[1]) for r in numstat if not r.startswith("-"))
+        assert (b.files_changed, b.lines_added, b.lines_deleted) == (
+            len(numstat),
+            added,
+            deleted,
+        ), b.name
+        trunk_files = git(path, "diff", "--name-only", "--no-renames", b.merge_base, trunk).split(
+            "\n"
+        )
+        trunk_files = {f for f in trunk_files if f}
+        assert b.trunk_files_changed == len(trunk_files), b.name
+        branch_files = git(path, "diff", "--name-only", "--no-renames", b.merge_base, b.head).split(
+            "\n"
+        )
+        assert set(b.overlap_files) == trunk_files & {f for f in branch_files if f}, b.name

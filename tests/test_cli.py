@@ -1,0 +1,177 @@
+"""The `trunkguard` command as people and scripts use it."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.mirror import mirror_path
+from tests.gitrepo import DAY, NOW, git
+
+NOW_ISO = "2026-05-28T20:26:40Z"
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def team_repo(make_repo):
+    t = make_repo()
+    c1 = t.commit({"a.txt": "a\n"}, days_ago=10)
+    c2 = t.commit({"a.txt": "a2\n"}, days_ago=5, parents=[c1], branch="main")
+    t.commit({"a.txt": "old\n"}, days_ago=9, parents=[c1], branch="feature/old")
+    t.commit({"a.txt": "mine\n"}, days_ago=1, parents=[c2], branch="feature/new")
+    return t
+
+
+def run(runner, *args):
+    return runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_scan_json_document(runner, team_repo):
+    result = run(runner, "scan", str(team_repo.path), "--now", NOW_ISO, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["repository"] == str(team_repo.path)
+    assert doc["trunk"]["name"] == "main"
+    assert doc["trunk"]["head"] == str(team_repo.repo.references["refs/heads/main"].target)
+    assert doc["scanned_at"] == NOW_ISO
+    assert [b["name"] for b in doc["branches"]] == ["feature/old", "feature/new"]
+    old = doc["branches"][0]
+    assert set(old) == {
+        "name",
+        "ref",
+        "head",
+        "ahead",
+        "behind",
+        "merge_base",
+        "merge_base_time",
+        "age_seconds",
+        "base_age_seconds",
+        "idle_seconds",
+        "authors",
+        "files_changed",
+        "lines_added",
+        "lines_deleted",
+        "trunk_files_changed",
+        "overlap_files",
+    }
+    assert (old["ahead"], old["behind"], old["age_seconds"]) == (1, 1, 9 * DAY)
+    assert old["merge_base_time"] == "2026-05-18T20:26:40Z"
+    assert old["authors"] == ["Ada Lovelace"]
+    assert old["overlap_files"] == ["a.txt"]
+    assert doc["branches"][1]["overlap_files"] == []
+
+
+def test_scan_table_for_people(runner, team_repo):
+    result = run(runner, "scan", str(team_repo.path), "--now", NOW_ISO)
+    assert result.exit_code == 0
+    assert "feature/old" in result.output and "9 days" in result.output
+
+
+def test_include_exclude(runner, team_repo):
+    result = run(runner, "scan", str(team_repo.path), "--json", "--exclude", "*/old")
+    assert [b["name"] for b in json.loads(result.stdout)["branches"]] == ["feature/new"]
+
+
+def test_now_accepts_offsets_and_naive_utc(runner, team_repo):
+    a = run(runner, "scan", str(team_repo.path), "--json", "--now", "2026-05-28T22:26:40+02:00")
+    b = run(runner, "scan", str(team_repo.path), "--json", "--now", "2026-05-28T20:26:40")
+    assert json.loads(a.stdout)["scanned_at"] == json.loads(b.stdout)["scanned_at"] == NOW_ISO
+    assert NOW == 1_780_000_000
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "code"),
+    [
+        (["scan", "/no/such/path"], "no such file or directory", 1),
+        (["scan", "{tmp}"], "not a git repository", 1),
+        (["scan", "{repo}", "--trunk", "develop"], "trunk 'develop' is not a branch", 1),
+        (["scan", "{repo}", "--now", "last tuesday"], "not an ISO 8601 date", 2),
+        (["scan", "{repo}", "--include", "feature/[x"], "bad glob", 2),
+        (["scan", "file:///no/such/repo.git", "--cache-dir", "{tmp}/cache"], "cannot fetch", 1),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(runner, team_repo, tmp_path, args, message, code):
+    args = [a.format(tmp=tmp_path, repo=team_repo.path) for a in args]
+    (tmp_path / "empty").mkdir(exist_ok=True)
+    args = [str(tmp_path / "empty") if a == str(tmp_path) else a for a in args]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+
+
+def test_empty_repository(runner, make_repo):
+    t = make_repo()
+    result = run(runner, "scan", str(t.path))
+    assert result.exit_code == 0 and "no commits yet" in result.output
+    doc = json.loads(run(runner, "scan", str(t.path), "--json").stdout)
+    assert doc["trunk"] == {"name": "main", "head": None} and doc["branches"] == []
+
+
+def test_url_is_mirrored_then_fetched(runner, team_repo, tmp_path):
+    url = f"file://{team_repo.path}"
+    cache = tmp_path / "cache"
+    first = run(runner, "scan", url, "--cache-dir", str(cache), "--json")
+    assert first.exit_code == 0, first.output
+    assert len(json.loads(first.stdout)["branches"]) == 2
+    mirror = mirror_path(url, cache)
+    assert (mirror / "HEAD").read_text().strip() == "ref: refs/heads/main"
+    marker = mirror / "kept"
+    marker.write_text("the mirror is fetched again, not cloned anew")
+
+    tip = team_repo.repo.references["refs/heads/main"].target
+    team_repo.commit({"c.txt": "c\n"}, days_ago=0, parents=[tip], branch="feature/newer")
+    team_repo.repo.references.delete("refs/heads/feature/old")
+    second = run(runner, "scan", url, "--cache-dir", str(cache), "--json")
+    names = [b["name"] for b in json.loads(second.stdout)["branches"]]
+    assert sorted(names) == ["feature/new", "feature/newer"]
+    assert marker.exists()
+
+
+def test_url_mirror_includes_pull_request_heads(runner, team_repo, tmp_path):
+    tip = team_repo.repo.references["refs/heads/main"].target
+    pr = team_repo.commit({"pr.txt": "pr\n"}, days_ago=2, parents=[tip])
+    team_repo.ref("refs/pull/7/head", pr)
+    result = run(runner, "scan", f"file://{team_repo.path}", "--cache-dir", str(tmp_path), "--json")
+    assert "pull/7" in [b["name"] for b in json.loads(result.stdout)["branches"]]
+
+
+def test_working_clone_path(runner, team_repo, tmp_path):
+    clone = tmp_path / "work"
+    git(tmp_path, "clone", "--quiet", str(team_repo.path), str(clone))
+    result = run(runner, "scan", str(clone / "."), "--json")
+    doc = json.loads(result.stdout)
+    assert doc["trunk"]["name"] == "main"
+    assert sorted(b["name"] for b in doc["branches"]) == ["feature/new", "feature/old"]
+
+
+def test_demo_builds_and_scans(runner, tmp_path):
+    result = run(runner, "demo", "--path", str(tmp_path / "demo.git"), "--json")
+    doc = json.loads(result.stdout)
+    names = {b["name"]: b for b in doc["branches"]}
+    assert names["chore/deps"]["ahead"] == 0
+    assert names["feature/checkout-redesign"]["overlap_files"] == ["src/billing.py"]
+    assert "pull/7" in names and "docs/übersetzung" in names
+
+
+def commands(group):
+    for name, command in group.commands.items():
+        yield name, command
+        if isinstance(command, click.Group):
+            yield from commands(command)
+
+
+def test_every_command_has_help_with_an_example(runner):
+    for name, command in commands(cli):
+        assert command.help and "Example" in command.help, name
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0 and "Example" in result.output
