@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pygit2
 
+from analyzers.drift import TrunkDrift
+from analyzers.parallel import ProcessMap, default_workers
 from analyzers.refs import BranchRef, Inventory
 from analyzers.trunk import TrunkIndex
 
 Progress = Callable[[int, int], None]
+PARALLEL_FROM = 200  # below this many branches, starting processes costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,8 @@ class ScanReport:
 
 
 @dataclass(frozen=True)
-class _BranchSide:
-    """What one branch walk and one branch diff give, before trunk's side is known."""
+class _BranchWalk:
+    """What the walk of one branch's own commits gives."""
 
     ref: BranchRef
     ahead: int
@@ -71,6 +74,12 @@ class _BranchSide:
     first_author_time: int | None
     head_time: int
     authors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BranchDiff:
+    """Size of a branch's change since its merge base, and every path it touches."""
+
     files_changed: int
     lines_added: int
     lines_deleted: int
@@ -126,153 +135,108 @@ def _authors(commits: Sequence[pygit2.Commit]) -> tuple[str, ...]:
     return tuple(name_of[e] for e in ranked)
 
 
-def branch_diff(
-    repo: pygit2.Repository, base: pygit2.Oid | None, head: pygit2.Commit
-) -> tuple[int, int, int, frozenset[str]]:
-    """Return files changed, lines added, lines deleted and touched paths since `base`.
+def branch_diff(repo: pygit2.Repository, base: pygit2.Oid | None, head: pygit2.Oid) -> BranchDiff:
+    """Measure the change from `base` (None: the empty tree) to `head`.
 
     Renames are detected as `git diff` does by default; the touched paths hold both names of a
     rename, because a change to either name on trunk overlaps with it.
     """
-    base_tree = repo[base].peel(pygit2.Tree) if base is not None else None
-    if base_tree is None:
-        diff = head.tree.diff_to_tree(swap=True)
+    head_tree = repo[head].peel(pygit2.Tree)
+    if base is None:
+        diff = head_tree.diff_to_tree(swap=True)
     else:
-        diff = base_tree.diff_to_tree(head.tree)
+        diff = repo[base].peel(pygit2.Tree).diff_to_tree(head_tree)
     diff.find_similar()
     stats = diff.stats
     paths: set[str] = set()
     for delta in diff.deltas:
         paths.add(delta.new_file.path)
         paths.add(delta.old_file.path)
-    return stats.files_changed, stats.insertions, stats.deletions, frozenset(paths)
+    return BranchDiff(stats.files_changed, stats.insertions, stats.deletions, frozenset(paths))
 
 
-def _branch_side(repo: pygit2.Repository, ref: BranchRef, trunk: TrunkIndex) -> _BranchSide:
-    head = repo[ref.target]
-    assert isinstance(head, pygit2.Commit)
+def _diff_many(repo: pygit2.Repository, jobs: Sequence[tuple[str | None, str]]) -> list[BranchDiff]:
+    # Commit ids travel as hex strings: they cross process boundaries.
+    return [
+        branch_diff(repo, pygit2.Oid(hex=base) if base else None, pygit2.Oid(hex=head))
+        for base, head in jobs
+    ]
+
+
+def _walk(repo: pygit2.Repository, ref: BranchRef, trunk: TrunkIndex) -> _BranchWalk:
+    head = repo[ref.target].peel(pygit2.Commit)
     own, boundary = own_commits(repo, ref.target, trunk)
-    base = merge_base(repo, ref.target, boundary, trunk)
-    behind = len(trunk) - trunk.reachable_count(boundary)
-    files, added, deleted, paths = branch_diff(repo, base, head)
-    return _BranchSide(
+    return _BranchWalk(
         ref=ref,
         ahead=len(own),
-        behind=behind,
-        merge_base=base,
+        behind=len(trunk) - trunk.reachable_count(boundary),
+        merge_base=merge_base(repo, ref.target, boundary, trunk),
         first_author_time=min((c.author.time for c in own), default=None),
         head_time=head.commit_time,
         authors=_authors(own),
-        files_changed=files,
-        lines_added=added,
-        lines_deleted=deleted,
-        paths=paths,
     )
 
 
-def flatten_tree(tree: pygit2.Tree, prefix: str = "") -> dict[str, tuple[pygit2.Oid, int]]:
-    """Map every non-tree path under `tree` to its object id and file mode."""
-    out: dict[str, tuple[pygit2.Oid, int]] = {}
-    for entry in tree:
-        path = f"{prefix}{entry.name}"
-        if entry.type == pygit2.enums.ObjectType.TREE:
-            subtree = entry if isinstance(entry, pygit2.Tree) else entry.peel(pygit2.Tree)
-            out.update(flatten_tree(subtree, f"{path}/"))
-        else:
-            out[path] = (entry.id, entry.filemode)
-    return out
-
-
-def trunk_changes(
-    repo: pygit2.Repository,
-    trunk_head: pygit2.Commit,
-    interest: Mapping[pygit2.Oid, Set[str]],
-    order: TrunkIndex,
-) -> dict[pygit2.Oid, tuple[int, frozenset[str]]]:
-    """For each merge base: how many paths differ from trunk's head, and which of `interest`.
-
-    Visits the merge bases from the newest to the oldest and diffs each against the previous
-    one, keeping the set of paths that differ from trunk's head up to date: the work is the
-    sum of small steps instead of one full-tree diff per base, whatever the number of branches.
-    """
-    head_entries = flatten_tree(trunk_head.tree)
-    differing: set[str] = set()
-    out: dict[pygit2.Oid, tuple[int, frozenset[str]]] = {}
-    previous = trunk_head.tree
-    deleted = pygit2.enums.DeltaStatus.DELETED
-    for base in sorted(interest, key=lambda b: order.landing.get(b, -1), reverse=True):
-        tree = repo[base].peel(pygit2.Tree)
-        for delta in previous.diff_to_tree(tree).deltas:
-            new = delta.new_file
-            entry = None if delta.status == deleted else (new.id, new.mode)
-            if entry == head_entries.get(new.path):
-                differing.discard(new.path)
-            else:
-                differing.add(new.path)
-        out[base] = (len(differing), frozenset(differing.intersection(interest[base])))
-        previous = tree
-    return out
-
-
 def _report(
-    side: _BranchSide, now: int, trunk_files: int, overlap: frozenset[str], base_time: int | None
+    walk: _BranchWalk, diff: BranchDiff, now: int, drift: TrunkDrift, base_time: int | None
 ) -> BranchReport:
-    first = side.first_author_time
+    first = walk.first_author_time
     return BranchReport(
-        name=side.ref.name,
-        ref=side.ref.ref,
-        head=str(side.ref.target),
-        ahead=side.ahead,
-        behind=side.behind,
-        merge_base=str(side.merge_base) if side.merge_base is not None else None,
+        name=walk.ref.name,
+        ref=walk.ref.ref,
+        head=str(walk.ref.target),
+        ahead=walk.ahead,
+        behind=walk.behind,
+        merge_base=str(walk.merge_base) if walk.merge_base is not None else None,
         merge_base_time=base_time,
         age_seconds=max(0, now - first) if first is not None else 0,
         base_age_seconds=max(0, now - base_time) if base_time is not None else None,
-        idle_seconds=max(0, now - side.head_time),
-        authors=side.authors,
-        files_changed=side.files_changed,
-        lines_added=side.lines_added,
-        lines_deleted=side.lines_deleted,
-        trunk_files_changed=trunk_files,
-        overlap_files=tuple(sorted(overlap)),
+        idle_seconds=max(0, now - walk.head_time),
+        authors=walk.authors,
+        files_changed=diff.files_changed,
+        lines_added=diff.lines_added,
+        lines_deleted=diff.lines_deleted,
+        trunk_files_changed=drift.count(walk.merge_base),
+        overlap_files=tuple(sorted(drift.changed(walk.merge_base, diff.paths))),
     )
 
 
 def scan(
-    repo: pygit2.Repository, found: Inventory, now: int, progress: Progress | None = None
+    repo: pygit2.Repository,
+    found: Inventory,
+    now: int,
+    progress: Progress | None = None,
+    workers: int | None = None,
 ) -> ScanReport:
-    """Measure every branch of `found` against its trunk as of `now` (Unix seconds)."""
+    """Measure every branch of `found` against its trunk as of `now` (Unix seconds).
+
+    The branch diffs, which read blobs, run in `workers` processes (default: one per core)
+    while this process works out trunk's side.
+    """
     if found.trunk is None:
         return ScanReport(TrunkReport(found.trunk_name, "", None, 0), now, ())
-    trunk_head = repo[found.trunk.target]
-    assert isinstance(trunk_head, pygit2.Commit)
-    trunk = TrunkIndex(repo, trunk_head.id)
+    trunk = TrunkIndex(repo, found.trunk.target)
     total = len(found.branches)
-    sides: list[_BranchSide] = []
+    walks = []
     for done, ref in enumerate(found.branches, start=1):
-        sides.append(_branch_side(repo, ref, trunk))
+        walks.append(_walk(repo, ref, trunk))
         if progress is not None:
-            progress(done, total)
+            progress(done, 2 * total)
 
-    interest: dict[pygit2.Oid, set[str]] = defaultdict(set)
-    for side in sides:
-        if side.merge_base is not None:
-            interest[side.merge_base].update(side.paths)
-    changes = trunk_changes(repo, trunk_head, interest, trunk)
-    trunk_paths: frozenset[str] | None = None
+    jobs = [(str(w.merge_base) if w.merge_base else None, str(w.ref.target)) for w in walks]
+    if workers is None:
+        workers = default_workers() if total >= PARALLEL_FROM else 1
+    diffs = ProcessMap(repo, _diff_many, jobs, workers)
+    drift = TrunkDrift(repo, trunk, (w.merge_base for w in walks if w.merge_base is not None))
+    results = diffs.results(None if progress is None else lambda n: progress(total + n, 2 * total))
 
     reports = []
-    for side in sides:
-        if side.merge_base is None:
-            # Unrelated histories: everything on trunk is "changed since" the empty tree.
-            if trunk_paths is None:
-                trunk_paths = frozenset(flatten_tree(trunk_head.tree))
-            reports.append(_report(side, now, len(trunk_paths), side.paths & trunk_paths, None))
-            continue
-        count, touched = changes[side.merge_base]
-        base_commit = repo[side.merge_base]
-        assert isinstance(base_commit, pygit2.Commit)
-        overlap = side.paths & touched
-        reports.append(_report(side, now, count, overlap, base_commit.commit_time))
-    trunk_report = TrunkReport(found.trunk.name, found.trunk.ref, str(trunk_head.id), len(trunk))
-    return ScanReport(trunk_report, now, tuple(reports))
+    for walk, diff in zip(walks, results, strict=True):
+        base_time = None
+        if walk.merge_base is not None:
+            base_time = repo[walk.merge_base].peel(pygit2.Commit).commit_time
+        reports.append(_report(walk, diff, now, drift, base_time))
+    trunk_head = str(found.trunk.target)
+    return ScanReport(
+        TrunkReport(found.trunk.name, found.trunk.ref, trunk_head, len(trunk)), now, tuple(reports)
+    )

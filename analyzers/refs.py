@@ -157,4 +157,3 @@ def check_glob(pattern: str) -> str | None:
     if depth:
         return "'[' is not closed by ']'"
     return None
-

@@ -1,0 +1,1 @@
+"""Defaults as data: policy defaults and, later, the GitHub App manifest."""
