@@ -138,20 +138,19 @@ def _authors(commits: Sequence[pygit2.Commit]) -> tuple[str, ...]:
 def branch_diff(repo: pygit2.Repository, base: pygit2.Oid | None, head: pygit2.Oid) -> BranchDiff:
     """Measure the change from `base` (None: the empty tree) to `head`.
 
-    Renames are detected as `git diff` does by default; the touched paths hold both names of a
-    rename, because a change to either name on trunk overlaps with it.
+    Without rename detection, as `git diff --no-renames`: git's and libgit2's similarity
+    heuristics disagree on small files, and exact figures matter more; a move counts under both
+    names, which is also what the overlap with trunk needs.
     """
     head_tree = repo[head].peel(pygit2.Tree)
     if base is None:
         diff = head_tree.diff_to_tree(swap=True)
     else:
         diff = repo[base].peel(pygit2.Tree).diff_to_tree(head_tree)
-    diff.find_similar()
     stats = diff.stats
     paths: set[str] = set()
     for delta in diff.deltas:
         paths.add(delta.new_file.path)
-        paths.add(delta.old_file.path)
     return BranchDiff(stats.files_changed, stats.insertions, stats.deletions, frozenset(paths))
 
 

@@ -103,7 +103,7 @@ def scan_table(report: ScanReport, width: int = 120) -> Table:
         columns.append("authors")
     for header in columns:
         if header == "branch":
-            table.add_column(header, overflow="fold", min_width=min(28, width // 4))
+            table.add_column(header, overflow="fold", min_width=min(28, width // 5))
         elif header == "authors":
             table.add_column(header, overflow="ellipsis", no_wrap=True, max_width=24)
         else:

@@ -86,7 +86,7 @@ def assert_matches_git(path: Path, report) -> None:
             assert b.merge_base is None, b.name
             continue
         assert b.merge_base in bases, b.name
-        numstat = git(path, "diff", "--numstat", b.merge_base, b.head).splitlines()
+        numstat = git(path, "diff", "--numstat", "--no-renames", b.merge_base, b.head).splitlines()
         added = sum(int(r.split("\t")[0]) for r in numstat if not r.startswith("-"))
         deleted = sum(int(r.split("\t")[1]) for r in numstat if not r.startswith("-"))
         assert (b.files_changed, b.lines_added, b.lines_deleted) == (

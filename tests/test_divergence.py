@@ -151,11 +151,12 @@ def test_pull_request_heads_count_and_tags_do_not(trunk3):
     assert names == ["pull/42"]
 
 
-def test_renames_count_as_git_counts_them(trunk3):
-    t, (_, _, c3) = trunk3
-    t.commit({"a.txt": None, "moved/a.txt": lines(11)}, days_ago=1, parents=[c3], branch="move")
+def test_a_move_counts_under_both_names(trunk3):
+    t, (_, c2, _) = trunk3
+    t.commit({"a.txt": None, "moved/a.txt": lines(10)}, days_ago=1, parents=[c2], branch="move")
     b = by_name(scan_all(t))["move"]
-    assert (b.files_changed, b.lines_added, b.lines_deleted) == (1, 0, 0)
+    assert (b.files_changed, b.lines_added, b.lines_deleted) == (2, 10, 10)
+    assert b.overlap_files == ("a.txt",)  # trunk edited a.txt, which the branch moved away
     assert_matches_git(t.path, scan_all(t))
 
 

@@ -61,8 +61,8 @@ def git_loop(repo: Path, branches: list[str], trunk: str) -> dict[str, tuple[int
     for ref in branches:
         behind, ahead = git("rev-list", "--left-right", "--count", f"{trunk}...{ref}").split()
         base = git("merge-base", trunk, ref).strip()
-        numstat = git("diff", "--numstat", base, ref).splitlines()
-        git("diff", "--name-only", base, trunk)
+        numstat = git("diff", "--numstat", "--no-renames", base, ref).splitlines()
+        git("diff", "--name-only", "--no-renames", base, trunk)
         out[ref] = (int(ahead), int(behind), base, len(numstat))
     return out
 
