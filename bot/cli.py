@@ -17,14 +17,25 @@ import platformdirs
 import pygit2
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from analyzers.divergence import scan as scan_repository
 from analyzers.errors import AnalysisError
+from analyzers.forecast import forecast
 from analyzers.refs import check_glob, inventory
+from analyzers.replay import replay
 from bot import demo as demo_repo
 from bot.errors import TrunkguardError
 from bot.mirror import open_repository
-from bot.render import scan_payload, scan_table
+from bot.render import (
+    forecast_payload,
+    forecast_text,
+    replay_payload,
+    replay_text,
+    scan_payload,
+    scan_table,
+)
+from config import defaults
 
 F = TypeVar("F", bound=Callable[..., Any])
 PROGRESS_DELAY = 0.5  # seconds of silence before a progress bar is worth showing
@@ -52,54 +63,71 @@ def _check_globs(ctx: click.Context, param: click.Parameter, value: Sequence[str
     return list(value)
 
 
-def repository_options(command: F) -> F:
-    """Add the options every command that reads a repository shares."""
-    options = [
-        click.argument("target", metavar="PATH_OR_URL"),
-        click.option(
-            "--trunk",
-            metavar="NAME",
-            help="Trunk branch (default: the remote's HEAD, HEAD, main or master).",
-        ),
-        click.option(
-            "--remote",
-            default="origin",
-            show_default=True,
-            help="Remote whose tracking branches count as branches.",
-        ),
-        click.option(
-            "--now",
-            metavar="ISO8601",
-            callback=_parse_now,
-            help="Measure ages as of this moment (default: now).",
-        ),
-        click.option(
-            "--include",
-            metavar="GLOB",
-            multiple=True,
-            callback=_check_globs,
-            help="Only branches matching GLOB (repeatable).",
-        ),
-        click.option(
-            "--exclude",
-            metavar="GLOB",
-            multiple=True,
-            callback=_check_globs,
-            help="Skip branches matching GLOB (repeatable).",
-        ),
-        click.option(
-            "--cache-dir",
-            type=click.Path(path_type=Path),
-            envvar="TRUNKGUARD_CACHE_DIR",
-            help="Where mirrors of URLs are kept (env TRUNKGUARD_CACHE_DIR).",
-        ),
-        click.option(
-            "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout."
-        ),
-    ]
+def _apply(command: F, options: list[Callable[[F], F]]) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def repository_options(command: F) -> F:
+    """Add the options of every command that reads a repository."""
+    return _apply(
+        command,
+        [
+            click.argument("target", metavar="PATH_OR_URL"),
+            click.option(
+                "--trunk",
+                metavar="NAME",
+                help="Trunk branch (default: the remote's HEAD, HEAD, main or master).",
+            ),
+            click.option(
+                "--remote",
+                default="origin",
+                show_default=True,
+                help="Remote whose tracking branches count as branches.",
+            ),
+            click.option(
+                "--cache-dir",
+                type=click.Path(path_type=Path),
+                envvar="TRUNKGUARD_CACHE_DIR",
+                help="Where mirrors of URLs are kept (env TRUNKGUARD_CACHE_DIR).",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout."),
+        ],
+    )
+
+
+def branch_options(command: F) -> F:
+    """Add the options of every command that looks at branches as of a moment."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--now",
+                metavar="ISO8601",
+                callback=_parse_now,
+                help="Measure ages as of this moment (default: now).",
+            ),
+            click.option(
+                "--include",
+                metavar="GLOB",
+                multiple=True,
+                callback=_check_globs,
+                help="Only branches matching GLOB (repeatable).",
+            ),
+            click.option(
+                "--exclude",
+                metavar="GLOB",
+                multiple=True,
+                callback=_check_globs,
+                help="Skip branches matching GLOB (repeatable).",
+            ),
+        ],
+    )
+
+
+def _open(target: str, cache_dir: Path | None) -> pygit2.Repository:
+    return open_repository(target, cache_dir or Path(platformdirs.user_cache_dir("trunkguard")))
 
 
 @contextmanager
@@ -165,6 +193,7 @@ def cli() -> None:
 
 @cli.command()
 @repository_options
+@branch_options
 def scan(
     target: str,
     trunk: str | None,
@@ -186,7 +215,7 @@ def scan(
       trunkguard scan ~/src/app --trunk develop --exclude 'release/*'
       trunkguard scan https://example.com/org/app.git --json > scan.json
     """
-    repo = open_repository(target, cache_dir or Path(platformdirs.user_cache_dir("trunkguard")))
+    repo = _open(target, cache_dir)
     found = inventory(repo, trunk=trunk, remote=remote, include=include, exclude=exclude)
     with _progress("scanning branches", sys.stderr.isatty()) as progress:
         report = scan_repository(repo, found, now, progress)
@@ -204,6 +233,96 @@ def scan(
 
 
 @cli.command()
+@repository_options
+@branch_options
+@click.option(
+    "--active-days",
+    type=click.IntRange(min=1),
+    default=lambda: defaults()["forecast"]["active_days"],
+    show_default="30, from config/default.yml",
+    help="Branches with a commit in this many days (and all pull requests) are paired.",
+)
+def conflicts(
+    target: str,
+    trunk: str | None,
+    remote: str,
+    now: int,
+    include: list[str],
+    exclude: list[str],
+    cache_dir: Path | None,
+    as_json: bool,
+    active_days: int,
+) -> None:
+    """Predict merge conflicts: each branch with trunk, and between active branches.
+
+    Two branches conflict when landing both on today's trunk makes the second one conflict
+    because of the first. The command also suggests an order to land the active branches.
+
+    \b
+    Examples:
+      trunkguard conflicts .
+      trunkguard conflicts ~/src/app --active-days 14 --exclude 'release/*'
+      trunkguard conflicts https://example.com/org/app.git --json
+    """
+    repo = _open(target, cache_dir)
+    found = inventory(repo, trunk=trunk, remote=remote, include=include, exclude=exclude)
+    with _progress("merging", sys.stderr.isatty()) as progress:
+        result = forecast(repo, found, now, active_days=active_days, progress=progress)
+    if as_json:
+        click.echo(json.dumps(forecast_payload(result, target), indent=2))
+        return
+    if result.trunk_head is None:
+        click.echo(f"{target}: the repository has no commits yet.")
+        return
+    console = Console()
+    for block in forecast_text(result):
+        console.print(block, soft_wrap=True)
+
+
+@cli.command(name="replay")
+@repository_options
+@click.option(
+    "--merges",
+    "limit",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="How many of the newest merges reachable from trunk to redo.",
+)
+def replay_merges(
+    target: str,
+    trunk: str | None,
+    remote: str,
+    cache_dir: Path | None,
+    as_json: bool,
+    limit: int,
+) -> None:
+    """Redo trunk's recorded merges in memory and report which would have conflicted.
+
+    Merges that landed work on trunk are counted apart from merges of trunk into a branch:
+    on projects that resolve conflicts before landing, the second are where conflicts were paid.
+
+    \b
+    Examples:
+      trunkguard replay .
+      trunkguard replay ~/src/app --merges 500 --json
+    """
+    repo = _open(target, cache_dir)
+    found = inventory(repo, trunk=trunk, remote=remote)
+    if found.trunk is None:
+        click.echo(f"{target}: the repository has no commits yet.")
+        return
+    with _progress("replaying merges", sys.stderr.isatty()) as progress:
+        report = replay(repo, found.trunk.target, limit, progress=progress)
+    if as_json:
+        click.echo(json.dumps(replay_payload(report, target), indent=2))
+        return
+    console = Console()
+    for block in replay_text(report):
+        console.print(block, soft_wrap=True)
+
+
+@cli.command()
 @click.option(
     "--path",
     type=click.Path(path_type=Path, file_okay=False),
@@ -213,10 +332,11 @@ def scan(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 def demo(path: Path, as_json: bool) -> None:
-    """Build a small repository with realistic branches and scan it.
+    """Build a small repository with realistic branches, scan it and forecast its conflicts.
 
     The repository has a busy trunk, old and fresh branches, an integrated one and branches
-    that will conflict; every date is relative to now.
+    that will conflict; every date is relative to now. The demo shows every command that works
+    without GitHub: scan, conflicts, replay.
 
     \b
     Example:
@@ -224,13 +344,22 @@ def demo(path: Path, as_json: bool) -> None:
     """
     now = int(time.time())
     repo = demo_repo.build(path, now)
-    report = scan_repository(repo, inventory(repo), now)
+    found = inventory(repo)
+    report = scan_repository(repo, found, now)
     if as_json:
         click.echo(json.dumps(scan_payload(report, str(path)), indent=2))
         return
     console = Console()
-    console.print(f"Demo repository built at {path}\n")
+    console.print(f"Demo repository built at {path}\n", soft_wrap=True)
+    console.print(Text(f"$ trunkguard scan {path}", style="dim"))
     console.print(scan_table(report, console.width))
+    console.print(Text(f"\n$ trunkguard conflicts {path}", style="dim"))
+    for block in forecast_text(forecast(repo, found, now)):
+        console.print(block, soft_wrap=True)
+    console.print(Text(f"\n$ trunkguard replay {path}", style="dim"))
+    assert found.trunk is not None
+    for block in replay_text(replay(repo, found.trunk.target, 200)):
+        console.print(block, soft_wrap=True)
 
 
 def main() -> None:

@@ -6,9 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich import box
+from rich.console import RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from analyzers.divergence import BranchReport, ScanReport
+from analyzers.forecast import Forecast
+from analyzers.merges import Conflict, ConflictKind
+from analyzers.replay import MergeDirection, ReplayReport
 
 _UNITS = (
     (365 * 86400, "year"),
@@ -125,3 +130,144 @@ def scan_table(report: ScanReport, width: int = 120) -> Table:
         }
         table.add_row(*(cells[c] for c in columns))
     return table
+
+
+def conflict_payload(conflict: Conflict) -> dict[str, Any]:
+    """Return one conflicted path as JSON."""
+    return {
+        "path": conflict.path,
+        "kind": str(conflict.kind),
+        "ours_ranges": [list(r) for r in conflict.ours_ranges],
+        "theirs_ranges": [list(r) for r in conflict.theirs_ranges],
+    }
+
+
+def forecast_payload(forecast: Forecast, repository: str) -> dict[str, Any]:
+    """Return a forecast as the JSON document documented in the README."""
+    return {
+        "repository": repository,
+        "trunk": {"name": forecast.trunk, "head": forecast.trunk_head},
+        "with_trunk": [
+            {
+                "branch": x.branch,
+                "head": x.head,
+                "unrelated": x.unrelated,
+                "integrated": x.integrated,
+                "conflicts": [conflict_payload(c) for c in x.conflicts],
+            }
+            for x in forecast.with_trunk
+        ],
+        "pairs": [
+            {"a": p.a, "b": p.b, "conflicts": [conflict_payload(c) for c in p.conflicts]}
+            for p in forecast.pairs
+        ],
+        "at_risk": [{"a": r.a, "b": r.b, "paths": list(r.paths)} for r in forecast.at_risk],
+        "land_order": [{"branch": s.branch, "reason": s.reason} for s in forecast.land_order],
+        "stats": {
+            "branches": forecast.stats.branches,
+            "active": forecast.stats.active,
+            "pairs": forecast.stats.pairs,
+            "pairs_merged": forecast.stats.pairs_merged,
+            "merges_computed": forecast.stats.merges_computed,
+        },
+    }
+
+
+def _ranges(ranges: tuple[tuple[int, int], ...]) -> str:
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+def _conflict_line(conflict: Conflict) -> str:
+    if conflict.kind is ConflictKind.CONTENT:
+        return (
+            f"{conflict.path} (lines {_ranges(conflict.ours_ranges)} | "
+            f"{_ranges(conflict.theirs_ranges)})"
+        )
+    return f"{conflict.path} ({conflict.kind})"
+
+
+def forecast_text(forecast: Forecast) -> list[RenderableType]:
+    """Return the forecast for people: conflicts with trunk, pairs, risks, land order."""
+    out: list[RenderableType] = []
+    blocked = [x for x in forecast.with_trunk if x.conflicts]
+    unrelated = [x.branch for x in forecast.with_trunk if x.unrelated]
+    out.append(Text(f"Conflicts with trunk '{forecast.trunk}'", style="bold"))
+    if not blocked:
+        out.append(Text("  none: every branch merges cleanly into trunk"))
+    for x in blocked:
+        out.append(Text(f"  {x.branch}: " + "; ".join(_conflict_line(c) for c in x.conflicts)))
+    if unrelated:
+        out.append(Text(f"  unrelated history, not merged: {', '.join(unrelated)}"))
+    s = forecast.stats
+    out.append(
+        Text(
+            f"\nConflicts between active branches ({s.active} active, {s.pairs} pairs, "
+            f"{s.pairs_merged} trial-merged, the rest share no file)",
+            style="bold",
+        )
+    )
+    if not forecast.pairs:
+        out.append(Text("  none"))
+    for p in forecast.pairs:
+        out.append(Text(f"  {p.a} ↔ {p.b}: " + "; ".join(_conflict_line(c) for c in p.conflicts)))
+    if forecast.at_risk:
+        out.append(Text("\nAt risk (changes within a few lines, no conflict yet)", style="bold"))
+        for r in forecast.at_risk:
+            out.append(Text(f"  {r.a} ↔ {r.b}: {', '.join(r.paths)}"))
+    if forecast.land_order:
+        out.append(Text("\nSuggested land order", style="bold"))
+        for n, step in enumerate(forecast.land_order, start=1):
+            out.append(Text(f"  {n}. {step.branch} — {step.reason}"))
+    return out
+
+
+def replay_payload(report: ReplayReport, repository: str) -> dict[str, Any]:
+    """Return a replay as the JSON document documented in the README."""
+    summary = {}
+    for direction in MergeDirection:
+        conflicted, total = report.rate(direction)
+        summary[str(direction)] = {
+            "merges": total,
+            "conflicted": conflicted,
+            "rate": round(conflicted / total, 4) if total else None,
+        }
+    return {
+        "repository": repository,
+        "trunk_head": report.trunk_head,
+        "merges": [
+            {
+                "commit": m.commit,
+                "time": iso_time(m.time),
+                "direction": str(m.direction),
+                "conflicts": [conflict_payload(c) for c in m.conflicts],
+                "matches_recorded": m.matches_recorded,
+            }
+            for m in report.merges
+        ],
+        "summary": summary,
+    }
+
+
+def replay_text(report: ReplayReport) -> list[RenderableType]:
+    """Return the replay for people: the conflict rate each way, then the merges that conflicted."""
+    out: list[RenderableType] = [
+        Text(
+            f"Replayed {len(report.merges)} merge{'' if len(report.merges) == 1 else 's'}",
+            style="bold",
+        )
+    ]
+    for direction in MergeDirection:
+        conflicted, total = report.rate(direction)
+        if total:
+            out.append(
+                Text(
+                    f"  {direction}: {conflicted} of {total} conflicted ({conflicted / total:.0%})"
+                )
+            )
+    evil = sum(1 for m in report.merges if m.matches_recorded is False)
+    out.append(Text(f"  clean merges whose recorded tree differs from the automatic one: {evil}"))
+    for m in report.merges:
+        if m.conflicts:
+            paths = "; ".join(_conflict_line(c) for c in m.conflicts)
+            out.append(Text(f"  {m.commit[:10]} ({m.direction}, {iso_time(m.time)}): {paths}"))
+    return out

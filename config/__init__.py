@@ -1,1 +1,18 @@
 """Defaults as data: policy defaults and, later, the GitHub App manifest."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@cache
+def defaults() -> dict[str, Any]:
+    """Return trunkguard's defaults from config/default.yml."""
+    text = resources.files(__package__).joinpath("default.yml").read_text(encoding="utf-8")
+    loaded = yaml.safe_load(text)
+    assert isinstance(loaded, dict)
+    return loaded

@@ -103,3 +103,36 @@ def assert_matches_git(path: Path, report) -> None:
             "\n"
         )
         assert set(b.overlap_files) == trunk_files & {f for f in branch_files if f}, b.name
+
+
+def git_merge_tree(path: Path, ours: str, theirs: str) -> tuple[bool, set[str]]:
+    """Ask git whether merging two commits conflicts, and on which paths."""
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(path), "LC_ALL": "C", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(path),
+            "merge-tree",
+            "--write-tree",
+            "--name-only",
+            "--no-messages",
+            "--allow-unrelated-histories",
+            ours,
+            theirs,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    lines_out = [line for line in result.stdout.splitlines()[1:] if line]
+    return result.returncode == 1, set(lines_out)
+
+
+def landed_commit(t: GitRepo, trunk_head, tree: str):
+    """Write trunk+branch as a commit whose only parent is trunk, for git merge-tree."""
+    import pygit2
+
+    sig = pygit2.Signature("t", "t@example.com", NOW, 0)
+    return t.repo.create_commit(None, sig, sig, "landed", pygit2.Oid(hex=tree), [trunk_head])

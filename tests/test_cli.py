@@ -175,3 +175,45 @@ def test_every_command_has_help_with_an_example(runner):
         assert command.help and "Example" in command.help, name
         result = runner.invoke(cli, [name, "--help"])
         assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_conflicts_json_document(runner, tmp_path):
+    demo = tmp_path / "demo.git"
+    run(runner, "demo", "--path", str(demo), "--json")
+    result = run(runner, "conflicts", str(demo), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert set(doc) >= {"trunk", "with_trunk", "pairs", "at_risk", "land_order"}
+    blocked = {x["branch"]: x["conflicts"] for x in doc["with_trunk"] if x["conflicts"]}
+    assert blocked["feature/checkout-redesign"] == [
+        {
+            "path": "src/billing.py",
+            "kind": "content",
+            "ours_ranges": [[1, 8]],
+            "theirs_ranges": [[1, 6]],
+        }
+    ]
+    assert [(p["a"], p["b"]) for p in doc["pairs"]] == [
+        ("feature/invoices", "feature/tax-rounding")
+    ]
+    order = [s["branch"] for s in doc["land_order"]]
+    assert order.index("feature/invoices") < order.index("feature/tax-rounding")
+    assert all(s["reason"] for s in doc["land_order"])
+    # Only the freshest branches count as active with a short window.
+    narrow = json.loads(run(runner, "conflicts", str(demo), "--json", "--active-days", "1").stdout)
+    assert narrow["stats"]["active"] < doc["stats"]["active"]
+    people = run(runner, "conflicts", str(demo))
+    assert "Suggested land order" in people.output and "feature/invoices ↔" in people.output
+
+
+def test_conflicts_rejects_bad_active_days(runner, team_repo):
+    result = runner.invoke(cli, ["conflicts", str(team_repo.path), "--active-days", "0"])
+    assert result.exit_code == 2 and "--active-days" in result.stderr
+
+
+def test_replay_json_document(runner, tmp_path):
+    demo = tmp_path / "demo.git"
+    run(runner, "demo", "--path", str(demo), "--json")
+    doc = json.loads(run(runner, "replay", str(demo), "--json", "--merges", "5").stdout)
+    assert doc["summary"]["into trunk"] == {"merges": 1, "conflicted": 0, "rate": 0.0}
+    assert doc["merges"][0]["matches_recorded"] is True

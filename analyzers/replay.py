@@ -1,0 +1,83 @@
+"""Redo trunk's recorded merges in memory: which would have conflicted, and on which paths."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pygit2
+
+from analyzers.merges import Conflict, MergeCache, merge_commits
+from analyzers.trunk import TrunkIndex
+
+
+class MergeDirection(StrEnum):
+    """Which way a merge went: work landing on trunk, or trunk brought into a branch."""
+
+    INTO_TRUNK = "into trunk"
+    TRUNK_INTO_BRANCH = "trunk into branch"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class ReplayedMerge:
+    """One recorded merge, redone.
+
+    `matches_recorded` tells, for a clean merge, whether the recorded tree is the automatic
+    result (False: someone changed more in the merge commit); None when it conflicted.
+    """
+
+    commit: str
+    time: int
+    direction: MergeDirection
+    conflicts: tuple[Conflict, ...]
+    matches_recorded: bool | None
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """The last merges reachable from trunk, newest first."""
+
+    trunk_head: str
+    merges: tuple[ReplayedMerge, ...]
+
+    def rate(self, direction: MergeDirection) -> tuple[int, int]:
+        """Return (conflicted, total) for merges in one direction."""
+        chosen = [m for m in self.merges if m.direction is direction]
+        return sum(1 for m in chosen if m.conflicts), len(chosen)
+
+
+def replay(
+    repo: pygit2.Repository,
+    trunk_head: pygit2.Oid,
+    limit: int,
+    cache: MergeCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplayReport:
+    """Redo the last `limit` two-parent merges reachable from trunk (octopus merges skipped)."""
+    trunk = TrunkIndex(repo, trunk_head)
+    order = pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME
+    chosen: list[pygit2.Commit] = []
+    for commit in repo.walk(trunk_head, order):
+        if len(commit.parent_ids) == 2:
+            chosen.append(commit)
+            if len(chosen) == limit:
+                break
+    merges = []
+    for done, commit in enumerate(chosen, start=1):
+        ours, theirs = commit.parent_ids
+        result = merge_commits(repo, ours, theirs, cache)
+        if commit.id in trunk.position:
+            direction = MergeDirection.INTO_TRUNK
+        elif theirs in trunk.position:
+            direction = MergeDirection.TRUNK_INTO_BRANCH
+        else:
+            direction = MergeDirection.OTHER
+        matches = None if result.conflicts else result.tree == str(commit.tree_id)
+        merges.append(
+            ReplayedMerge(str(commit.id), commit.commit_time, direction, result.conflicts, matches)
+        )
+        if progress is not None:
+            progress(done, len(chosen))
+    return ReplayReport(str(trunk_head), tuple(merges))
