@@ -222,12 +222,23 @@ def scan(
         if progress is not None:
             progress(done, 2 * total)
 
-    jobs = [(str(w.merge_base) if w.merge_base else None, str(w.ref.target)) for w in walks]
+    # Diffs from nearby merge bases read the same objects: in that order, caches serve them.
+    def base_step(i: int) -> int:
+        base = walks[i].merge_base
+        return -1 if base is None else trunk.landing[base]
+
+    order = sorted(range(total), key=base_step)
+    jobs = [
+        (str(walks[i].merge_base) if walks[i].merge_base else None, str(walks[i].ref.target))
+        for i in order
+    ]
     if workers is None:
         workers = default_workers() if total >= PARALLEL_FROM else 1
     diffs = ProcessMap(repo, _diff_many, jobs, workers)
     drift = TrunkDrift(repo, trunk, (w.merge_base for w in walks if w.merge_base is not None))
-    results = diffs.results(None if progress is None else lambda n: progress(total + n, 2 * total))
+    diffed = diffs.results(None if progress is None else lambda n: progress(total + n, 2 * total))
+    by_walk = dict(zip(order, diffed, strict=True))
+    results = [by_walk[i] for i in range(total)]
 
     reports = []
     for walk, diff in zip(walks, results, strict=True):

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
 import pygit2
 
-from analyzers.divergence import merge_base, own_commits
+from analyzers.divergence import PARALLEL_FROM, merge_base, own_commits
 from analyzers.merges import (
-    RISK_LINES,
     Conflict,
     MergeCache,
-    changed_blobs,
-    clashing_ranges,
-    merge_commits,
-    merge_trees,
+    MergeJob,
+    MergeResult,
+    PairJob,
+    cached,
+    run_jobs,
 )
+from analyzers.objects import scratch_view
+from analyzers.parallel import ProcessMap, default_workers
 from analyzers.refs import BranchRef, Inventory
 from analyzers.trunk import TrunkIndex
 
@@ -87,46 +89,32 @@ class Forecast:
     stats: ForecastStats
 
 
-class _CountingCache:
-    """Wraps a merge cache to count hits and misses."""
+@dataclass(frozen=True)
+class _Walk:
+    """A branch against trunk: its own commits' count and age, and how to merge it."""
 
-    def __init__(self, inner: MergeCache) -> None:
-        self.inner = inner
-        self.hits = 0
-        self.misses = 0
+    ahead: int
+    first_author_time: int | None
+    job: MergeJob | None  # None: nothing to merge (integrated, or unrelated history)
+    base_step: int = -1  # where the merge base joined trunk: merges ordered by it share reads
 
-    def merge_trees(
-        self, repo: pygit2.Repository, base: pygit2.Oid, ours: pygit2.Oid, theirs: pygit2.Oid
-    ) -> tuple[tuple[Conflict, ...], str | None]:
-        before = len(self.inner)
-        result = merge_trees(repo, base, ours, theirs, self.inner)
-        self._count(before)
-        return result.conflicts, result.tree
 
-    def merge_commits(
-        self, repo: pygit2.Repository, ours: pygit2.Oid, theirs: pygit2.Oid
-    ) -> tuple[tuple[Conflict, ...], str | None]:
-        before = len(self.inner)
-        result = merge_commits(repo, ours, theirs, self.inner)
-        self._count(before)
-        return result.conflicts, result.tree
+class ForecastMemo:
+    """What one forecast keeps for the next one, so a rescan only merges what moved.
 
-    def _count(self, before: int) -> None:
-        if len(self.inner) > before:
-            self.misses += 1
-        else:
-            self.hits += 1
+    `merges` is keyed by the ids merged and the engine version: it never goes stale and is
+    the part a store can persist. The rest is derived from it or from commits and is kept
+    only while trunk does not move.
+    """
+
+    def __init__(self, merges: MergeCache | None = None) -> None:
+        self.merges: MergeCache = {} if merges is None else merges
+        self.trunk: TrunkIndex | None = None
+        self.walks: dict[pygit2.Oid, _Walk] = {}
 
 
 def _is_active(ref: BranchRef, head: pygit2.Commit, now: int, active_days: int) -> bool:
     return ref.name.startswith("pull/") or head.commit_time >= now - active_days * DAY
-
-
-def _changed_paths(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid) -> frozenset[str]:
-    old_tree = repo[old].peel(pygit2.Tree)
-    return frozenset(
-        d.new_file.path for d in old_tree.diff_to_tree(repo[new].peel(pygit2.Tree)).deltas
-    )
 
 
 def land_order(
@@ -183,95 +171,158 @@ def _listing(names: list[str], most: int = 3) -> str:
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
+def _walk(repo: pygit2.Repository, head: pygit2.Commit, trunk: TrunkIndex) -> _Walk:
+    own, boundary = own_commits(repo, head.id, trunk)
+    base = merge_base(repo, head.id, boundary, trunk)
+    first = min((c.author.time for c in own), default=None)
+    if base is None or not own:
+        return _Walk(len(own), first, None)
+    if len(boundary) > 1 and trunk.dominant(boundary) is None:
+        # Several merge bases: merge the commits over all of them, as git does.
+        job = MergeJob(None, str(trunk.head), str(head.id))
+    else:
+        trunk_tree = repo[trunk.head].peel(pygit2.Commit).tree_id
+        base_tree = repo[base].peel(pygit2.Commit).tree_id
+        job = MergeJob(str(base_tree), str(trunk_tree), str(head.tree_id))
+    return _Walk(len(own), first, job, trunk.landing[base])
+
+
+def _merge_all(
+    scratch: tuple[pygit2.Repository, str, str],
+    jobs: Sequence[MergeJob | PairJob],
+    cache: MergeCache,
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+) -> tuple[list[MergeResult], int]:
+    """Return the result of every job, merging only cache misses; also how many were merged."""
+    results: list[MergeResult | None] = [cached(cache, job) for job in jobs]
+    missing = [i for i, r in enumerate(results) if r is None]
+    if workers is None:
+        workers = default_workers() if len(missing) >= PARALLEL_FROM else 1
+    view, path, store = scratch
+    done = ProcessMap(
+        view, run_jobs, [jobs[i] for i in missing], workers, 32, path=path, scratch=store
+    )
+    for i, result in zip(missing, done.results(progress), strict=True):
+        cache[jobs[i].key] = result
+        results[i] = result
+    return [r for r in results if r is not None], len(missing)
+
+
 def forecast(
     repo: pygit2.Repository,
     found: Inventory,
     now: int,
     active_days: int = 30,
-    cache: MergeCache | None = None,
+    memo: ForecastMemo | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> Forecast:
     """Predict conflicts with trunk for every branch and between active branches, as of `now`.
 
     Pairs are trial-merged as git would land them: trunk+A and trunk+B over trunk. A pair whose
     changes relative to trunk share no path cannot conflict and is cleared without a merge.
-    Results are cached by the ids of the trees merged, so a rescan only merges what moved.
+    With a `memo` from an earlier forecast, only merges that involve something new are done.
+    The merged trees it needs are written to a throwaway store, never into `repo`.
     """
-    counted = _CountingCache({} if cache is None else cache)
+    with scratch_view(repo) as (view, store):
+        return _forecast(
+            repo, (view, repo.path, store), found, now, active_days, memo, progress, workers
+        )
+
+
+def _forecast(
+    repo: pygit2.Repository,
+    scratch: tuple[pygit2.Repository, str, str],
+    found: Inventory,
+    now: int,
+    active_days: int,
+    memo: ForecastMemo | None,
+    progress: Progress | None,
+    workers: int | None,
+) -> Forecast:
+    memo = ForecastMemo() if memo is None else memo
     if found.trunk is None:
         return Forecast(found.trunk_name, None, (), (), (), (), ForecastStats(0, 0, 0, 0, 0, 0))
-    trunk = TrunkIndex(repo, found.trunk.target)
-    trunk_commit = repo[found.trunk.target].peel(pygit2.Commit)
-    trunk_tree = trunk_commit.tree_id
+    if memo.trunk is None or memo.trunk.head != found.trunk.target:
+        memo.trunk = TrunkIndex(repo, found.trunk.target)
+        memo.walks.clear()
+    trunk = memo.trunk
+    trunk_tree = str(repo[trunk.head].peel(pygit2.Commit).tree_id)
+
+    heads = {ref.name: repo[ref.target].peel(pygit2.Commit) for ref in found.branches}
+    active = {
+        ref.name for ref in found.branches if _is_active(ref, heads[ref.name], now, active_days)
+    }
+    walks: dict[str, _Walk] = {}
+    for ref in found.branches:
+        head = heads[ref.name]
+        walk = memo.walks.get(head.id)
+        if walk is None:
+            walk = _walk(repo, head, trunk)
+            memo.walks[head.id] = walk
+        walks[ref.name] = walk
+
+    merging = sorted(
+        (name for name, w in walks.items() if w.job is not None),
+        key=lambda name: walks[name].base_step,
+    )
+    trunk_jobs = [walks[name].job for name in merging]
+    report = None if progress is None else (lambda n: progress(n, len(trunk_jobs)))
+    trunk_results, trunk_merged = _merge_all(
+        scratch, [j for j in trunk_jobs if j is not None], memo.merges, workers, report
+    )
+    by_branch = dict(zip(merging, trunk_results, strict=True))
 
     with_trunk: list[TrunkForecast] = []
-    landed_tree: dict[str, pygit2.Oid] = {}
-    age: dict[str, int] = {}
-    trunk_conflicts: dict[str, int] = {}
-    active: list[str] = []
-    for done, ref in enumerate(found.branches, start=1):
-        head = repo[ref.target].peel(pygit2.Commit)
-        own, boundary = own_commits(repo, ref.target, trunk)
-        base = merge_base(repo, ref.target, boundary, trunk)
-        if base is None or not own:
-            with_trunk.append(TrunkForecast(ref.name, str(head.id), base is None, not own, ()))
-            if progress is not None:
-                progress(done, len(found.branches))
-            continue
-        if len(boundary) > 1 and trunk.dominant(boundary) is None:
-            # Several merge bases: merge recursively over all of them, as git does.
-            conflicts, tree = counted.merge_commits(repo, trunk_commit.id, head.id)
-        else:
-            base_tree = repo[base].peel(pygit2.Commit).tree_id
-            conflicts, tree = counted.merge_trees(repo, base_tree, trunk_tree, head.tree_id)
-        with_trunk.append(TrunkForecast(ref.name, str(head.id), False, False, conflicts))
-        if _is_active(ref, head, now, active_days):
-            active.append(ref.name)
-            age[ref.name] = now - min(c.author.time for c in own)
-            if conflicts:
-                trunk_conflicts[ref.name] = len(conflicts)
-            elif tree is not None:
-                landed_tree[ref.name] = pygit2.Oid(hex=tree)
-        if progress is not None:
-            progress(done, len(found.branches))
+    for ref in found.branches:
+        walk, result = walks[ref.name], by_branch.get(ref.name)
+        unrelated = walk.job is None and walk.ahead > 0
+        conflicts = result.conflicts if result is not None else ()
+        with_trunk.append(
+            TrunkForecast(ref.name, str(ref.target), unrelated, walk.ahead == 0, conflicts)
+        )
 
-    # The paths each landed branch changes relative to today's trunk: the prefilter's input.
-    touched = {name: _changed_paths(repo, trunk_tree, tree) for name, tree in landed_tree.items()}
-    names = sorted(landed_tree)
+    # Only active branches that merge cleanly into trunk are paired, through their changes.
+    landed = {
+        name: by_branch[name].changes
+        for name in sorted(active)
+        if name in by_branch and by_branch[name].clean
+    }
+    touched = {name: frozenset(path for path, _, _ in changes) for name, changes in landed.items()}
+    names = sorted(landed)
+    candidates = [(a, b) for a, b in combinations(names, 2) if touched[a] & touched[b]]
+    pair_jobs = [PairJob(trunk_tree, landed[a], landed[b]) for a, b in candidates]
+    pair_results, pairs_merged = _merge_all(scratch, pair_jobs, memo.merges, workers, None)
+
     pairs: list[PairForecast] = []
     at_risk: list[RiskPair] = []
     pair_conflicts: dict[str, dict[str, int]] = {}
-    candidates = [(a, b) for a, b in combinations(names, 2) if touched[a] & touched[b]]
-    for a, b in candidates:
-        conflicts, _ = counted.merge_trees(repo, trunk_tree, landed_tree[a], landed_tree[b])
-        if conflicts:
-            pairs.append(PairForecast(a, b, conflicts))
-            pair_conflicts.setdefault(a, {})[b] = len(conflicts)
-            pair_conflicts.setdefault(b, {})[a] = len(conflicts)
-            continue
-        shared = set(touched[a] & touched[b])
-        risky = tuple(
-            path
-            for path, base_blob, ours, theirs in changed_blobs(
-                repo, trunk_tree, landed_tree[a], landed_tree[b], shared
-            )
-            if clashing_ranges(repo, base_blob, ours, theirs, slack=RISK_LINES)[0]
-        )
-        if risky:
-            at_risk.append(RiskPair(a, b, risky))
+    for (a, b), result in zip(candidates, pair_results, strict=True):
+        if result.conflicts:
+            pairs.append(PairForecast(a, b, result.conflicts))
+            pair_conflicts.setdefault(a, {})[b] = len(result.conflicts)
+            pair_conflicts.setdefault(b, {})[a] = len(result.conflicts)
+        elif result.near:
+            at_risk.append(RiskPair(a, b, result.near))
 
-    order = land_order(active, age, pair_conflicts, trunk_conflicts)
+    active_merging = [n for n in sorted(active) if n in by_branch]
+    age = {name: now - (walks[name].first_author_time or now) for name in active_merging}
+    trunk_conflicts = {
+        name: len(by_branch[name].conflicts) for name in active_merging if by_branch[name].conflicts
+    }
+    order = land_order(active_merging, age, pair_conflicts, trunk_conflicts)
     stats = ForecastStats(
         branches=len(found.branches),
-        active=len(active),
+        active=len(active_merging),
         pairs=len(names) * (len(names) - 1) // 2,
         pairs_merged=len(candidates),
-        merges_computed=counted.misses,
-        cache_hits=counted.hits,
+        merges_computed=trunk_merged + pairs_merged,
+        cache_hits=len(trunk_jobs) + len(pair_jobs) - trunk_merged - pairs_merged,
     )
     return Forecast(
         found.trunk.name,
-        str(trunk_commit.id),
+        str(trunk.head),
         tuple(with_trunk),
         tuple(pairs),
         tuple(at_risk),

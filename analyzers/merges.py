@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import pygit2
+
+from analyzers.objects import Entry, apply_changes
 
 # Bump when a change to this module can change a merge's answer: cached results then expire.
 ENGINE_VERSION = 1
@@ -39,10 +42,18 @@ class Conflict:
 
 @dataclass(frozen=True)
 class MergeResult:
-    """The outcome of one trial merge: its conflicts, or the tree a clean merge gives."""
+    """The outcome of one trial merge.
+
+    `tree` is the merged tree when the merge is clean and the job asked for it; `changes` is
+    what a clean merge changes relative to `ours` (cheaper than a tree, and all a later pair
+    merge needs); `near` holds the paths that both sides changed within a few
+    lines of each other without conflicting.
+    """
 
     conflicts: tuple[Conflict, ...]
-    tree: str | None
+    tree: str | None = None
+    near: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
 
     @property
     def clean(self) -> bool:
@@ -50,8 +61,125 @@ class MergeResult:
         return not self.conflicts
 
 
+@dataclass(frozen=True)
+class MergeJob:
+    """One trial merge of `theirs` into `ours`, as hex ids, so that it can cross processes.
+
+    With a `base` tree, the three are trees. Without one, they are commits, merged over all
+    their merge bases as git does (recursively, for criss-cross histories).
+    """
+
+    base: str | None
+    ours: str
+    theirs: str
+    want_tree: bool = False
+
+    @property
+    def key(self) -> MergeKey:
+        """The cache key: the ids merged and the engine version."""
+        return (self.base or "", self.ours, self.theirs, ENGINE_VERSION)
+
+
+@dataclass(frozen=True)
+class PairJob:
+    """Land two branches on trunk and merge the results: T+A and T+B over T.
+
+    Each landing is given by its changes relative to trunk's tree: small to keep and to cache,
+    and enough to rebuild T+A by rewriting only the subtrees the changes touch.
+    """
+
+    trunk_tree: str
+    ours: tuple[Change, ...]
+    theirs: tuple[Change, ...]
+
+    @property
+    def key(self) -> MergeKey:
+        """The cache key: trunk's tree, each landing's digest and the engine version."""
+        return (self.trunk_tree, _digest(self.ours), _digest(self.theirs), ENGINE_VERSION)
+
+
+Change = tuple[str, str | None, int]  # path, blob id (None: deleted), file mode
 MergeKey = tuple[str, str, str, int]
 MergeCache = MutableMapping[MergeKey, MergeResult]
+
+
+def _digest(changes: tuple[Change, ...]) -> str:
+    return hashlib.sha1(repr(changes).encode(), usedforsecurity=False).hexdigest()
+
+
+def cached(cache: MergeCache, job: MergeJob | PairJob) -> MergeResult | None:
+    """Return the cached result of `job` if it answers everything the job asks."""
+    result = cache.get(job.key)
+    if result is None or not isinstance(job, MergeJob):
+        return result
+    if job.want_tree and result.clean and result.tree is None:
+        return None
+    return result
+
+
+def run_merge(repo: pygit2.Repository, job: MergeJob) -> MergeResult:
+    """Do one trial merge in memory (no work tree, no checkout)."""
+    if job.base is None:
+        index = repo.merge_commits(pygit2.Oid(hex=job.ours), pygit2.Oid(hex=job.theirs))
+    else:
+        index = repo.merge_trees(
+            pygit2.Oid(hex=job.base), pygit2.Oid(hex=job.ours), pygit2.Oid(hex=job.theirs)
+        )
+    conflicts = conflicts_of(repo, index)
+    if not conflicts and index.conflicts is not None:
+        # Every entry read as a rename's trace, yet libgit2 did not merge: never call it clean.
+        conflicts = _raw_conflicts(index)
+    if conflicts:
+        return MergeResult(conflicts)
+    # Writing the merged tree costs more than the merge itself: only when it will be used.
+    tree = str(index.write_tree(repo)) if job.want_tree else None
+    ours_tree = repo[pygit2.Oid(hex=job.ours)].peel(pygit2.Tree)
+    deleted = pygit2.enums.DeltaStatus.DELETED
+    changes = tuple(
+        (d.new_file.path, None, 0)
+        if d.status == deleted
+        else (d.new_file.path, str(d.new_file.id), int(d.new_file.mode))
+        for d in index.diff_to_tree(ours_tree).deltas
+    )
+    return MergeResult((), tree, (), changes)
+
+
+def run_pair(repo: pygit2.Repository, job: PairJob) -> MergeResult:
+    """Merge T+A and T+B over T, each landing built from its changes (see PairJob)."""
+    trunk_tree = repo[pygit2.Oid(hex=job.trunk_tree)].peel(pygit2.Tree)
+    sides = []
+    for changes in (job.ours, job.theirs):
+        entries: dict[str, Entry] = {
+            path: None if blob is None else (pygit2.Oid(hex=blob), mode)
+            for path, blob, mode in changes
+        }
+        sides.append((entries, apply_changes(repo, trunk_tree, entries)))
+    index = repo.merge_trees(trunk_tree.id, sides[0][1], sides[1][1])
+    conflicts = conflicts_of(repo, index)
+    if conflicts or index.conflicts is not None:
+        return MergeResult(conflicts or _raw_conflicts(index))
+    near = []
+    for path in sorted(set(sides[0][0]) & set(sides[1][0])):
+        ours, theirs = sides[0][0][path], sides[1][0][path]
+        if ours is None or theirs is None or ours[0] == theirs[0] or path not in trunk_tree:
+            continue
+        base = trunk_tree[path].id
+        if clashing_ranges(repo, base, ours[0], theirs[0], slack=RISK_LINES)[0]:
+            near.append(path)
+    return MergeResult((), None, tuple(near))
+
+
+def _raw_conflicts(index: pygit2.Index) -> tuple[Conflict, ...]:
+    assert index.conflicts is not None
+    return tuple(
+        Conflict(str(next(e.path for e in entry if e is not None)), ConflictKind.RENAME)
+        for entry in index.conflicts
+    )
+
+
+def run_jobs(repo: pygit2.Repository, jobs: Sequence[MergeJob | PairJob]) -> list[MergeResult]:
+    """Do several trial merges; the unit of work handed to a worker process."""
+    return [run_pair(repo, j) if isinstance(j, PairJob) else run_merge(repo, j) for j in jobs]
 
 
 def _hunks(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid) -> list[tuple[Range, Range]]:
@@ -161,16 +289,13 @@ def conflicts_of(repo: pygit2.Repository, index: pygit2.Index) -> tuple[Conflict
             path not in renamed
             and ancestor is not None
             and (
-                (ours is None and theirs is not None and theirs.id == ancestor.id)
-                or (theirs is None and ours is not None and ours.id == ancestor.id)
-                or (ours is None and held[1].get(ancestor.id, path) != path)
+                (ours is None and held[1].get(ancestor.id, path) != path)
                 or (theirs is None and held[2].get(ancestor.id, path) != path)
             )
         ):
-            # Unchanged on one side and gone from the other, or gone from a side that holds its
-            # content under another conflicted name: a rename's source, which git records at the
-            # new name only (two files renamed to one name, a rename of a file the other side
-            # changed).
+            # Gone from a side that holds its content under another conflicted name: a rename's
+            # source, which git records at the new name only (two files renamed to one name,
+            # a rename of a file the other side changed).
             continue
         kind = ConflictKind.RENAME if path in renamed else _kind(repo, ancestor, ours, theirs)
         if kind is ConflictKind.CONTENT and ancestor and ours and theirs:
@@ -179,61 +304,3 @@ def conflicts_of(repo: pygit2.Repository, index: pygit2.Index) -> tuple[Conflict
         else:
             out.append(Conflict(path, kind))
     return tuple(sorted(out, key=lambda c: c.path))
-
-
-def merge_trees(
-    repo: pygit2.Repository,
-    base: pygit2.Oid,
-    ours: pygit2.Oid,
-    theirs: pygit2.Oid,
-    cache: MergeCache | None = None,
-) -> MergeResult:
-    """Merge tree `theirs` into tree `ours` over tree `base`, in memory; cached by tree ids."""
-    key = (str(base), str(ours), str(theirs), ENGINE_VERSION)
-    if cache is not None and key in cache:
-        return cache[key]
-    index = repo.merge_trees(base, ours, theirs)
-    result = _result(repo, index)
-    if cache is not None:
-        cache[key] = result
-    return result
-
-
-def merge_commits(
-    repo: pygit2.Repository, ours: pygit2.Oid, theirs: pygit2.Oid, cache: MergeCache | None = None
-) -> MergeResult:
-    """Merge commit `theirs` into `ours` over all their merge bases (recursive, as git does)."""
-    key = ("", str(ours), str(theirs), ENGINE_VERSION)
-    if cache is not None and key in cache:
-        return cache[key]
-    index = repo.merge_commits(ours, theirs)
-    result = _result(repo, index)
-    if cache is not None:
-        cache[key] = result
-    return result
-
-
-def _result(repo: pygit2.Repository, index: pygit2.Index) -> MergeResult:
-    conflicts = conflicts_of(repo, index)
-    if not conflicts and index.conflicts is not None:
-        # Every entry read as a rename's trace, yet libgit2 did not merge: never call it clean.
-        conflicts = tuple(
-            Conflict(str(next(e.path for e in entry if e is not None)), ConflictKind.RENAME)
-            for entry in index.conflicts
-        )
-    tree = None if conflicts else str(index.write_tree(repo))
-    return MergeResult(conflicts, tree)
-
-
-def changed_blobs(
-    repo: pygit2.Repository, base: pygit2.Oid, ours: pygit2.Oid, theirs: pygit2.Oid, paths: set[str]
-) -> Iterator[tuple[str, pygit2.Oid, pygit2.Oid, pygit2.Oid]]:
-    """Yield the paths changed on both sides with their base, ours and theirs blob ids."""
-    trees = [repo[t].peel(pygit2.Tree) for t in (base, ours, theirs)]
-    for path in sorted(paths):
-        try:
-            ids = [tree[path].id for tree in trees]
-        except KeyError:
-            continue
-        if ids[0] != ids[1] and ids[0] != ids[2] and ids[1] != ids[2]:
-            yield path, ids[0], ids[1], ids[2]

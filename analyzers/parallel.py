@@ -16,9 +16,14 @@ R = TypeVar("R")
 _worker_repo: pygit2.Repository | None = None
 
 
-def _open(path: str) -> None:
+def _open(path: str, scratch: str | None) -> None:
     global _worker_repo
-    _worker_repo = pygit2.Repository(path)
+    if scratch is None:
+        _worker_repo = pygit2.Repository(path)
+    else:
+        from analyzers.objects import layered, objects_dir
+
+        _worker_repo = layered(objects_dir(pygit2.Repository(path)), scratch)
 
 
 def _run(fn: Callable[[pygit2.Repository, Sequence[T]], list[R]], items: Sequence[T]) -> list[R]:
@@ -34,8 +39,9 @@ def default_workers() -> int:
 class ProcessMap(Generic[T, R]):
     """Maps `fn` over chunks of `items` in forked processes, started at once, results on demand.
 
-    Each worker opens the repository anew. With one worker, or no fork, the caller does the
-    work itself when it asks for the results.
+    Each worker opens the repository anew (through the same scratch store as the caller, if
+    `scratch` is given, so that objects one process writes the others can read). With one
+    worker, or no fork, the caller does the work itself when it asks for the results.
     """
 
     def __init__(
@@ -45,6 +51,8 @@ class ProcessMap(Generic[T, R]):
         items: Sequence[T],
         workers: int,
         chunk_size: int = 64,
+        path: str | None = None,
+        scratch: str | None = None,
     ) -> None:
         self._repo = repo
         self._fn = fn
@@ -60,7 +68,7 @@ class ProcessMap(Generic[T, R]):
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_open,
-                initargs=(repo.path,),
+                initargs=(path or repo.path, scratch),
             )
             self._futures = [self._pool.submit(_run, fn, chunk) for chunk in self._chunks]
 

@@ -8,7 +8,8 @@ from enum import StrEnum
 
 import pygit2
 
-from analyzers.merges import Conflict, MergeCache, merge_commits
+from analyzers.merges import Conflict, MergeCache, MergeJob, cached, run_merge
+from analyzers.objects import scratch_view
 from analyzers.trunk import TrunkIndex
 
 
@@ -65,19 +66,27 @@ def replay(
             if len(chosen) == limit:
                 break
     merges = []
-    for done, commit in enumerate(chosen, start=1):
-        ours, theirs = commit.parent_ids
-        result = merge_commits(repo, ours, theirs, cache)
-        if commit.id in trunk.position:
-            direction = MergeDirection.INTO_TRUNK
-        elif theirs in trunk.position:
-            direction = MergeDirection.TRUNK_INTO_BRANCH
-        else:
-            direction = MergeDirection.OTHER
-        matches = None if result.conflicts else result.tree == str(commit.tree_id)
-        merges.append(
-            ReplayedMerge(str(commit.id), commit.commit_time, direction, result.conflicts, matches)
-        )
-        if progress is not None:
-            progress(done, len(chosen))
+    with scratch_view(repo) as (view, _):
+        for done, commit in enumerate(chosen, start=1):
+            ours, theirs = commit.parent_ids
+            job = MergeJob(None, str(ours), str(theirs), want_tree=True)
+            result = cached(cache, job) if cache is not None else None
+            if result is None:
+                result = run_merge(view, job)
+                if cache is not None:
+                    cache[job.key] = result
+            if commit.id in trunk.position:
+                direction = MergeDirection.INTO_TRUNK
+            elif theirs in trunk.position:
+                direction = MergeDirection.TRUNK_INTO_BRANCH
+            else:
+                direction = MergeDirection.OTHER
+            matches = None if result.conflicts else result.tree == str(commit.tree_id)
+            merges.append(
+                ReplayedMerge(
+                    str(commit.id), commit.commit_time, direction, result.conflicts, matches
+                )
+            )
+            if progress is not None:
+                progress(done, len(chosen))
     return ReplayReport(str(trunk_head), tuple(merges))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pygit2
 
+from analyzers.objects import Entry, apply_changes
+
 FILE = pygit2.enums.FileMode.BLOB
 EXECUTABLE = pygit2.enums.FileMode.BLOB_EXECUTABLE
 
@@ -37,32 +39,12 @@ class RepoWriter:
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
 
-    def _tree(self, base: pygit2.Tree | None, changes: Mapping[str, Content]) -> pygit2.Oid:
-        builder = self.repo.TreeBuilder(base) if base is not None else self.repo.TreeBuilder()
-        nested: dict[str, dict[str, Content]] = {}
-        for path, content in changes.items():
-            head, sep, rest = path.partition("/")
-            if sep:
-                nested.setdefault(head, {})[rest] = content
-            elif content is None:
-                if builder.get(head) is not None:
-                    builder.remove(head)
-            else:
-                data, mode = content if isinstance(content, tuple) else (content, FILE)
-                raw = data.encode() if isinstance(data, str) else data
-                builder.insert(head, self.repo.create_blob(raw), mode)
-        for name, sub_changes in nested.items():
-            entry = builder.get(name)
-            sub_base = None
-            if entry is not None and entry.type == pygit2.enums.ObjectType.TREE:
-                sub_base = self.repo[entry.id].peel(pygit2.Tree)
-            sub_id = self._tree(sub_base, sub_changes)
-            if len(self.repo[sub_id].peel(pygit2.Tree)) == 0:
-                if entry is not None:
-                    builder.remove(name)
-            else:
-                builder.insert(name, sub_id, pygit2.enums.FileMode.TREE)
-        return builder.write()
+    def _blob(self, content: Content) -> Entry:
+        if content is None:
+            return None
+        data, mode = content if isinstance(content, tuple) else (content, FILE)
+        raw = data.encode() if isinstance(data, str) else data
+        return self.repo.create_blob(raw), mode
 
     def commit(
         self,
@@ -81,7 +63,7 @@ class RepoWriter:
             first = self.repo[parents[0]]
             assert isinstance(first, pygit2.Commit)
             base = first.tree
-        tree = self._tree(base, files)
+        tree = apply_changes(self.repo, base, {p: self._blob(c) for p, c in files.items()})
         signature = author.at(when)
         committer = author.at(committed if committed is not None else when)
         commit_id = self.repo.create_commit(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pygit2
 import pytest
 
-from analyzers.forecast import forecast, land_order
+from analyzers.forecast import ForecastMemo, forecast, land_order
 from analyzers.merges import ConflictKind
 from analyzers.refs import inventory
 from tests.gitrepo import NOW, GitRepo, git_merge_tree, landed_commit
@@ -171,16 +171,16 @@ def test_cache_merges_only_what_moved(base):
     t, _, c2 = base
     for name, line in (("a", 10), ("b", 10), ("c", 20), ("d", 21)):
         t.commit({"y.txt": numbered(40, {line: name})}, days_ago=0.5, parents=[c2], branch=name)
-    cache: dict = {}
-    first = run(t, cache=cache)
+    memo = ForecastMemo()
+    first = run(t, memo=memo)
     assert first.stats.merges_computed == 4 + first.stats.pairs_merged
-    again = run(t, cache=cache)
+    again = run(t, memo=memo)
     assert again.stats.merges_computed == 0 and again == first.__class__(
         **{**first.__dict__, "stats": again.stats}
     )
     tip = t.repo.references["refs/heads/c"].target
     t.commit({"y.txt": numbered(40, {20: "c", 35: "c2"})}, days_ago=0.1, parents=[tip], branch="c")
-    moved = run(t, cache=cache)
+    moved = run(t, memo=memo)
     # c's trunk merge, and its trial merges with the branches it still overlaps (all of them).
     assert moved.stats.merges_computed == 1 + 3
 
@@ -210,3 +210,28 @@ def test_land_order_lands_the_hub_first():
 def test_empty_repository(make_repo):
     f = run(make_repo())
     assert f.trunk_head is None and f.with_trunk == ()
+
+
+def test_forecast_writes_nothing_into_the_repository(base):
+    t, c1, c2 = base
+    # a and b land cleanly and touch the same files: a pair merge. d's landing merges x.txt's
+    # content with trunk's (a new blob); c conflicts with trunk.
+    t.commit(
+        {"y.txt": numbered(40, {10: "A"}), "x.txt": numbered(40, {5: "trunk five", 9: "A"})},
+        days_ago=0.5,
+        parents=[c2],
+        branch="a",
+    )
+    t.commit(
+        {"y.txt": numbered(40, {30: "B"}), "x.txt": numbered(40, {5: "trunk five", 20: "B"})},
+        days_ago=0.5,
+        parents=[c2],
+        branch="b",
+    )
+    t.commit({"x.txt": numbered(40, {5: "C"})}, days_ago=0.5, parents=[c1], branch="c")
+    t.commit({"x.txt": numbered(40, {35: "D"})}, days_ago=0.5, parents=[c1], branch="d")
+    before = sorted(p.relative_to(t.path) for p in (t.path / "objects").rglob("*"))
+    f = run(t)
+    assert f.stats.pairs_merged >= 1 and with_trunk(f)["c"].conflicts  # merges did happen
+    after = sorted(p.relative_to(t.path) for p in (t.path / "objects").rglob("*"))
+    assert after == before
