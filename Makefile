@@ -27,6 +27,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m tests.bench.bench_scan
+	$(BIN)/python -m tests.bench.bench_forecast
 
 clean:
 	rm -rf $(VENV) demo .bench build *.egg-info

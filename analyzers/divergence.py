@@ -234,7 +234,7 @@ def scan(
     ]
     if workers is None:
         workers = default_workers() if total >= PARALLEL_FROM else 1
-    diffs = ProcessMap(repo, _diff_many, jobs, workers)
+    diffs = ProcessMap(repo, pygit2.Repository, (repo.path,), _diff_many, jobs, workers)
     drift = TrunkDrift(repo, trunk, (w.merge_base for w in walks if w.merge_base is not None))
     diffed = diffs.results(None if progress is None else lambda n: progress(total + n, 2 * total))
     by_walk = dict(zip(order, diffed, strict=True))

@@ -10,6 +10,7 @@ import pygit2
 
 from analyzers.divergence import PARALLEL_FROM, merge_base, own_commits
 from analyzers.merges import (
+    Change,
     Conflict,
     MergeCache,
     MergeJob,
@@ -18,7 +19,7 @@ from analyzers.merges import (
     cached,
     run_jobs,
 )
-from analyzers.objects import scratch_view
+from analyzers.objects import Scratch, scratch_view
 from analyzers.parallel import ProcessMap, default_workers
 from analyzers.refs import BranchRef, Inventory
 from analyzers.trunk import TrunkIndex
@@ -113,6 +114,40 @@ class ForecastMemo:
         self.walks: dict[pygit2.Oid, _Walk] = {}
 
 
+@dataclass(frozen=True)
+class _Reach:
+    """What a landing can collide with: the paths it changes, and directories it adds to or
+    deletes from (git moves a file added to a directory the other side moved away)."""
+
+    paths: frozenset[str]
+    adds_under: frozenset[str]
+    deletes_under: frozenset[str]
+
+    def meets(self, other: _Reach) -> bool:
+        """Tell whether a trial merge with `other` is needed; False means no conflict."""
+        return bool(
+            self.paths & other.paths
+            or self.adds_under & other.deletes_under
+            or self.deletes_under & other.adds_under
+        )
+
+
+def _reach(changes: tuple[Change, ...], trunk_tree: pygit2.Tree) -> _Reach:
+    def parents(path: str) -> set[str]:
+        parts = path.split("/")[:-1]
+        return {"/".join(parts[: i + 1]) for i in range(len(parts))}
+
+    adds: set[str] = set()
+    deletes: set[str] = set()
+    for path, blob, _ in changes:
+        if blob is None:
+            deletes |= parents(path)
+        elif path not in trunk_tree:
+            adds |= parents(path)
+    paths = frozenset(path for path, _, _ in changes)
+    return _Reach(paths, frozenset(adds), frozenset(deletes))
+
+
 def _is_active(ref: BranchRef, head: pygit2.Commit, now: int, active_days: int) -> bool:
     return ref.name.startswith("pull/") or head.commit_time >= now - active_days * DAY
 
@@ -183,12 +218,17 @@ def _walk(repo: pygit2.Repository, head: pygit2.Commit, trunk: TrunkIndex) -> _W
     else:
         trunk_tree = repo[trunk.head].peel(pygit2.Commit).tree_id
         base_tree = repo[base].peel(pygit2.Commit).tree_id
-        job = MergeJob(str(base_tree), str(trunk_tree), str(head.tree_id))
+        job = MergeJob(
+            str(base_tree),
+            str(trunk_tree),
+            str(head.tree_id),
+            commits=(str(trunk.head), str(head.id)),
+        )
     return _Walk(len(own), first, job, trunk.landing[base])
 
 
 def _merge_all(
-    scratch: tuple[pygit2.Repository, str, str],
+    scratch: Scratch,
     jobs: Sequence[MergeJob | PairJob],
     cache: MergeCache,
     workers: int | None,
@@ -199,10 +239,9 @@ def _merge_all(
     missing = [i for i, r in enumerate(results) if r is None]
     if workers is None:
         workers = default_workers() if len(missing) >= PARALLEL_FROM else 1
-    view, path, store = scratch
-    done = ProcessMap(
-        view, run_jobs, [jobs[i] for i in missing], workers, 32, path=path, scratch=store
-    )
+    todo = [jobs[i] for i in missing]
+    opener_args = (scratch.git_dir, scratch.store)
+    done = ProcessMap(scratch, Scratch.open, opener_args, run_jobs, todo, workers, 32)
     for i, result in zip(missing, done.results(progress), strict=True):
         cache[jobs[i].key] = result
         results[i] = result
@@ -225,15 +264,13 @@ def forecast(
     With a `memo` from an earlier forecast, only merges that involve something new are done.
     The merged trees it needs are written to a throwaway store, never into `repo`.
     """
-    with scratch_view(repo) as (view, store):
-        return _forecast(
-            repo, (view, repo.path, store), found, now, active_days, memo, progress, workers
-        )
+    with scratch_view(repo) as scratch:
+        return _forecast(repo, scratch, found, now, active_days, memo, progress, workers)
 
 
 def _forecast(
     repo: pygit2.Repository,
-    scratch: tuple[pygit2.Repository, str, str],
+    scratch: Scratch,
     found: Inventory,
     now: int,
     active_days: int,
@@ -289,9 +326,10 @@ def _forecast(
         for name in sorted(active)
         if name in by_branch and by_branch[name].clean
     }
-    touched = {name: frozenset(path for path, _, _ in changes) for name, changes in landed.items()}
+    trunk_root = repo[pygit2.Oid(hex=trunk_tree)].peel(pygit2.Tree)
+    reach = {name: _reach(changes, trunk_root) for name, changes in landed.items()}
     names = sorted(landed)
-    candidates = [(a, b) for a, b in combinations(names, 2) if touched[a] & touched[b]]
+    candidates = [(a, b) for a, b in combinations(names, 2) if reach[a].meets(reach[b])]
     pair_jobs = [PairJob(trunk_tree, landed[a], landed[b]) for a, b in candidates]
     pair_results, pairs_merged = _merge_all(scratch, pair_jobs, memo.merges, workers, None)
 

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
@@ -65,15 +66,38 @@ def objects_dir(repo: pygit2.Repository) -> str:
     return str(Path(repo.path) / "objects")
 
 
-@contextmanager
-def scratch_view(repo: pygit2.Repository) -> Iterator[tuple[pygit2.Repository, str]]:
-    """Yield a view of `repo` whose writes go to a throwaway store, and that store's path.
+@dataclass(frozen=True)
+class Scratch:
+    """A view of a repository whose writes go to a throwaway store, and the paths behind it.
 
-    The store lives in memory where the system offers it (/dev/shm), and is removed after.
+    `git_dir` and `store` let git itself, where it is needed, read the repository and write
+    into the same store (GIT_OBJECT_DIRECTORY, with the repository as an alternate).
     """
+
+    view: pygit2.Repository
+    git_dir: str
+    store: str
+
+    @classmethod
+    def open(cls, git_dir: str, store: str) -> Scratch:
+        """Open the view over `git_dir`'s objects and `store` (in a worker process, say)."""
+        return cls(layered(str(Path(git_dir) / "objects"), store), git_dir, store)
+
+    def git_env(self) -> dict[str, str]:
+        """Return the environment that makes git read the repository and write to the store."""
+        return {
+            "GIT_DIR": self.git_dir,
+            "GIT_OBJECT_DIRECTORY": self.store,
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(Path(self.git_dir) / "objects"),
+        }
+
+
+@contextmanager
+def scratch_view(repo: pygit2.Repository) -> Iterator[Scratch]:
+    """Yield a Scratch over `repo`; its store lives in memory where the system offers it."""
     where = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    scratch = tempfile.mkdtemp(prefix="trunkguard-objects-", dir=where)
+    store = tempfile.mkdtemp(prefix="trunkguard-objects-", dir=where)
     try:
-        yield layered(objects_dir(repo), scratch), scratch
+        yield Scratch.open(repo.path, store)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(store, ignore_errors=True)

@@ -6,29 +6,22 @@ import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-import pygit2
-
+S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
-_worker_repo: pygit2.Repository | None = None
+_worker_state: Any = None
 
 
-def _open(path: str, scratch: str | None) -> None:
-    global _worker_repo
-    if scratch is None:
-        _worker_repo = pygit2.Repository(path)
-    else:
-        from analyzers.objects import layered, objects_dir
-
-        _worker_repo = layered(objects_dir(pygit2.Repository(path)), scratch)
+def _open(opener: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    global _worker_state
+    _worker_state = opener(*args)
 
 
-def _run(fn: Callable[[pygit2.Repository, Sequence[T]], list[R]], items: Sequence[T]) -> list[R]:
-    assert _worker_repo is not None
-    return fn(_worker_repo, items)
+def _run(fn: Callable[[Any, Sequence[T]], list[R]], items: Sequence[T]) -> list[R]:
+    return fn(_worker_state, items)
 
 
 def default_workers() -> int:
@@ -36,25 +29,25 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-class ProcessMap(Generic[T, R]):
-    """Maps `fn` over chunks of `items` in forked processes, started at once, results on demand.
+class ProcessMap(Generic[S, T, R]):
+    """Maps `fn(state, chunk)` over chunks of `items` in forked processes, started at once.
 
-    Each worker opens the repository anew (through the same scratch store as the caller, if
-    `scratch` is given, so that objects one process writes the others can read). With one
+    `state` is what the caller works with (a repository, say); each worker builds its own by
+    calling `opener(*opener_args)`, since libgit2 handles do not cross a fork safely. With one
     worker, or no fork, the caller does the work itself when it asks for the results.
     """
 
     def __init__(
         self,
-        repo: pygit2.Repository,
-        fn: Callable[[pygit2.Repository, Sequence[T]], list[R]],
+        state: S,
+        opener: Callable[..., S],
+        opener_args: tuple[Any, ...],
+        fn: Callable[[S, Sequence[T]], list[R]],
         items: Sequence[T],
         workers: int,
         chunk_size: int = 64,
-        path: str | None = None,
-        scratch: str | None = None,
     ) -> None:
-        self._repo = repo
+        self._state = state
         self._fn = fn
         self._chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
         self._pool: ProcessPoolExecutor | None = None
@@ -68,7 +61,7 @@ class ProcessMap(Generic[T, R]):
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_open,
-                initargs=(path or repo.path, scratch),
+                initargs=(opener, opener_args),
             )
             self._futures = [self._pool.submit(_run, fn, chunk) for chunk in self._chunks]
 
@@ -78,7 +71,7 @@ class ProcessMap(Generic[T, R]):
         try:
             for index, chunk in enumerate(self._chunks):
                 if self._pool is None:
-                    out.extend(self._fn(self._repo, chunk))
+                    out.extend(self._fn(self._state, chunk))
                 else:
                     out.extend(self._futures[index].result())
                 if progress is not None:

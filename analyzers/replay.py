@@ -66,13 +66,13 @@ def replay(
             if len(chosen) == limit:
                 break
     merges = []
-    with scratch_view(repo) as (view, _):
+    with scratch_view(repo) as scratch:
         for done, commit in enumerate(chosen, start=1):
             ours, theirs = commit.parent_ids
             job = MergeJob(None, str(ours), str(theirs), want_tree=True)
             result = cached(cache, job) if cache is not None else None
             if result is None:
-                result = run_merge(view, job)
+                result = run_merge(scratch, job)
                 if cache is not None:
                     cache[job.key] = result
             if commit.id in trunk.position:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +39,7 @@ from bot.render import (
 from config import defaults
 
 F = TypeVar("F", bound=Callable[..., Any])
+logger = logging.getLogger(__name__)
 PROGRESS_DELAY = 0.5  # seconds of silence before a progress bar is worth showing
 
 
@@ -165,7 +167,7 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]
 
 
 class ErrorTranslatingGroup(click.Group):
-    """Turns the errors trunkguard expects into one line on stderr and exit status 1."""
+    """Turns errors into one line on stderr and exit status 1; TRUNKGUARD_DEBUG=1 shows more."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -174,6 +176,16 @@ class ErrorTranslatingGroup(click.Group):
             raise click.ClickException(str(error)) from error
         except pygit2.GitError as error:
             raise click.ClickException(f"git error: {error}") from error
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as error:
+            if os.environ.get("TRUNKGUARD_DEBUG"):
+                raise
+            logger.debug("unexpected error", exc_info=True)
+            raise click.ClickException(
+                f"internal error: {type(error).__name__}: {error} "
+                "(a bug: please report it; TRUNKGUARD_DEBUG=1 shows the traceback)"
+            ) from error
 
 
 @click.group(cls=ErrorTranslatingGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -106,7 +106,11 @@ def assert_matches_git(path: Path, report) -> None:
 
 
 def git_merge_tree(path: Path, ours: str, theirs: str) -> tuple[bool, set[str]]:
-    """Ask git whether merging two commits conflicts, and on which paths."""
+    """Ask git whether merging two commits conflicts, and on which paths.
+
+    The paths are the conflicted files; a conflict on no file (a directory renamed several
+    ways) is named by the paths of git's CONFLICT messages.
+    """
     env = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(path), "LC_ALL": "C", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         [
@@ -115,24 +119,36 @@ def git_merge_tree(path: Path, ours: str, theirs: str) -> tuple[bool, set[str]]:
             str(path),
             "merge-tree",
             "--write-tree",
-            "--name-only",
-            "--no-messages",
+            "-z",
             "--allow-unrelated-histories",
             ours,
             theirs,
         ],
         capture_output=True,
-        text=True,
         env=env,
     )
     assert result.returncode in (0, 1), result.stderr
-    lines_out = [line for line in result.stdout.splitlines()[1:] if line]
-    return result.returncode == 1, set(lines_out)
+    fields = result.stdout.decode().split("\0")
+    at, files = 1, set()
+    while fields[at]:
+        files.add(fields[at].split("\t", 1)[1])
+        at += 1
+    at += 1
+    named = set()
+    while at < len(fields) and fields[at].isdigit():
+        count = int(fields[at])
+        if fields[at + 1 + count].startswith("CONFLICT"):
+            named.update(fields[at + 1 : at + 1 + count][:1])
+        at += count + 3
+    conflicted = result.returncode == 1
+    return conflicted, (files or named) if conflicted else set()
 
 
-def landed_commit(t: GitRepo, trunk_head, tree: str):
-    """Write trunk+branch as a commit whose only parent is trunk, for git merge-tree."""
+def git_landed(t: GitRepo, trunk_head: str, branch_head: str) -> str:
+    """Land a branch on trunk as git would (git merge-tree), as a commit whose parent is trunk."""
     import pygit2
 
+    tree = git(t.path, "merge-tree", "--write-tree", trunk_head, branch_head).split()[0]
     sig = pygit2.Signature("t", "t@example.com", NOW, 0)
-    return t.repo.create_commit(None, sig, sig, "landed", pygit2.Oid(hex=tree), [trunk_head])
+    trunk = pygit2.Oid(hex=trunk_head)
+    return str(t.repo.create_commit(None, sig, sig, "landed", pygit2.Oid(hex=tree), [trunk]))

@@ -217,3 +217,16 @@ def test_replay_json_document(runner, tmp_path):
     doc = json.loads(run(runner, "replay", str(demo), "--json", "--merges", "5").stdout)
     assert doc["summary"]["into trunk"] == {"merges": 1, "conflicted": 0, "rate": 0.0}
     assert doc["merges"][0]["matches_recorded"] is True
+
+
+def test_an_internal_error_is_one_line(runner, team_repo, monkeypatch):
+    import bot.cli
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(bot.cli, "scan_repository", broken)
+    result = runner.invoke(cli, ["scan", str(team_repo.path)])
+    assert result.exit_code == 1
+    assert "internal error: ZeroDivisionError" in result.stderr
+    assert "Traceback" not in result.output

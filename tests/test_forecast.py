@@ -8,7 +8,7 @@ import pytest
 from analyzers.forecast import ForecastMemo, forecast, land_order
 from analyzers.merges import ConflictKind
 from analyzers.refs import inventory
-from tests.gitrepo import NOW, GitRepo, git_merge_tree, landed_commit
+from tests.gitrepo import NOW, GitRepo, git_landed, git_merge_tree
 
 
 def numbered(n: int, changes: dict[int, str] | None = None) -> str:
@@ -155,9 +155,7 @@ def _check_pairs_with_git(t: GitRepo, f) -> None:
     for x in f.with_trunk:
         if x.integrated or x.unrelated or x.conflicts:
             continue
-        head = t.repo[pygit2.Oid(hex=x.head)].peel(pygit2.Commit)
-        index = t.repo.merge_commits(trunk, head.id)
-        landed[x.branch] = landed_commit(t, trunk, str(index.write_tree(t.repo)))
+        landed[x.branch] = git_landed(t, f.trunk_head, x.head)
     assert trunk_tree
     predicted = {(p.a, p.b): {c.path for c in p.conflicts} for p in f.pairs}
     names = sorted(landed)

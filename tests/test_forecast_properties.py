@@ -10,18 +10,14 @@ import pygit2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analyzers import merges
 from analyzers.forecast import forecast
 from analyzers.refs import inventory
 from bot.repo_writer import EXECUTABLE
-from tests.gitrepo import NOW, GitRepo, git_merge_tree, landed_commit
+from tests.gitrepo import NOW, GitRepo, git_landed, git_merge_tree
 
-# Renames (of files and directories) and criss-cross merges are left out of the exact test:
-# there libgit2 and git still differ in a few percent of merges (README, and the pinned
-# cases below).
-OPS = ("trunk", "branch", "work", "work", "work", "sync")
-CHANGES = ("edit", "edit", "edit", "add", "delete", "binary", "mode")
-ALL_OPS = (*OPS, "crisscross")
-ALL_CHANGES = (*CHANGES, "rename", "rename_dir")
+OPS = ("trunk", "branch", "work", "work", "work", "sync", "crisscross")
+CHANGES = ("edit", "edit", "edit", "add", "delete", "binary", "mode", "rename", "rename_dir")
 
 
 def _text(rng: random.Random, old: str | None, label: str = "") -> str:
@@ -110,13 +106,12 @@ def build(ops: list[tuple[str, int]], path: Path, kinds: tuple[str, ...] = CHANG
     return t
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 2**32)), min_size=2, max_size=25))
 def test_forecast_agrees_with_git_merge_tree(ops):
     with tempfile.TemporaryDirectory() as tmp:
         t = build(ops, Path(tmp) / "repo.git")
         f = forecast(t.repo, inventory(t.repo), NOW, active_days=3650)
-        trunk = pygit2.Oid(hex=f.trunk_head)
         landed = {}
         for x in f.with_trunk:
             if x.integrated or x.unrelated:
@@ -125,8 +120,7 @@ def test_forecast_agrees_with_git_merge_tree(ops):
             assert bool(x.conflicts) == conflicted, x.branch
             assert {c.path for c in x.conflicts} == paths, x.branch
             if not x.conflicts:
-                index = t.repo.merge_commits(trunk, pygit2.Oid(hex=x.head))
-                landed[x.branch] = str(landed_commit(t, trunk, str(index.write_tree(t.repo))))
+                landed[x.branch] = git_landed(t, f.trunk_head, x.head)
         predicted = {(p.a, p.b): {c.path for c in p.conflicts} for p in f.pairs}
         names = sorted(landed)
         for i, a in enumerate(names):
@@ -135,27 +129,38 @@ def test_forecast_agrees_with_git_merge_tree(ops):
                 assert predicted.get((a, b), set()) == (paths if conflicted else set()), (a, b)
 
 
-def test_known_difference_criss_cross(tmp_path):
-    # Several merge bases: libgit2 merges them into a virtual base and finds no conflict where
-    # git's ort strategy, over its own virtual base, does. Documented in the README; when this
-    # assertion fails, libgit2 has caught up and the case joins the exact test above.
-    ops = [
-        ("work", 768),
-        ("work", 1372849),
-        ("branch", 362),
-        ("work", 24068),
-        ("work", 3045872073),
-        ("work", 11816),
-        ("crisscross", 259),
-        ("work", 219),
-        ("trunk", 418),
-        ("branch", 5),
-        ("trunk", 8448),
-        ("work", 1069),
-        ("crisscross", 703),
-    ]
-    t = build(ops, tmp_path / "repo.git", ALL_CHANGES)
+CRISS_CROSS = [
+    ("work", 768),
+    ("work", 1372849),
+    ("branch", 362),
+    ("work", 24068),
+    ("work", 3045872073),
+    ("work", 11816),
+    ("crisscross", 259),
+    ("work", 219),
+    ("trunk", 418),
+    ("branch", 5),
+    ("trunk", 8448),
+    ("work", 1069),
+    ("crisscross", 703),
+]
+
+
+def _criss_cross_b0(tmp_path):
+    t = build(CRISS_CROSS, tmp_path / "repo.git", CHANGES)
     f = forecast(t.repo, inventory(t.repo), NOW, active_days=3650)
     (b0,) = [x for x in f.with_trunk if x.branch == "b0"]
-    git_conflicted, git_paths = git_merge_tree(t.path, f.trunk_head, b0.head)
+    return b0, git_merge_tree(t.path, f.trunk_head, b0.head)
+
+
+def test_criss_cross_is_merged_by_git(tmp_path):
+    b0, (git_conflicted, git_paths) = _criss_cross_b0(tmp_path)
+    assert git_conflicted and {c.path for c in b0.conflicts} == git_paths
+
+
+def test_known_difference_criss_cross_without_git(tmp_path, monkeypatch):
+    # Without git, libgit2's recursive merge builds its virtual base differently from git's
+    # and finds no conflict here (README). When this fails, libgit2 has caught up.
+    monkeypatch.setattr(merges, "GIT", None)
+    b0, (git_conflicted, git_paths) = _criss_cross_b0(tmp_path)
     assert b0.conflicts == () and git_conflicted and git_paths
