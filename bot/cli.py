@@ -27,6 +27,7 @@ from analyzers.refs import check_glob, inventory
 from analyzers.replay import replay
 from bot import demo as demo_repo
 from bot.errors import TrunkguardError
+from bot.gitcheck import replay_agreement
 from bot.mirror import open_repository
 from bot.render import (
     forecast_payload,
@@ -301,6 +302,11 @@ def conflicts(
     show_default=True,
     help="How many of the newest merges reachable from trunk to redo.",
 )
+@click.option(
+    "--check-git",
+    is_flag=True,
+    help="Also redo each merge with git merge-tree and report the agreement with git.",
+)
 def replay_merges(
     target: str,
     trunk: str | None,
@@ -308,6 +314,7 @@ def replay_merges(
     cache_dir: Path | None,
     as_json: bool,
     limit: int,
+    check_git: bool,
 ) -> None:
     """Redo trunk's recorded merges in memory and report which would have conflicted.
 
@@ -318,6 +325,7 @@ def replay_merges(
     Examples:
       trunkguard replay .
       trunkguard replay ~/src/app --merges 500 --json
+      trunkguard replay . --check-git
     """
     repo = _open(target, cache_dir)
     found = inventory(repo, trunk=trunk, remote=remote)
@@ -326,11 +334,12 @@ def replay_merges(
         return
     with _progress("replaying merges", sys.stderr.isatty()) as progress:
         report = replay(repo, found.trunk.target, limit, progress=progress)
+    agreement = replay_agreement(repo, report.merges) if check_git else None
     if as_json:
-        click.echo(json.dumps(replay_payload(report, target), indent=2))
+        click.echo(json.dumps(replay_payload(report, target, agreement), indent=2))
         return
     console = Console()
-    for block in replay_text(report):
+    for block in replay_text(report, agreement):
         console.print(block, soft_wrap=True)
 
 

@@ -14,6 +14,7 @@ from analyzers.divergence import BranchReport, ScanReport
 from analyzers.forecast import Forecast
 from analyzers.merges import Conflict, ConflictKind
 from analyzers.replay import MergeDirection, ReplayReport
+from bot.gitcheck import Agreement
 
 _UNITS = (
     (365 * 86400, "year"),
@@ -221,7 +222,9 @@ def forecast_text(forecast: Forecast) -> list[RenderableType]:
     return out
 
 
-def replay_payload(report: ReplayReport, repository: str) -> dict[str, Any]:
+def replay_payload(
+    report: ReplayReport, repository: str, agreement: Agreement | None = None
+) -> dict[str, Any]:
     """Return a replay as the JSON document documented in the README."""
     summary = {}
     for direction in MergeDirection:
@@ -245,10 +248,17 @@ def replay_payload(report: ReplayReport, repository: str) -> dict[str, Any]:
             for m in report.merges
         ],
         "summary": summary,
+        "git_agreement": None
+        if agreement is None
+        else {
+            "merges": agreement.merges,
+            "same_outcome": agreement.same_outcome,
+            "same_paths": agreement.same_paths,
+        },
     }
 
 
-def replay_text(report: ReplayReport) -> list[RenderableType]:
+def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> list[RenderableType]:
     """Return the replay for people: the conflict rate each way, then the merges that conflicted."""
     out: list[RenderableType] = [
         Text(
@@ -266,6 +276,13 @@ def replay_text(report: ReplayReport) -> list[RenderableType]:
             )
     evil = sum(1 for m in report.merges if m.matches_recorded is False)
     out.append(Text(f"  clean merges whose recorded tree differs from the automatic one: {evil}"))
+    if agreement is not None:
+        out.append(
+            Text(
+                f"  agreement with git merge-tree: yes/no {agreement.same_outcome} of "
+                f"{agreement.merges}, conflicted paths {agreement.same_paths} of {agreement.merges}"
+            )
+        )
     for m in report.merges:
         if m.conflicts:
             paths = "; ".join(_conflict_line(c) for c in m.conflicts)

@@ -230,3 +230,18 @@ def test_an_internal_error_is_one_line(runner, team_repo, monkeypatch):
     assert result.exit_code == 1
     assert "internal error: ZeroDivisionError" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_replay_checks_itself_against_git(runner, make_repo):
+    t = make_repo()
+    c1 = t.commit({"a.txt": "1\n2\n3\n", "b.txt": "b\n"}, days_ago=10)
+    c2 = t.commit({"a.txt": "1\ntrunk\n3\n"}, days_ago=9, parents=[c1])
+    f1 = t.commit({"a.txt": "1\nmine\n3\n"}, days_ago=8, parents=[c1])
+    f2 = t.commit({"a.txt": "1\nboth\n3\n"}, days_ago=7, parents=[f1, c2])  # trunk into branch
+    t.commit({"a.txt": "1\nboth\n3\n"}, days_ago=6, parents=[c2, f2], branch="main")
+    doc = json.loads(run(runner, "replay", str(t.path), "--json", "--check-git").stdout)
+    assert doc["summary"]["trunk into branch"] == {"merges": 1, "conflicted": 1, "rate": 1.0}
+    assert doc["summary"]["into trunk"] == {"merges": 1, "conflicted": 0, "rate": 0.0}
+    assert doc["git_agreement"] == {"merges": 2, "same_outcome": 2, "same_paths": 2}
+    people = run(runner, "replay", str(t.path), "--check-git").output
+    assert "agreement with git merge-tree: yes/no 2 of 2, conflicted paths 2 of 2" in people
