@@ -203,7 +203,7 @@ def forecast_text(forecast: Forecast) -> list[RenderableType]:
     out.append(
         Text(
             f"\nConflicts between active branches ({s.active} active, {s.pairs} pairs, "
-            f"{s.pairs_merged} trial-merged, the rest share no file)",
+            f"{s.pairs_merged} needed a trial merge, the others change nothing in common)",
             style="bold",
         )
     )
