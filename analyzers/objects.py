@@ -61,11 +61,6 @@ def layered(objects: str, scratch: str) -> pygit2.Repository:
     return view
 
 
-def objects_dir(repo: pygit2.Repository) -> str:
-    """Return the object directory of a repository, bare or not."""
-    return str(Path(repo.path) / "objects")
-
-
 @dataclass(frozen=True)
 class Scratch:
     """A view of a repository whose writes go to a throwaway store, and the paths behind it.
