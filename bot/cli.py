@@ -28,7 +28,7 @@ from analyzers.replay import replay
 from bot import demo as demo_repo
 from bot.errors import TrunkguardError
 from bot.gitcheck import replay_agreement
-from bot.mirror import open_repository
+from bot.mirror import is_url, open_repository
 from bot.render import (
     forecast_payload,
     forecast_text,
@@ -37,6 +37,7 @@ from bot.render import (
     scan_payload,
     scan_table,
 )
+from bot.store import Store, database_url
 from config import defaults
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -129,6 +130,29 @@ def branch_options(command: F) -> F:
     )
 
 
+def store_options(command: F) -> F:
+    """Add the options of every command that keeps its results in the metrics store."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--db",
+                "db_url",
+                metavar="URL",
+                envvar="TRUNKGUARD_DATABASE_URL",
+                help="Metrics store (env TRUNKGUARD_DATABASE_URL; default: a SQLite file in "
+                "your data directory), e.g. postgresql://user@host/trunkguard.",
+            ),
+            click.option("--no-store", is_flag=True, help="Do not keep the results."),
+        ],
+    )
+
+
+def repository_name(target: str) -> str:
+    """Name a repository in the store: its URL, or its absolute path."""
+    return target if is_url(target) else str(Path(target).resolve())
+
+
 def _open(target: str, cache_dir: Path | None) -> pygit2.Repository:
     return open_repository(target, cache_dir or Path(platformdirs.user_cache_dir("trunkguard")))
 
@@ -207,6 +231,7 @@ def cli() -> None:
 @cli.command()
 @repository_options
 @branch_options
+@store_options
 def scan(
     target: str,
     trunk: str | None,
@@ -216,6 +241,8 @@ def scan(
     exclude: list[str],
     cache_dir: Path | None,
     as_json: bool,
+    db_url: str | None,
+    no_store: bool,
 ) -> None:
     """Measure every branch's age and divergence from trunk.
 
@@ -227,11 +254,24 @@ def scan(
       trunkguard scan .
       trunkguard scan ~/src/app --trunk develop --exclude 'release/*'
       trunkguard scan https://example.com/org/app.git --json > scan.json
+      trunkguard scan . --db postgresql://trunkguard@db.internal/trunkguard
     """
+    started = datetime.now(UTC)
+    store = None if no_store else Store(database_url(db_url))
+    if store is not None:
+        click.get_current_context().call_on_close(store.close)
+        store.ready()
     repo = _open(target, cache_dir)
-    found = inventory(repo, trunk=trunk, remote=remote, include=include, exclude=exclude)
-    with _progress("scanning branches", sys.stderr.isatty()) as progress:
-        report = scan_repository(repo, found, now, progress)
+    try:
+        found = inventory(repo, trunk=trunk, remote=remote, include=include, exclude=exclude)
+        with _progress("scanning branches", sys.stderr.isatty()) as progress:
+            report = scan_repository(repo, found, now, progress)
+    except (TrunkguardError, AnalysisError, pygit2.GitError) as error:
+        if store is not None:
+            store.save_failure(repository_name(target), "scan", str(error), started)
+        raise
+    if store is not None:
+        store.save_scan(repository_name(target), report, started)
     if as_json:
         click.echo(json.dumps(scan_payload(report, target), indent=2))
         return
@@ -341,6 +381,60 @@ def replay_merges(
     console = Console()
     for block in replay_text(report, agreement):
         console.print(block, soft_wrap=True)
+
+
+@cli.group()
+def db() -> None:
+    """Manage the metrics store's schema.
+
+    \b
+    Examples:
+      trunkguard db current
+      trunkguard db upgrade --db postgresql://trunkguard@db.internal/trunkguard
+    """
+
+
+_db_option = click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    envvar="TRUNKGUARD_DATABASE_URL",
+    help="Metrics store (env TRUNKGUARD_DATABASE_URL; default: a SQLite file).",
+)
+
+
+@db.command()
+@_db_option
+def upgrade(db_url: str | None) -> None:
+    """Create the store's tables or bring them to this version's schema.
+
+    \b
+    Example:
+      trunkguard db upgrade --db sqlite:///trunkguard.db
+    """
+    with Store(database_url(db_url)) as store:
+        before, after = store.upgrade()
+    if before == after:
+        click.echo(f"schema already at revision {after}")
+    else:
+        click.echo(f"schema upgraded from revision {before or 'none'} to {after}")
+
+
+@db.command()
+@_db_option
+def current(db_url: str | None) -> None:
+    """Show the store's schema revision and the one this version needs.
+
+    \b
+    Example:
+      trunkguard db current
+    """
+    with Store(database_url(db_url)) as store:
+        current_revision, head = store.revisions()
+    state = "up to date" if current_revision == head else "run `trunkguard db upgrade`"
+    click.echo(
+        f"schema revision {current_revision or 'none'}; this trunkguard needs {head} ({state})"
+    )
 
 
 @cli.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,3 +20,42 @@ def make_repo(tmp_path: Path):
         return GitRepo(tmp_path / f"repo{next(counter)}", bare=bare)
 
     return make
+
+
+POSTGRES_ENV = "TRUNKGUARD_TEST_POSTGRES_URL"
+
+
+def pytest_report_header(config):
+    if not os.environ.get(POSTGRES_ENV):
+        return f"PostgreSQL store tests skipped: set {POSTGRES_ENV} (.ci/run does) to run them"
+    return f"PostgreSQL store tests on {os.environ[POSTGRES_ENV]}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped after."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    admin = os.environ.get(POSTGRES_ENV)
+    if not admin:
+        pytest.skip(f"PostgreSQL: {POSTGRES_ENV} is not set")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"trunkguard_test_{uuid.uuid4().hex[:12]}"
+    # Configured but unreachable is a failure, not a skip: CI must not go green without it.
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def private_dirs(tmp_path, monkeypatch):
+    """Keep every test's default store and mirror cache out of the user's own directories."""
+    monkeypatch.setenv("TRUNKGUARD_DATABASE_URL", f"sqlite:///{tmp_path / 'default-store.db'}")
+    monkeypatch.setenv("TRUNKGUARD_CACHE_DIR", str(tmp_path / "cache"))

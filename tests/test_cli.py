@@ -163,18 +163,21 @@ def test_demo_builds_and_scans(runner, tmp_path):
     assert "pull/7" in names and "docs/übersetzung" in names
 
 
-def commands(group):
+def commands(group, path=()):
     for name, command in group.commands.items():
-        yield name, command
+        yield [*path, name], command
         if isinstance(command, click.Group):
-            yield from commands(command)
+            yield from commands(command, (*path, name))
 
 
 def test_every_command_has_help_with_an_example(runner):
-    for name, command in commands(cli):
-        assert command.help and "Example" in command.help, name
-        result = runner.invoke(cli, [name, "--help"])
-        assert result.exit_code == 0 and "Example" in result.output
+    seen = []
+    for path, command in commands(cli):
+        assert command.help and "Example" in command.help, path
+        result = runner.invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0 and "Example" in result.output, path
+        seen.append(" ".join(path))
+    assert {"scan", "conflicts", "replay", "demo", "db upgrade", "db current"} <= set(seen)
 
 
 def test_conflicts_json_document(runner, tmp_path):

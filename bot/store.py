@@ -1,0 +1,239 @@
+"""The metrics store: SQLite by default, PostgreSQL at scale; one transaction per scan."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from analyzers.divergence import BranchReport, ScanReport
+from bot.errors import TrunkguardError
+from bot.models import BranchSnapshot, Repository, Scan
+
+logger = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreError(TrunkguardError):
+    """The database cannot be used: unreachable, wrong schema, read-only, full."""
+
+
+def default_url() -> str:
+    """Return the default database: a SQLite file in the user's data directory."""
+    folder = Path(platformdirs.user_data_dir("trunkguard"))
+    return f"sqlite:///{folder / 'trunkguard.db'}"
+
+
+def database_url(option: str | None) -> str:
+    """Pick the database: --db, else TRUNKGUARD_DATABASE_URL, else the default SQLite file."""
+    return option or os.environ.get("TRUNKGUARD_DATABASE_URL") or default_url()
+
+
+def _engine_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise StoreError(f"'{url}' is not a database URL (e.g. sqlite:///path.db)") from error
+    if parsed.drivername in ("postgresql", "postgres"):
+        # psycopg 3 is the driver we install; SQLAlchemy's default for the bare name is psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername.split("+")[0] not in ("sqlite", "postgresql"):
+        raise StoreError(f"unsupported database '{parsed.drivername}': use sqlite or postgresql")
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets scans read while another writes; concurrent writers wait instead of failing.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _describe(error: SQLAlchemyError, shown: str) -> str:
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+        return f"the database {shown} is read-only: {text}"
+    if "disk is full" in lowered or "no space left" in lowered:
+        return f"the disk holding {shown} is full: {text}"
+    return f"database {shown}: {text}"
+
+
+class Store:
+    """A connection to the metrics store, checked to have the schema this trunkguard needs."""
+
+    def __init__(self, url: str) -> None:
+        self.url = _engine_url(url)
+        self.shown = make_url(url).render_as_string(hide_password=True)
+        if self.url.drivername.startswith("sqlite") and self.url.database:
+            try:
+                Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(f"cannot create {self.url.database}: {error}") from error
+        self.engine: Engine = create_engine(self.url)
+        if self.url.drivername.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as error:
+            raise StoreError(_describe(error, self.shown)) from error
+        except SQLAlchemyError as error:
+            raise StoreError(_describe(error, self.shown)) from error
+
+    def _config(self, connection: Any) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        return config
+
+    def revisions(self) -> tuple[str | None, str]:
+        """Return the database's schema revision (None: no schema yet) and this code's."""
+        head = ScriptDirectory.from_config(self._config(None)).get_current_head()
+        assert head is not None
+        with self._errors(), self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        return current, head
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the schema to this code's revision; return the revisions before and after."""
+        before, head = self.revisions()
+        self._refuse_newer(before)
+        with self._errors(), self.engine.begin() as connection:
+            command.upgrade(self._config(connection), "head")
+        return before, head
+
+    def _refuse_newer(self, current: str | None) -> None:
+        if current is None:
+            return
+        try:
+            known = ScriptDirectory.from_config(self._config(None)).get_revision(current)
+        except CommandError:
+            known = None
+        if known is None:
+            raise StoreError(
+                f"the database {self.shown} has schema revision {current}, newer than "
+                "this trunkguard knows: upgrade trunkguard"
+            )
+
+    def ready(self) -> Store:
+        """Check the schema: create it in a new database, refuse one that is behind or newer."""
+        current, head = self.revisions()
+        if current == head:
+            return self
+        self._refuse_newer(current)
+        with self._errors(), self.engine.connect() as connection:
+            has_tables = bool(inspect(connection).get_table_names())
+        if current is None and not has_tables:
+            logger.info("creating the store", extra={"database": self.shown})
+            self.upgrade()
+            return self
+        raise StoreError(
+            f"the database {self.shown} has schema revision {current or 'none'}, this "
+            f"trunkguard needs {head}: run `trunkguard db upgrade`"
+        )
+
+    def _repository_id(self, session: Session, name: str, now: datetime) -> int:
+        # Two scans of a new repository at once must not create it twice: insert or keep.
+        values = {"name": name, "created_at": now}
+        dialect = self.engine.dialect.name
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Repository)
+        session.execute(statement.values(**values).on_conflict_do_nothing(index_elements=["name"]))
+        found = session.scalar(select(Repository.id).where(Repository.name == name))
+        assert found is not None
+        return found
+
+    def save_scan(self, repository: str, report: ScanReport, started: datetime) -> int:
+        """Store a scan and all its branches in one transaction; return the scan's id."""
+        finished = datetime.now(UTC)
+        with self._errors(), Session(self.engine) as session, session.begin():
+            scan = Scan(
+                repository_id=self._repository_id(session, repository, finished),
+                kind="scan",
+                status="succeeded",
+                started_at=started,
+                finished_at=finished,
+                measured_at=_time(report.now),
+                trunk_name=report.trunk.name,
+                trunk_head=report.trunk.head,
+            )
+            session.add(scan)
+            session.flush()
+            rows = [_snapshot(scan.id, b) for b in report.branches]
+            if rows:
+                session.execute(insert(BranchSnapshot), rows)
+            return scan.id
+
+    def save_failure(self, repository: str, kind: str, error: str, started: datetime) -> int:
+        """Record a scan that failed, with its error text, so that the history shows the gap."""
+        finished = datetime.now(UTC)
+        with self._errors(), Session(self.engine) as session, session.begin():
+            scan = Scan(
+                repository_id=self._repository_id(session, repository, finished),
+                kind=kind,
+                status="failed",
+                error=error,
+                started_at=started,
+                finished_at=finished,
+                measured_at=started,
+            )
+            session.add(scan)
+            session.flush()
+            return scan.id
+
+
+def _time(timestamp: int | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+
+
+def _snapshot(scan_id: int, b: BranchReport) -> dict[str, Any]:
+    return {
+        "scan_id": scan_id,
+        "name": b.name,
+        "ref": b.ref,
+        "head": b.head,
+        "ahead": b.ahead,
+        "behind": b.behind,
+        "merge_base": b.merge_base,
+        "merge_base_time": _time(b.merge_base_time),
+        "age_seconds": b.age_seconds,
+        "base_age_seconds": b.base_age_seconds,
+        "idle_seconds": b.idle_seconds,
+        "authors": list(b.authors),
+        "files_changed": b.files_changed,
+        "lines_added": b.lines_added,
+        "lines_deleted": b.lines_deleted,
+        "trunk_files_changed": b.trunk_files_changed,
+        "overlap_files": list(b.overlap_files),
+    }

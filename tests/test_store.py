@@ -1,0 +1,176 @@
+"""The metrics store, the same tests on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from analyzers.divergence import scan
+from analyzers.refs import inventory
+from bot.cli import cli
+from bot.models import BranchSnapshot, Repository, Scan
+from bot.store import Store, StoreError
+from tests.gitrepo import DAY, NOW, lines
+
+
+@pytest.fixture
+def team_repo(make_repo):
+    t = make_repo()
+    c1 = t.commit({"a.txt": lines(5)}, days_ago=10)
+    c2 = t.commit({"a.txt": lines(6)}, days_ago=5, parents=[c1], branch="main")
+    t.commit({"b.txt": "b\n"}, days_ago=9, parents=[c1], branch="feature/old")
+    t.commit({"a.txt": lines(7)}, days_ago=1, parents=[c2], branch="feature/new")
+    return t
+
+
+@pytest.fixture
+def open_store():
+    """Open stores that are closed after the test."""
+    opened = []
+
+    def make(url: str) -> Store:
+        opened.append(Store(url))
+        return opened[-1]
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+def count(store: Store, model) -> int:
+    with Session(store.engine) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_first_use_creates_the_schema(db_url, open_store):
+    store = open_store(db_url)
+    current, head = store.revisions()
+    assert current is None
+    store.ready()
+    assert store.revisions() == (head, head)
+
+
+def test_a_scan_is_stored_with_every_figure(db_url, team_repo, open_store):
+    store = open_store(db_url).ready()
+    report = scan(team_repo.repo, inventory(team_repo.repo), NOW)
+    started = datetime(2026, 5, 28, 20, 0, tzinfo=UTC)
+    scan_id = store.save_scan("/src/team", report, started)
+    with Session(store.engine) as session:
+        saved = session.get(Scan, scan_id)
+        assert (saved.kind, saved.status, saved.trunk_name) == ("scan", "succeeded", "main")
+        assert saved.measured_at.timestamp() == NOW and saved.trunk_head == report.trunk.head
+        rows = {r.name: r for r in session.scalars(select(BranchSnapshot))}
+    old = rows["feature/old"]
+    assert (old.ahead, old.behind, old.age_seconds, old.authors) == (
+        1,
+        1,
+        9 * DAY,
+        ["Ada Lovelace"],
+    )
+    assert rows["feature/new"].overlap_files == []
+    assert old.merge_base_time.timestamp() == NOW - 10 * DAY
+
+
+def test_a_failing_write_leaves_nothing_half_written(db_url, team_repo, open_store):
+    store = open_store(db_url).ready()
+    report = scan(team_repo.repo, inventory(team_repo.repo), NOW)
+    started = datetime.now(UTC)
+    store.save_scan("/src/team", report, started)
+    # Two rows for one branch break the (scan, name) constraint halfway through the insert.
+    broken = replace(report, branches=report.branches + report.branches[:1])
+    with pytest.raises(StoreError):
+        store.save_scan("/src/team", broken, started)
+    assert count(store, Scan) == 1
+    assert count(store, BranchSnapshot) == len(report.branches)
+
+
+def test_schema_behind_or_newer_is_refused(db_url, open_store):
+    store = open_store(db_url).ready()
+    with store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM alembic_version"))
+    with pytest.raises(StoreError, match="run `trunkguard db upgrade`"):
+        open_store(db_url).ready()
+    with store.engine.begin() as connection:
+        connection.execute(text("INSERT INTO alembic_version VALUES ('ffffffff')"))
+    with pytest.raises(StoreError, match="newer than this trunkguard knows: upgrade trunkguard"):
+        open_store(db_url).ready()
+
+
+def test_two_scans_at_once_in_two_processes(db_url, team_repo, open_store):
+    command = [sys.executable, "-m", "bot", "scan", str(team_repo.path), "--db", db_url, "--json"]
+    open_store(
+        db_url
+    ).ready()  # both processes find the schema; they race on the first repository row
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in "ab"]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err.decode() for _, err in outputs]
+    store = open_store(db_url)
+    assert count(store, Repository) == 1
+    assert count(store, Scan) == 2
+    assert count(store, BranchSnapshot) == 2 * len(json.loads(outputs[0][0])["branches"])
+
+
+def test_cli_stores_unless_told_not_to(db_url, team_repo, open_store):
+    runner = CliRunner()
+    path = str(team_repo.path)
+    assert runner.invoke(cli, ["scan", path, "--db", db_url, "--no-store"]).exit_code == 0
+    assert open_store(db_url).revisions()[0] is None  # not even created
+    assert runner.invoke(cli, ["scan", path, "--db", db_url]).exit_code == 0
+    assert runner.invoke(cli, ["scan", path, "--db", db_url]).exit_code == 0
+    store = open_store(db_url)
+    assert count(store, Scan) == 2
+    with Session(store.engine) as session:
+        assert session.scalar(select(Repository.name)) == str(Path(path).resolve())
+
+
+def test_db_commands(db_url, open_store):
+    runner = CliRunner()
+    out = runner.invoke(cli, ["db", "current", "--db", db_url]).output
+    assert "schema revision none" in out and "run `trunkguard db upgrade`" in out
+    out = runner.invoke(cli, ["db", "upgrade", "--db", db_url]).output
+    assert out.startswith("schema upgraded from revision none to ")
+    assert "already at" in runner.invoke(cli, ["db", "upgrade", "--db", db_url]).output
+    assert "(up to date)" in runner.invoke(cli, ["db", "current", "--db", db_url]).output
+
+
+def test_an_analysis_failure_is_recorded(db_url, make_repo, open_store):
+    t = make_repo()
+    t.commit({"a": "1\n"}, days_ago=1, branch="topic")  # no trunk to be found
+    result = CliRunner().invoke(cli, ["scan", str(t.path), "--db", db_url])
+    assert result.exit_code == 1 and "--trunk" in result.stderr
+    with Session(open_store(db_url).engine) as session:
+        failed = session.scalars(select(Scan)).one()
+    assert failed.status == "failed" and "cannot tell which branch is trunk" in failed.error
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root@localhost/x", "unsupported database 'mysql'"),
+        ("not a url", "is not a database URL"),
+        ("postgresql://nobody@127.0.0.1:1/none", "Connection refused"),
+    ],
+)
+def test_bad_database_urls_are_one_line(team_repo, url, message, open_store):
+    result = CliRunner().invoke(cli, ["scan", str(team_repo.path), "--db", url])
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_read_only_database(tmp_path, team_repo, open_store):
+    db = tmp_path / "ro.db"
+    open_store(f"sqlite:///{db}").ready()
+    url = f"sqlite:///file:{db}?mode=ro&uri=true"
+    result = CliRunner().invoke(cli, ["scan", str(team_repo.path), "--db", url])
+    assert result.exit_code == 1
+    assert "is read-only" in result.stderr
+    assert count(open_store(f"sqlite:///{db}"), Scan) == 0
