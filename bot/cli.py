@@ -272,6 +272,7 @@ def scan(
         raise
     if store is not None:
         store.save_scan(repository_name(target), report, started)
+        store.prune(repository_name(target), defaults()["store"]["keep_daily_days"], started)
     if as_json:
         click.echo(json.dumps(scan_payload(report, target), indent=2))
         return

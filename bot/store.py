@@ -16,7 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event, insert, inspect, select
+from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -195,6 +195,33 @@ class Store:
                 session.execute(insert(BranchSnapshot), rows)
             return scan.id
 
+    def prune(self, repository: str, keep_daily_days: int, now: datetime) -> int:
+        """Thin scans older than `keep_daily_days` to the last one of each ISO week.
+
+        Returns how many scans were removed (their branches and conflicts go with them).
+        """
+        cutoff = now.timestamp() - keep_daily_days * 86400
+        with self._errors(), Session(self.engine) as session, session.begin():
+            rows = session.execute(
+                select(Scan.id, Scan.kind, Scan.measured_at)
+                .join(Repository, Repository.id == Scan.repository_id)
+                .where(Repository.name == repository)
+                .order_by(Scan.measured_at, Scan.id)
+            ).all()
+            last_of_week: dict[tuple[str, tuple[int, int]], int] = {}
+            for scan_id, kind, measured in rows:
+                last_of_week[(kind, _week(_aware(measured)))] = scan_id
+            keep = set(last_of_week.values())
+            doomed = [
+                scan_id
+                for scan_id, _, measured in rows
+                if _aware(measured).timestamp() < cutoff and scan_id not in keep
+            ]
+            if doomed:
+                session.execute(delete(BranchSnapshot).where(BranchSnapshot.scan_id.in_(doomed)))
+                session.execute(delete(Scan).where(Scan.id.in_(doomed)))
+            return len(doomed)
+
     def save_failure(self, repository: str, kind: str, error: str, started: datetime) -> int:
         """Record a scan that failed, with its error text, so that the history shows the gap."""
         finished = datetime.now(UTC)
@@ -211,6 +238,16 @@ class Store:
             session.add(scan)
             session.flush()
             return scan.id
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time stored here is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _week(moment: datetime) -> tuple[int, int]:
+    year, week, _ = moment.isocalendar()
+    return year, week
 
 
 def _time(timestamp: int | None) -> datetime | None:

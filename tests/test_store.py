@@ -174,3 +174,22 @@ def test_read_only_database(tmp_path, team_repo, open_store):
     assert result.exit_code == 1
     assert "is read-only" in result.stderr
     assert count(open_store(f"sqlite:///{db}"), Scan) == 0
+
+
+def test_retention_thins_old_scans_to_one_a_week(db_url, team_repo, open_store):
+    store = open_store(db_url).ready()
+    report = scan(team_repo.repo, inventory(team_repo.repo), NOW)
+    day = 86400
+    # Daily scans for 4 weeks (2026-04-27 is a Monday), then keep 7 days of daily scans.
+    start = datetime(2026, 4, 27, 12, tzinfo=UTC).timestamp()
+    for n in range(28):
+        store.save_scan("/src/team", replace(report, now=int(start + n * day)), datetime.now(UTC))
+    now = datetime.fromtimestamp(start + 27 * day, UTC)
+    removed = store.prune("/src/team", keep_daily_days=7, now=now)
+    with Session(store.engine) as session:
+        kept = sorted(s.measured_at.replace(tzinfo=UTC) for s in session.scalars(select(Scan)))
+    # Weeks 1-3 keep their Sunday scan; the last 7 days (plus the last week's) are all kept.
+    assert removed == 28 - len(kept)
+    assert [k.strftime("%a") for k in kept[:3]] == ["Sun", "Sun", "Sun"]
+    assert len(kept) == 3 + 7
+    assert count(store, BranchSnapshot) == len(kept) * len(report.branches)
