@@ -206,15 +206,17 @@ def scan(
     now: int,
     progress: Progress | None = None,
     workers: int | None = None,
+    trunk: TrunkIndex | None = None,
 ) -> ScanReport:
     """Measure every branch of `found` against its trunk as of `now` (Unix seconds).
 
     The branch diffs, which read blobs, run in `workers` processes (default: one per core)
-    while this process works out trunk's side.
+    while this process works out trunk's side. `trunk` reuses an index of trunk's history.
     """
     if found.trunk is None:
         return ScanReport(TrunkReport(found.trunk_name, "", None, 0), now, ())
-    trunk = TrunkIndex(repo, found.trunk.target)
+    if trunk is None or trunk.head != found.trunk.target:
+        trunk = TrunkIndex(repo, found.trunk.target)
     total = len(found.branches)
     walks = []
     for done, ref in enumerate(found.branches, start=1):

@@ -23,8 +23,11 @@ from rich.text import Text
 from analyzers.divergence import scan as scan_repository
 from analyzers.errors import AnalysisError
 from analyzers.forecast import forecast
+from analyzers.history import history
 from analyzers.refs import check_glob, inventory
 from analyzers.replay import replay
+from analyzers.trends import WEEK, OpenWork, week_start, weekly_trends
+from analyzers.trunk import TrunkIndex
 from bot import demo as demo_repo
 from bot.errors import TrunkguardError
 from bot.gitcheck import replay_agreement
@@ -36,6 +39,8 @@ from bot.render import (
     replay_text,
     scan_payload,
     scan_table,
+    trends_payload,
+    trends_table,
 )
 from bot.store import Store, database_url
 from config import defaults
@@ -146,6 +151,15 @@ def store_options(command: F) -> F:
             click.option("--no-store", is_flag=True, help="Do not keep the results."),
         ],
     )
+
+
+_db_option = click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    envvar="TRUNKGUARD_DATABASE_URL",
+    help="Metrics store (env TRUNKGUARD_DATABASE_URL; default: a SQLite file).",
+)
 
 
 def repository_name(target: str) -> str:
@@ -384,6 +398,67 @@ def replay_merges(
         console.print(block, soft_wrap=True)
 
 
+@cli.command()
+@repository_options
+@click.option(
+    "--weeks",
+    type=click.IntRange(min=1, max=520),
+    default=26,
+    show_default=True,
+    help="How many weeks back, counting this one.",
+)
+@click.option(
+    "--now",
+    metavar="ISO8601",
+    callback=_parse_now,
+    help="The moment the last week ends (default: now).",
+)
+@_db_option
+def trends(
+    target: str,
+    trunk: str | None,
+    remote: str,
+    cache_dir: Path | None,
+    as_json: bool,
+    weeks: int,
+    now: int,
+    db_url: str | None,
+) -> None:
+    """Show how branch age, integration and conflicts change week by week.
+
+    Weeks with a stored scan use it; the weeks before the first scan are filled from trunk's
+    history (work that was open then), so the first run already shows months of trends.
+    The store is only read.
+
+    \b
+    Examples:
+      trunkguard trends .
+      trunkguard trends ~/src/app --weeks 52 --json
+    """
+    with Store(database_url(db_url)) as store:
+        store.ready()
+        name = repository_name(target)
+        scanned, predicted = store.weekly_ages(name), store.weekly_predicted(name)
+    repo = _open(target, cache_dir)
+    found = inventory(repo, trunk=trunk, remote=remote)
+    limit_days = int(defaults()["policy"]["max_branch_age_days"])
+    if found.trunk is None:
+        raise click.ClickException(f"{target}: the repository has no commits yet")
+    index = TrunkIndex(repo, found.trunk.target)
+    since = week_start(now) - weeks * WEEK
+    with _progress("mining history", sys.stderr.isatty()) as progress:
+        report = scan_repository(repo, found, now, trunk=index)
+        mined = history(repo, index, since, progress=progress)
+    open_work = [OpenWork(w.first_commit_at, w.landed_at) for w in mined.merged]
+    open_work += [OpenWork(now - b.age_seconds, None) for b in report.branches if b.ahead]
+    figures = weekly_trends(now, weeks, limit_days * 86400, mined, open_work, scanned, predicted)
+    if as_json:
+        click.echo(json.dumps(trends_payload(figures, target), indent=2))
+        return
+    console = Console()
+    console.print(trends_table(figures, limit_days, console.width))
+
+
 @cli.group()
 def db() -> None:
     """Manage the metrics store's schema.
@@ -393,15 +468,6 @@ def db() -> None:
       trunkguard db current
       trunkguard db upgrade --db postgresql://trunkguard@db.internal/trunkguard
     """
-
-
-_db_option = click.option(
-    "--db",
-    "db_url",
-    metavar="URL",
-    envvar="TRUNKGUARD_DATABASE_URL",
-    help="Metrics store (env TRUNKGUARD_DATABASE_URL; default: a SQLite file).",
-)
 
 
 @db.command()

@@ -14,6 +14,7 @@ from analyzers.divergence import BranchReport, ScanReport
 from analyzers.forecast import Forecast
 from analyzers.merges import Conflict, ConflictKind
 from analyzers.replay import MergeDirection, ReplayReport
+from analyzers.trends import WeekFigures
 from bot.gitcheck import Agreement
 
 _UNITS = (
@@ -288,3 +289,83 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
             paths = "; ".join(_conflict_line(c) for c in m.conflicts)
             out.append(Text(f"  {m.commit[:10]} ({m.direction}, {iso_time(m.time)}): {paths}"))
     return out
+
+
+TREND_FIGURES = (
+    "open_branches",
+    "median_age_seconds",
+    "p90_age_seconds",
+    "over_limit",
+    "landings",
+    "merges",
+    "median_lifetime_seconds",
+    "conflicts_at_merge",
+    "predicted_conflicts",
+)
+
+
+def trends_payload(weeks: tuple[WeekFigures, ...], repository: str) -> dict[str, Any]:
+    """Return weekly trends as the JSON document documented in the README, oldest week first."""
+    out = []
+    previous: WeekFigures | None = None
+    for week in weeks:
+        item: dict[str, Any] = {"week": week.week, "source": week.source}
+        for figure in TREND_FIGURES:
+            value = getattr(week, figure)
+            before = getattr(previous, figure) if previous is not None else None
+            item[figure] = value
+            item[f"{figure}_change"] = None if value is None or before is None else value - before
+        out.append(item)
+        previous = week
+    return {"repository": repository, "weeks": out}
+
+
+def _duration(seconds: int | None) -> str:
+    return "–" if seconds is None else humane_duration(seconds)
+
+
+def _change(now: int | None, before: int | None, duration: bool = False) -> str:
+    if now is None or before is None or now == before:
+        return ""
+    delta = now - before
+    text = humane_duration(abs(delta)) if duration else str(abs(delta))
+    return f" ({'+' if delta > 0 else '-'}{text})"
+
+
+def trends_table(weeks: tuple[WeekFigures, ...], limit_days: int, width: int = 120) -> Table:
+    """Return weekly trends for people, oldest week first; narrow terminals get fewer columns."""
+    table = Table(
+        title="Weekly trends",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption=f"open: branches with work not on trunk · over: older than {limit_days} days · "
+        "lifetime: first commit to landing of merged work · conflicts: merges that "
+        "conflicted · *: reconstructed from history",
+        caption_justify="left",
+    )
+    columns = ["week", "open", "median age", "over", "landed", "lifetime", "conflicts"]
+    if width >= 110:
+        columns[3:3] = ["p90 age"]
+        columns[6:6] = ["merges"]
+        columns.append("predicted")
+    for header in columns:
+        table.add_column(header, justify="left" if header == "week" else "right", no_wrap=True)
+    previous: WeekFigures | None = None
+    for w in weeks:
+        before = previous
+        cells = {
+            "week": w.week + ("*" if w.source == "history" else ""),
+            "open": str(w.open_branches),
+            "median age": _duration(w.median_age_seconds)
+            + _change(w.median_age_seconds, before.median_age_seconds if before else None, True),
+            "p90 age": _duration(w.p90_age_seconds),
+            "over": str(w.over_limit),
+            "landed": str(w.landings) + _change(w.landings, before.landings if before else None),
+            "merges": str(w.merges),
+            "lifetime": _duration(w.median_lifetime_seconds),
+            "conflicts": str(w.conflicts_at_merge),
+            "predicted": "–" if w.predicted_conflicts is None else str(w.predicted_conflicts),
+        }
+        table.add_row(*(cells[c] for c in columns))
+        previous = w
+    return table

@@ -16,7 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -24,8 +24,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from analyzers.divergence import BranchReport, ScanReport
+from analyzers.trends import week_start
 from bot.errors import TrunkguardError
-from bot.models import BranchSnapshot, Repository, Scan
+from bot.models import BranchSnapshot, PredictedConflict, Repository, Scan
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -221,6 +222,48 @@ class Store:
                 session.execute(delete(BranchSnapshot).where(BranchSnapshot.scan_id.in_(doomed)))
                 session.execute(delete(Scan).where(Scan.id.in_(doomed)))
             return len(doomed)
+
+    def _last_scan_of_each_week(
+        self, session: Session, repository: str, kind: str
+    ) -> dict[int, int]:
+        rows = session.execute(
+            select(Scan.id, Scan.measured_at)
+            .join(Repository, Repository.id == Scan.repository_id)
+            .where(Repository.name == repository, Scan.kind == kind, Scan.status == "succeeded")
+            .order_by(Scan.measured_at, Scan.id)
+        ).all()
+        last: dict[int, int] = {}
+        for scan_id, measured in rows:
+            last[week_start(int(_aware(measured).timestamp()))] = scan_id
+        return last
+
+    def weekly_ages(self, repository: str) -> dict[int, list[int]]:
+        """Ages of the open branches in each ISO week's last scan, keyed by week start."""
+        with self._errors(), Session(self.engine) as session:
+            last = self._last_scan_of_each_week(session, repository, "scan")
+            ages: dict[int, list[int]] = {week: [] for week in last}
+            by_scan = {scan_id: week for week, scan_id in last.items()}
+            rows = session.execute(
+                select(BranchSnapshot.scan_id, BranchSnapshot.age_seconds).where(
+                    BranchSnapshot.scan_id.in_(list(by_scan)), BranchSnapshot.ahead > 0
+                )
+            )
+            for scan_id, age in rows:
+                ages[by_scan[scan_id]].append(age)
+            return ages
+
+    def weekly_predicted(self, repository: str) -> dict[int, int]:
+        """Conflicts predicted by each ISO week's last forecast, keyed by week start."""
+        with self._errors(), Session(self.engine) as session:
+            last = self._last_scan_of_each_week(session, repository, "conflicts")
+            counts = dict(
+                session.execute(
+                    select(PredictedConflict.scan_id, func.count())
+                    .where(PredictedConflict.scan_id.in_(list(last.values())))
+                    .group_by(PredictedConflict.scan_id)
+                ).all()
+            )
+            return {week: counts.get(scan_id, 0) for week, scan_id in last.items()}
 
     def save_failure(self, repository: str, kind: str, error: str, started: datetime) -> int:
         """Record a scan that failed, with its error text, so that the history shows the gap."""

@@ -1,0 +1,100 @@
+"""Work that already reached trunk: what each merge brought, how long it lived, if it conflicted."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pygit2
+
+from analyzers.merges import MergeCache, MergeJob, cached, run_merge
+from analyzers.objects import scratch_view
+from analyzers.trunk import TrunkIndex
+
+
+@dataclass(frozen=True)
+class MergedWork:
+    """The commits one merge on trunk's first-parent line brought in (its second parent's own).
+
+    `conflicted` says whether merging the two parents conflicts (the replay of that merge).
+    """
+
+    merge_commit: str
+    landed_at: int
+    first_commit_at: int
+    commits: int
+    files_changed: int
+    lines_added: int
+    lines_deleted: int
+    conflicted: bool
+
+    @property
+    def lifetime_seconds(self) -> int:
+        """From the first own commit (author time) to the landing (merge commit time)."""
+        return max(0, self.landed_at - self.first_commit_at)
+
+
+@dataclass(frozen=True)
+class History:
+    """Trunk's history since a moment: merged work, and every landing on the first-parent line.
+
+    `landings` are the commit times of trunk's first-parent commits: merges and, where a
+    project squashes or rebases, the landed commits themselves.
+    """
+
+    merged: tuple[MergedWork, ...]
+    landings: tuple[int, ...]
+    merge_landings: tuple[int, ...]
+
+
+def history(
+    repo: pygit2.Repository,
+    trunk: TrunkIndex,
+    since: int,
+    cache: MergeCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> History:
+    """Mine trunk's first-parent history from its head back to `since` (Unix seconds)."""
+    recent: list[tuple[int, pygit2.Commit]] = []
+    for step in range(len(trunk.chain) - 1, -1, -1):
+        commit = repo[trunk.chain[step]].peel(pygit2.Commit)
+        if commit.commit_time < since:
+            break
+        recent.append((step, commit))
+    recent.reverse()
+    wanted = {i for i, c in recent if len(c.parent_ids) >= 2}
+    brought: dict[int, list[pygit2.Oid]] = defaultdict(list)
+    for commit_id, step in trunk.landing.items():
+        if step in wanted and commit_id != trunk.chain[step]:
+            brought[step].append(commit_id)
+
+    merged = []
+    with scratch_view(repo) as scratch:
+        for done, (step, merge) in enumerate(((i, c) for i, c in recent if i in wanted), 1):
+            own = [repo[c].peel(pygit2.Commit) for c in brought[step]]
+            first_parent = repo[merge.parent_ids[0]].peel(pygit2.Commit)
+            stats = first_parent.tree.diff_to_tree(merge.tree).stats
+            job = MergeJob(None, str(merge.parent_ids[0]), str(merge.parent_ids[1]))
+            result = cached(cache, job) if cache is not None else None
+            if result is None:
+                result = run_merge(scratch, job)
+                if cache is not None:
+                    cache[job.key] = result
+            merged.append(
+                MergedWork(
+                    merge_commit=str(merge.id),
+                    landed_at=merge.commit_time,
+                    first_commit_at=min((c.author.time for c in own), default=merge.commit_time),
+                    commits=len(own),
+                    files_changed=stats.files_changed,
+                    lines_added=stats.insertions,
+                    lines_deleted=stats.deletions,
+                    conflicted=not result.clean,
+                )
+            )
+            if progress is not None:
+                progress(done, len(wanted))
+    landings = tuple(c.commit_time for _, c in recent)
+    merge_landings = tuple(c.commit_time for i, c in recent if i in wanted)
+    return History(tuple(merged), landings, merge_landings)
