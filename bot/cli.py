@@ -24,9 +24,9 @@ from analyzers.divergence import scan as scan_repository
 from analyzers.errors import AnalysisError
 from analyzers.forecast import forecast
 from analyzers.history import history
-from analyzers.refs import check_glob, inventory
+from analyzers.refs import Inventory, check_glob, inventory
 from analyzers.replay import replay
-from analyzers.trends import WEEK, OpenWork, week_start, weekly_trends
+from analyzers.trends import WEEK, OpenWork, WeekFigures, week_start, weekly_trends
 from analyzers.trunk import TrunkIndex
 from bot import demo as demo_repo
 from bot.errors import TrunkguardError
@@ -398,6 +398,29 @@ def replay_merges(
         console.print(block, soft_wrap=True)
 
 
+def _limit_days() -> int:
+    return int(defaults()["policy"]["max_branch_age_days"])
+
+
+def _weekly(
+    repo: pygit2.Repository,
+    found: Inventory,
+    now: int,
+    weeks: int,
+    scanned: dict[int, list[int]],
+    predicted: dict[int, int],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[WeekFigures, ...]:
+    """Mine trunk's history and today's branches into weekly figures."""
+    assert found.trunk is not None
+    index = TrunkIndex(repo, found.trunk.target)
+    report = scan_repository(repo, found, now, trunk=index)
+    mined = history(repo, index, week_start(now) - weeks * WEEK, progress=progress)
+    open_work = [OpenWork(w.first_commit_at, w.landed_at) for w in mined.merged]
+    open_work += [OpenWork(now - b.age_seconds, None) for b in report.branches if b.ahead]
+    return weekly_trends(now, weeks, _limit_days() * 86400, mined, open_work, scanned, predicted)
+
+
 @cli.command()
 @repository_options
 @click.option(
@@ -441,7 +464,7 @@ def trends(
         scanned, predicted = store.weekly_ages(name), store.weekly_predicted(name)
     repo = _open(target, cache_dir)
     found = inventory(repo, trunk=trunk, remote=remote)
-    limit_days = int(defaults()["policy"]["max_branch_age_days"])
+    limit_days = _limit_days()
     if found.trunk is None:
         raise click.ClickException(f"{target}: the repository has no commits yet")
     index = TrunkIndex(repo, found.trunk.target)
@@ -518,7 +541,7 @@ def demo(path: Path, as_json: bool) -> None:
 
     The repository has a busy trunk, old and fresh branches, an integrated one and branches
     that will conflict; every date is relative to now. The demo shows every command that works
-    without GitHub: scan, conflicts, replay.
+    without GitHub: scan, conflicts, replay, trends (from history; the demo stores nothing).
 
     \b
     Example:
@@ -542,6 +565,9 @@ def demo(path: Path, as_json: bool) -> None:
     assert found.trunk is not None
     for block in replay_text(replay(repo, found.trunk.target, 200)):
         console.print(block, soft_wrap=True)
+    console.print(Text(f"\n$ trunkguard trends {path} --weeks 8", style="dim"))
+    figures = _weekly(repo, found, now, 8, {}, {}, None)
+    console.print(trends_table(figures, _limit_days(), console.width))
 
 
 def main() -> None:
