@@ -22,7 +22,7 @@ from rich.text import Text
 
 from analyzers.divergence import scan as scan_repository
 from analyzers.errors import AnalysisError
-from analyzers.forecast import forecast
+from analyzers.forecast import ForecastMemo, forecast
 from analyzers.history import history
 from analyzers.refs import Inventory, check_glob, inventory
 from analyzers.replay import replay
@@ -30,7 +30,6 @@ from analyzers.trends import WEEK, OpenWork, WeekFigures, week_start, weekly_tre
 from analyzers.trunk import TrunkIndex
 from bot import demo as demo_repo
 from bot.errors import TrunkguardError
-from bot.gitcheck import replay_agreement
 from bot.mirror import is_url, open_repository
 from bot.render import (
     forecast_payload,
@@ -42,7 +41,6 @@ from bot.render import (
     trends_payload,
     trends_table,
 )
-from bot.store import Store, database_url
 from config import defaults
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -270,6 +268,8 @@ def scan(
       trunkguard scan https://example.com/org/app.git --json > scan.json
       trunkguard scan . --db postgresql://trunkguard@db.internal/trunkguard
     """
+    from bot.store import Store, database_url
+
     started = datetime.now(UTC)
     store = None if no_store else Store(database_url(db_url))
     if store is not None:
@@ -303,6 +303,7 @@ def scan(
 @cli.command()
 @repository_options
 @branch_options
+@store_options
 @click.option(
     "--active-days",
     type=click.IntRange(min=1),
@@ -319,6 +320,8 @@ def conflicts(
     exclude: list[str],
     cache_dir: Path | None,
     as_json: bool,
+    db_url: str | None,
+    no_store: bool,
     active_days: int,
 ) -> None:
     """Predict merge conflicts: each branch with trunk, and between active branches.
@@ -332,10 +335,25 @@ def conflicts(
       trunkguard conflicts ~/src/app --active-days 14 --exclude 'release/*'
       trunkguard conflicts https://example.com/org/app.git --json
     """
+    from bot.store import Store, database_url
+
+    started = datetime.now(UTC)
+    store = None if no_store else Store(database_url(db_url))
+    if store is not None:
+        click.get_current_context().call_on_close(store.close)
+        store.ready()
     repo = _open(target, cache_dir)
     found = inventory(repo, trunk=trunk, remote=remote, include=include, exclude=exclude)
+    memo = ForecastMemo()
+    if store is not None and found.trunk is not None:
+        trunk_tree = str(repo[found.trunk.target].peel(pygit2.Commit).tree_id)
+        memo = ForecastMemo(store.merge_cache(trunk_tree))
+    known = set(memo.merges)
     with _progress("merging", sys.stderr.isatty()) as progress:
-        result = forecast(repo, found, now, active_days=active_days, progress=progress)
+        result = forecast(repo, found, now, active_days=active_days, memo=memo, progress=progress)
+    if store is not None and result.trunk_head is not None:
+        store.add_to_merge_cache({k: v for k, v in memo.merges.items() if k not in known})
+        store.save_forecast(repository_name(target), result, now, started)
     if as_json:
         click.echo(json.dumps(forecast_payload(result, target), indent=2))
         return
@@ -382,6 +400,8 @@ def replay_merges(
       trunkguard replay ~/src/app --merges 500 --json
       trunkguard replay . --check-git
     """
+    from bot.gitcheck import replay_agreement
+
     repo = _open(target, cache_dir)
     found = inventory(repo, trunk=trunk, remote=remote)
     if found.trunk is None:
@@ -458,6 +478,8 @@ def trends(
       trunkguard trends .
       trunkguard trends ~/src/app --weeks 52 --json
     """
+    from bot.store import Store, database_url
+
     with Store(database_url(db_url)) as store:
         store.ready()
         name = repository_name(target)
@@ -502,6 +524,8 @@ def upgrade(db_url: str | None) -> None:
     Example:
       trunkguard db upgrade --db sqlite:///trunkguard.db
     """
+    from bot.store import Store, database_url
+
     with Store(database_url(db_url)) as store:
         before, after = store.upgrade()
     if before == after:
@@ -519,6 +543,8 @@ def current(db_url: str | None) -> None:
     Example:
       trunkguard db current
     """
+    from bot.store import Store, database_url
+
     with Store(database_url(db_url)) as store:
         current_revision, head = store.revisions()
     state = "up to date" if current_revision == head else "run `trunkguard db upgrade`"

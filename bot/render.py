@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import RenderableType
@@ -15,7 +15,9 @@ from analyzers.forecast import Forecast
 from analyzers.merges import Conflict, ConflictKind
 from analyzers.replay import MergeDirection, ReplayReport
 from analyzers.trends import WeekFigures
-from bot.gitcheck import Agreement
+
+if TYPE_CHECKING:
+    from bot.gitcheck import Agreement
 
 _UNITS = (
     (365 * 86400, "year"),

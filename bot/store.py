@@ -11,12 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -24,9 +19,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from analyzers.divergence import BranchReport, ScanReport
+from analyzers.forecast import Forecast
+from analyzers.merges import ENGINE_VERSION, Conflict, ConflictKind, MergeKey, MergeResult
 from analyzers.trends import week_start
 from bot.errors import TrunkguardError
-from bot.models import BranchSnapshot, PredictedConflict, Repository, Scan
+from bot.migrations import HEAD
+from bot.models import BranchSnapshot, MergeCacheEntry, PredictedConflict, Repository, Scan
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -113,7 +111,10 @@ class Store:
         except SQLAlchemyError as error:
             raise StoreError(_describe(error, self.shown)) from error
 
-    def _config(self, connection: Any) -> Config:
+    def _config(self, connection: Any) -> Any:
+        # Alembic is imported only to migrate: loading it costs more than a whole scan's writes.
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = connection
@@ -121,14 +122,16 @@ class Store:
 
     def revisions(self) -> tuple[str | None, str]:
         """Return the database's schema revision (None: no schema yet) and this code's."""
-        head = ScriptDirectory.from_config(self._config(None)).get_current_head()
-        assert head is not None
         with self._errors(), self.engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-        return current, head
+            if not inspect(connection).has_table("alembic_version"):
+                return None, HEAD
+            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return current, HEAD
 
     def upgrade(self) -> tuple[str | None, str]:
         """Bring the schema to this code's revision; return the revisions before and after."""
+        from alembic import command
+
         before, head = self.revisions()
         self._refuse_newer(before)
         with self._errors(), self.engine.begin() as connection:
@@ -138,6 +141,9 @@ class Store:
     def _refuse_newer(self, current: str | None) -> None:
         if current is None:
             return
+        from alembic.script import ScriptDirectory
+        from alembic.util import CommandError
+
         try:
             known = ScriptDirectory.from_config(self._config(None)).get_revision(current)
         except CommandError:
@@ -265,6 +271,90 @@ class Store:
             )
             return {week: counts.get(scan_id, 0) for week, scan_id in last.items()}
 
+    def save_forecast(
+        self, repository: str, forecast: Forecast, now: int, started: datetime
+    ) -> int:
+        """Store a forecast's predicted conflicts in one transaction; return the scan's id."""
+        finished = datetime.now(UTC)
+        heads = {x.branch: x.head for x in forecast.with_trunk}
+        assert forecast.trunk_head is not None
+        with self._errors(), Session(self.engine) as session, session.begin():
+            scan = Scan(
+                repository_id=self._repository_id(session, repository, finished),
+                kind="conflicts",
+                status="succeeded",
+                started_at=started,
+                finished_at=finished,
+                measured_at=_time(now),
+                trunk_name=forecast.trunk,
+                trunk_head=forecast.trunk_head,
+            )
+            session.add(scan)
+            session.flush()
+            common = {
+                "scan_id": scan.id,
+                "trunk_head": forecast.trunk_head,
+                "engine_version": ENGINE_VERSION,
+            }
+            rows = [
+                {
+                    **common,
+                    "branch": x.branch,
+                    "other": None,
+                    "head": x.head,
+                    "other_head": None,
+                    "conflicts": [_conflict(c) for c in x.conflicts],
+                }
+                for x in forecast.with_trunk
+                if x.conflicts
+            ] + [
+                {
+                    **common,
+                    "branch": p.a,
+                    "other": p.b,
+                    "head": heads[p.a],
+                    "other_head": heads[p.b],
+                    "conflicts": [_conflict(c) for c in p.conflicts],
+                }
+                for p in forecast.pairs
+            ]
+            if rows:
+                session.execute(insert(PredictedConflict), rows)
+            return scan.id
+
+    def merge_cache(self, trunk_tree: str) -> dict[MergeKey, MergeResult]:
+        """Load the cached merges a forecast on `trunk_tree` can use (this engine version)."""
+        with self._errors(), Session(self.engine) as session:
+            rows = session.execute(
+                select(MergeCacheEntry).where(
+                    MergeCacheEntry.engine_version == ENGINE_VERSION,
+                    (MergeCacheEntry.ours == trunk_tree) | (MergeCacheEntry.base == trunk_tree),
+                )
+            ).scalars()
+            return {
+                (r.base, r.ours, r.theirs, r.engine_version): _result_from_json(r.result)
+                for r in rows
+            }
+
+    def add_to_merge_cache(self, entries: dict[MergeKey, MergeResult]) -> None:
+        """Keep new merge results; a result for the same key never changes, so a clash is kept."""
+        if not entries:
+            return
+        rows = [
+            {
+                "base": k[0],
+                "ours": k[1],
+                "theirs": k[2],
+                "engine_version": k[3],
+                "result": _result_to_json(v),
+            }
+            for k, v in entries.items()
+        ]
+        dialect = self.engine.dialect.name
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(MergeCacheEntry)
+        with self._errors(), self.engine.begin() as connection:
+            connection.execute(statement.on_conflict_do_nothing(), rows)
+
     def save_failure(self, repository: str, kind: str, error: str, started: datetime) -> int:
         """Record a scan that failed, with its error text, so that the history shows the gap."""
         finished = datetime.now(UTC)
@@ -317,3 +407,35 @@ def _snapshot(scan_id: int, b: BranchReport) -> dict[str, Any]:
         "trunk_files_changed": b.trunk_files_changed,
         "overlap_files": list(b.overlap_files),
     }
+
+
+def _conflict(conflict: Conflict) -> dict[str, Any]:
+    return {
+        "path": conflict.path,
+        "kind": str(conflict.kind),
+        "ours_ranges": [list(r) for r in conflict.ours_ranges],
+        "theirs_ranges": [list(r) for r in conflict.theirs_ranges],
+    }
+
+
+def _result_to_json(result: MergeResult) -> dict[str, Any]:
+    return {
+        "conflicts": [_conflict(c) for c in result.conflicts],
+        "tree": result.tree,
+        "near": list(result.near),
+        "changes": [list(change) for change in result.changes],
+    }
+
+
+def _result_from_json(data: dict[str, Any]) -> MergeResult:
+    conflicts = tuple(
+        Conflict(
+            c["path"],
+            ConflictKind(c["kind"]),
+            tuple((a, b) for a, b in c["ours_ranges"]),
+            tuple((a, b) for a, b in c["theirs_ranges"]),
+        )
+        for c in data["conflicts"]
+    )
+    changes = tuple((path, blob, mode) for path, blob, mode in data["changes"])
+    return MergeResult(conflicts, data["tree"], tuple(data["near"]), changes)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from analyzers.divergence import scan
 from analyzers.refs import inventory
 from bot.cli import cli
-from bot.models import BranchSnapshot, Repository, Scan
+from bot.models import BranchSnapshot, PredictedConflict, Repository, Scan
 from bot.store import Store, StoreError
 from tests.gitrepo import DAY, NOW, lines
 
@@ -193,3 +193,45 @@ def test_retention_thins_old_scans_to_one_a_week(db_url, team_repo, open_store):
     assert [k.strftime("%a") for k in kept[:3]] == ["Sun", "Sun", "Sun"]
     assert len(kept) == 3 + 7
     assert count(store, BranchSnapshot) == len(kept) * len(report.branches)
+
+
+def test_conflicts_are_stored_and_the_merge_cache_outlives_the_run(db_url, tmp_path, open_store):
+    runner = CliRunner()
+    demo = str(tmp_path / "demo.git")
+    runner.invoke(cli, ["demo", "--path", demo, "--json"])
+    first = json.loads(runner.invoke(cli, ["conflicts", demo, "--db", db_url, "--json"]).stdout)
+    assert first["stats"]["merges_computed"] > 0
+    second = json.loads(runner.invoke(cli, ["conflicts", demo, "--db", db_url, "--json"]).stdout)
+    assert second["stats"]["merges_computed"] == 0  # every merge came from the store
+    assert (second["with_trunk"], second["pairs"]) == (first["with_trunk"], first["pairs"])
+
+    store = open_store(db_url)
+    with Session(store.engine) as session:
+        scans = session.scalars(select(Scan).where(Scan.kind == "conflicts")).all()
+        rows = session.scalars(
+            select(PredictedConflict).where(PredictedConflict.scan_id == scans[-1].id)
+        ).all()
+    assert len(scans) == 2
+    pair = next(r for r in rows if r.other is not None)
+    assert (pair.branch, pair.other) == ("feature/invoices", "feature/tax-rounding")
+    assert pair.conflicts[0]["path"] == "src/billing.py" and pair.engine_version >= 1
+    assert pair.trunk_head == first["trunk"]["head"]
+    blocked = {r.branch for r in rows if r.other is None}
+    assert blocked == {"feature/checkout-redesign", "pull/7"}
+
+    weeks = json.loads(
+        runner.invoke(cli, ["trends", demo, "--db", db_url, "--weeks", "2", "--json"]).stdout
+    )["weeks"]
+    assert weeks[-1]["predicted_conflicts"] == len(rows) == 3
+
+
+def test_the_head_constant_is_alembics_head():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bot.migrations import HEAD
+    from bot.store import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
