@@ -66,11 +66,14 @@ class ProcessMap(Generic[S, T, R]):
             self._futures = [self._pool.submit(_run, fn, chunk) for chunk in self._chunks]
 
     def results(self, progress: Callable[[int], None] | None = None) -> list[R]:
-        """Return every result in item order; `progress` hears how many items are done."""
+        """Return every result in item order; `progress` hears how many items are done.
+
+        The caller's process helps: a chunk no worker has started yet is done here.
+        """
         out: list[R] = []
         try:
             for index, chunk in enumerate(self._chunks):
-                if self._pool is None:
+                if self._pool is None or self._futures[index].cancel():
                     out.extend(self._fn(self._state, chunk))
                 else:
                     out.extend(self._futures[index].result())

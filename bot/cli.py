@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import platformdirs
@@ -42,6 +42,9 @@ from bot.render import (
     trends_table,
 )
 from config import defaults
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger(__name__)
@@ -160,6 +163,16 @@ _db_option = click.option(
 )
 
 
+def _open_store(db_url: str | None) -> Store:
+    """Open the store for this command, closed when the command ends."""
+    # Imported here: SQLAlchemy costs a third of a second to load, for nothing with --no-store.
+    from bot.store import Store, database_url
+
+    store = Store(database_url(db_url))
+    click.get_current_context().call_on_close(store.close)
+    return store.ready()
+
+
 def repository_name(target: str) -> str:
     """Name a repository in the store: its URL, or its absolute path."""
     return target if is_url(target) else str(Path(target).resolve())
@@ -268,23 +281,18 @@ def scan(
       trunkguard scan https://example.com/org/app.git --json > scan.json
       trunkguard scan . --db postgresql://trunkguard@db.internal/trunkguard
     """
-    from bot.store import Store, database_url
-
     started = datetime.now(UTC)
-    store = None if no_store else Store(database_url(db_url))
-    if store is not None:
-        click.get_current_context().call_on_close(store.close)
-        store.ready()
     repo = _open(target, cache_dir)
     try:
         found = inventory(repo, trunk=trunk, remote=remote, include=include, exclude=exclude)
         with _progress("scanning branches", sys.stderr.isatty()) as progress:
             report = scan_repository(repo, found, now, progress)
     except (TrunkguardError, AnalysisError, pygit2.GitError) as error:
-        if store is not None:
-            store.save_failure(repository_name(target), "scan", str(error), started)
+        if not no_store:
+            _open_store(db_url).save_failure(repository_name(target), "scan", str(error), started)
         raise
-    if store is not None:
+    if not no_store:
+        store = _open_store(db_url)
         store.save_scan(repository_name(target), report, started)
         store.prune(repository_name(target), defaults()["store"]["keep_daily_days"], started)
     if as_json:
@@ -335,13 +343,8 @@ def conflicts(
       trunkguard conflicts ~/src/app --active-days 14 --exclude 'release/*'
       trunkguard conflicts https://example.com/org/app.git --json
     """
-    from bot.store import Store, database_url
-
     started = datetime.now(UTC)
-    store = None if no_store else Store(database_url(db_url))
-    if store is not None:
-        click.get_current_context().call_on_close(store.close)
-        store.ready()
+    store = None if no_store else _open_store(db_url)
     repo = _open(target, cache_dir)
     found = inventory(repo, trunk=trunk, remote=remote, include=include, exclude=exclude)
     memo = ForecastMemo()

@@ -11,6 +11,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,8 +35,17 @@ def run_timed(command: list[str]) -> tuple[float, str]:
     return elapsed, result.stdout
 
 
+STORE = Path(tempfile.gettempdir()) / f"trunkguard-bench-{os.getpid()}.db"
+
+
 def scan_command(repo: Path, *extra: str) -> list[str]:
-    return [TRUNKGUARD, "scan", str(repo), "--json", "--now", NOW_ISO, *extra]
+    # Like for like with the git loop, which keeps nothing: the analysis alone.
+    return [TRUNKGUARD, "scan", str(repo), "--json", "--now", NOW_ISO, "--no-store", *extra]
+
+
+def stored_scan_command(repo: Path) -> list[str]:
+    # As people run it by default: kept in a store (a throwaway one, not the user's).
+    return [TRUNKGUARD, "scan", str(repo), "--json", "--now", NOW_ISO, "--db", f"sqlite:///{STORE}"]
 
 
 def peak_rss(command: list[str]) -> int:
@@ -105,6 +115,7 @@ def main() -> None:
     )
 
     ours = [run_timed(scan_command(repo))[0] for _ in range(runs)]
+    stored = [run_timed(stored_scan_command(repo))[0] for _ in range(runs)]
     scan_doc = json.loads(run_timed(scan_command(repo))[1])
     git_times = []
     git_result: dict[str, tuple[int, int, str, int]] = {}
@@ -116,7 +127,8 @@ def main() -> None:
 
     ours_m = statistics.median(ours)
     rows = [
-        ("trunkguard scan --json (whole CLI)", ours_m),
+        ("trunkguard scan --json --no-store (whole CLI)", ours_m),
+        ("trunkguard scan --json, stored in SQLite", statistics.median(stored)),
         ("git CLI loop (4 commands a branch)", statistics.median(git_times)),
         ("pygit2 loop (ahead_behind + merge_base only)", statistics.median(naive)),
     ]
@@ -135,10 +147,12 @@ def main() -> None:
     )
     print(f"\nagreement with git (ahead, behind, merge base, files): {same}/{len(git_result)}")
 
+    STORE.unlink(missing_ok=True)
     print("\npeak RSS of the scan as branches grow:")
     for pattern, label in (("b/00*", "100"), ("b/0[0-4]*", "500"), ("b/*", "1000")):
         rss = peak_rss(scan_command(repo, "--include", pattern))
         print(f"  {label:>5} branches: {rss} MiB")
+    STORE.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
