@@ -23,7 +23,7 @@ from rich.text import Text
 from analyzers.divergence import scan as scan_repository
 from analyzers.errors import AnalysisError
 from analyzers.forecast import ForecastMemo, forecast
-from analyzers.history import history
+from analyzers.history import History, history
 from analyzers.refs import Inventory, check_glob, inventory
 from analyzers.replay import replay
 from analyzers.trends import WEEK, OpenWork, WeekFigures, week_start, weekly_trends
@@ -433,15 +433,16 @@ def _weekly(
     scanned: dict[int, list[int]],
     predicted: dict[int, int],
     progress: Callable[[int, int], None] | None,
-) -> tuple[WeekFigures, ...]:
-    """Mine trunk's history and today's branches into weekly figures."""
+) -> tuple[tuple[WeekFigures, ...], History]:
+    """Mine trunk's history and today's branches into weekly figures; also return the history."""
     assert found.trunk is not None
     index = TrunkIndex(repo, found.trunk.target)
     report = scan_repository(repo, found, now, trunk=index)
     mined = history(repo, index, week_start(now) - weeks * WEEK, progress=progress)
     open_work = [OpenWork(w.first_commit_at, w.landed_at) for w in mined.merged]
     open_work += [OpenWork(now - b.age_seconds, None) for b in report.branches if b.ahead]
-    return weekly_trends(now, weeks, _limit_days() * 86400, mined, open_work, scanned, predicted)
+    figures = weekly_trends(now, weeks, _limit_days() * 86400, mined, open_work, scanned, predicted)
+    return figures, mined
 
 
 @cli.command()
@@ -474,37 +475,28 @@ def trends(
 
     Weeks with a stored scan use it; the weeks before the first scan are filled from trunk's
     history (work that was open then), so the first run already shows months of trends.
-    The store is only read.
+    The merged work it mines is kept in the store.
 
     \b
     Examples:
       trunkguard trends .
       trunkguard trends ~/src/app --weeks 52 --json
     """
-    from bot.store import Store, database_url
-
-    with Store(database_url(db_url)) as store:
-        store.ready()
-        name = repository_name(target)
-        scanned, predicted = store.weekly_ages(name), store.weekly_predicted(name)
+    store = _open_store(db_url)
+    name = repository_name(target)
+    scanned, predicted = store.weekly_ages(name), store.weekly_predicted(name)
     repo = _open(target, cache_dir)
     found = inventory(repo, trunk=trunk, remote=remote)
-    limit_days = _limit_days()
     if found.trunk is None:
         raise click.ClickException(f"{target}: the repository has no commits yet")
-    index = TrunkIndex(repo, found.trunk.target)
-    since = week_start(now) - weeks * WEEK
     with _progress("mining history", sys.stderr.isatty()) as progress:
-        report = scan_repository(repo, found, now, trunk=index)
-        mined = history(repo, index, since, progress=progress)
-    open_work = [OpenWork(w.first_commit_at, w.landed_at) for w in mined.merged]
-    open_work += [OpenWork(now - b.age_seconds, None) for b in report.branches if b.ahead]
-    figures = weekly_trends(now, weeks, limit_days * 86400, mined, open_work, scanned, predicted)
+        figures, mined = _weekly(repo, found, now, weeks, scanned, predicted, progress)
+    store.save_merged_work(name, mined.merged)
     if as_json:
         click.echo(json.dumps(trends_payload(figures, target), indent=2))
         return
     console = Console()
-    console.print(trends_table(figures, limit_days, console.width))
+    console.print(trends_table(figures, _limit_days(), console.width))
 
 
 @cli.group()
@@ -595,7 +587,7 @@ def demo(path: Path, as_json: bool) -> None:
     for block in replay_text(replay(repo, found.trunk.target, 200)):
         console.print(block, soft_wrap=True)
     console.print(Text(f"\n$ trunkguard trends {path} --weeks 8", style="dim"))
-    figures = _weekly(repo, found, now, 8, {}, {}, None)
+    figures, _ = _weekly(repo, found, now, 8, {}, {}, None)
     console.print(trends_table(figures, _limit_days(), console.width))
 
 

@@ -110,6 +110,28 @@ class MergeCacheEntry(Base):
     result: Mapped[dict[str, Any]]
 
 
+class MergedWork(Base):
+    """A merge on trunk's first-parent line and the work it brought (see analyzers.history)."""
+
+    __tablename__ = "merged_work"
+    __table_args__ = (
+        UniqueConstraint("repository_id", "merge_commit"),
+        Index("ix_merged_work_repository_landed", "repository_id", "landed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    merge_commit: Mapped[str] = mapped_column(SHA)
+    landed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_commit_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lifetime_seconds: Mapped[int] = mapped_column(BigInteger)
+    commits: Mapped[int]
+    files_changed: Mapped[int]
+    lines_added: Mapped[int] = mapped_column(BigInteger)
+    lines_deleted: Mapped[int] = mapped_column(BigInteger)
+    conflicted: Mapped[bool]
+
+
 class PullRequest(Base):
     """A pull request as the GitHub side last saw it, with our check run and comment ids."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,11 +20,19 @@ from sqlalchemy.orm import Session
 
 from analyzers.divergence import BranchReport, ScanReport
 from analyzers.forecast import Forecast
+from analyzers.history import MergedWork as MergedWorkRecord
 from analyzers.merges import ENGINE_VERSION, Conflict, ConflictKind, MergeKey, MergeResult
 from analyzers.trends import week_start
 from bot.errors import TrunkguardError
 from bot.migrations import HEAD
-from bot.models import BranchSnapshot, MergeCacheEntry, PredictedConflict, Repository, Scan
+from bot.models import (
+    BranchSnapshot,
+    MergeCacheEntry,
+    MergedWork,
+    PredictedConflict,
+    Repository,
+    Scan,
+)
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -354,6 +362,42 @@ class Store:
         statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(MergeCacheEntry)
         with self._errors(), self.engine.begin() as connection:
             connection.execute(statement.on_conflict_do_nothing(), rows)
+
+    def save_merged_work(self, repository: str, merged: Sequence[MergedWorkRecord]) -> int:
+        """Keep mined merged work; a merge already kept is left as it is. Return how many new."""
+        if not merged:
+            return 0
+        dialect = self.engine.dialect.name
+        with self._errors(), Session(self.engine) as session, session.begin():
+            repository_id = self._repository_id(session, repository, datetime.now(UTC))
+            before = session.scalar(
+                select(func.count())
+                .select_from(MergedWork)
+                .where(MergedWork.repository_id == repository_id)
+            )
+            rows = [
+                {
+                    "repository_id": repository_id,
+                    "merge_commit": w.merge_commit,
+                    "landed_at": _time(w.landed_at),
+                    "first_commit_at": _time(w.first_commit_at),
+                    "lifetime_seconds": w.lifetime_seconds,
+                    "commits": w.commits,
+                    "files_changed": w.files_changed,
+                    "lines_added": w.lines_added,
+                    "lines_deleted": w.lines_deleted,
+                    "conflicted": w.conflicted,
+                }
+                for w in merged
+            ]
+            statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(MergedWork)
+            session.execute(statement.on_conflict_do_nothing(), rows)
+            after = session.scalar(
+                select(func.count())
+                .select_from(MergedWork)
+                .where(MergedWork.repository_id == repository_id)
+            )
+            return int(after or 0) - int(before or 0)
 
     def save_failure(self, repository: str, kind: str, error: str, started: datetime) -> int:
         """Record a scan that failed, with its error text, so that the history shows the gap."""

@@ -18,6 +18,7 @@ from analyzers.divergence import scan
 from analyzers.refs import inventory
 from bot.cli import cli
 from bot.models import BranchSnapshot, PredictedConflict, Repository, Scan
+from bot.models import MergedWork as MergedWorkRow
 from bot.store import Store, StoreError
 from tests.gitrepo import DAY, NOW, lines
 
@@ -94,11 +95,18 @@ def test_a_failing_write_leaves_nothing_half_written(db_url, team_repo, open_sto
 
 
 def test_schema_behind_or_newer_is_refused(db_url, open_store):
-    store = open_store(db_url).ready()
+    from alembic import command
+
+    store = open_store(db_url)
+    with store.engine.begin() as connection:
+        command.upgrade(store._config(connection), "0001")  # as an older trunkguard left it
+    with pytest.raises(StoreError, match="revision 0001, this trunkguard needs .*db upgrade"):
+        open_store(db_url).ready()
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--db", db_url])
+    assert result.output.startswith("schema upgraded from revision 0001 to ")
+    open_store(db_url).ready()
     with store.engine.begin() as connection:
         connection.execute(text("DELETE FROM alembic_version"))
-    with pytest.raises(StoreError, match="run `trunkguard db upgrade`"):
-        open_store(db_url).ready()
     with store.engine.begin() as connection:
         connection.execute(text("INSERT INTO alembic_version VALUES ('ffffffff')"))
     with pytest.raises(StoreError, match="newer than this trunkguard knows: upgrade trunkguard"):
@@ -235,3 +243,41 @@ def test_the_head_constant_is_alembics_head():
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+
+
+def test_trends_keeps_the_merged_work_it_mines(db_url, make_repo, open_store):
+    t = make_repo()
+    c1 = t.commit({"a.txt": lines(5)}, days_ago=40)
+    f1 = t.commit({"f.txt": "f\n"}, days_ago=30, parents=[c1])
+    t.commit({"f.txt": "f\n"}, days_ago=20, parents=[c1, f1], branch="main")
+    args = ["trends", str(t.path), "--db", db_url, "--now", "2026-05-28T20:26:40Z", "--json"]
+    for _ in range(2):  # a second run keeps nothing twice
+        assert CliRunner().invoke(cli, args).exit_code == 0
+    with Session(open_store(db_url).engine) as session:
+        kept = session.scalars(select(MergedWorkRow)).all()
+    assert len(kept) == 1
+    assert (kept[0].commits, kept[0].lifetime_seconds, kept[0].conflicted) == (1, 10 * DAY, False)
+
+
+def test_a_full_disk_is_one_clear_error_and_loses_nothing(tmp_path, team_repo, open_store):
+    from sqlalchemy import event
+
+    store = open_store(f"sqlite:///{tmp_path / 'full.db'}").ready()
+    report = scan(team_repo.repo, inventory(team_repo.repo), NOW)
+    store.save_scan("/src/team", report, datetime.now(UTC))
+    with store.engine.connect() as connection:
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
+    store.engine.dispose()
+
+    @event.listens_for(store.engine, "connect")
+    def no_room(dbapi_connection, _):
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")  # nothing more fits
+
+    many = tuple(
+        replace(b, name=f"{b.name}-{n}", overlap_files=("x" * 500,) * 40)
+        for n in range(200)
+        for b in report.branches
+    )
+    with pytest.raises(StoreError, match="is full"):
+        store.save_scan("/src/team", replace(report, branches=many), datetime.now(UTC))
+    assert count(store, Scan) == 1
