@@ -189,26 +189,45 @@ class Store:
         assert found is not None
         return found
 
+    def _add_scan(
+        self,
+        session: Session,
+        repository: str,
+        kind: str,
+        started: datetime,
+        measured: datetime,
+        **outcome: Any,
+    ) -> int:
+        """Add the row of one run (status, trunk or error in `outcome`); return its id."""
+        finished = datetime.now(UTC)
+        scan = Scan(
+            repository_id=self._repository_id(session, repository, finished),
+            kind=kind,
+            started_at=started,
+            finished_at=finished,
+            measured_at=measured,
+            **{"status": "succeeded", **outcome},
+        )
+        session.add(scan)
+        session.flush()
+        return scan.id
+
     def save_scan(self, repository: str, report: ScanReport, started: datetime) -> int:
         """Store a scan and all its branches in one transaction; return the scan's id."""
-        finished = datetime.now(UTC)
         with self._errors(), Session(self.engine) as session, session.begin():
-            scan = Scan(
-                repository_id=self._repository_id(session, repository, finished),
-                kind="scan",
-                status="succeeded",
-                started_at=started,
-                finished_at=finished,
-                measured_at=_time(report.now),
+            scan_id = self._add_scan(
+                session,
+                repository,
+                "scan",
+                started,
+                _utc(report.now),
                 trunk_name=report.trunk.name,
                 trunk_head=report.trunk.head,
             )
-            session.add(scan)
-            session.flush()
-            rows = [_snapshot(scan.id, b) for b in report.branches]
+            rows = [_snapshot(scan_id, b) for b in report.branches]
             if rows:
                 session.execute(insert(BranchSnapshot), rows)
-            return scan.id
+            return scan_id
 
     def prune(self, repository: str, keep_daily_days: int, now: datetime) -> int:
         """Thin scans older than `keep_daily_days` to the last one of each ISO week.
@@ -283,24 +302,20 @@ class Store:
         self, repository: str, forecast: Forecast, now: int, started: datetime
     ) -> int:
         """Store a forecast's predicted conflicts in one transaction; return the scan's id."""
-        finished = datetime.now(UTC)
         heads = {x.branch: x.head for x in forecast.with_trunk}
         assert forecast.trunk_head is not None
         with self._errors(), Session(self.engine) as session, session.begin():
-            scan = Scan(
-                repository_id=self._repository_id(session, repository, finished),
-                kind="conflicts",
-                status="succeeded",
-                started_at=started,
-                finished_at=finished,
-                measured_at=_time(now),
+            scan_id = self._add_scan(
+                session,
+                repository,
+                "conflicts",
+                started,
+                _utc(now),
                 trunk_name=forecast.trunk,
                 trunk_head=forecast.trunk_head,
             )
-            session.add(scan)
-            session.flush()
             common = {
-                "scan_id": scan.id,
+                "scan_id": scan_id,
                 "trunk_head": forecast.trunk_head,
                 "engine_version": ENGINE_VERSION,
             }
@@ -328,7 +343,7 @@ class Store:
             ]
             if rows:
                 session.execute(insert(PredictedConflict), rows)
-            return scan.id
+            return scan_id
 
     def merge_cache(self, trunk_tree: str) -> dict[MergeKey, MergeResult]:
         """Load the cached merges a forecast on `trunk_tree` can use (this engine version)."""
@@ -401,20 +416,10 @@ class Store:
 
     def save_failure(self, repository: str, kind: str, error: str, started: datetime) -> int:
         """Record a scan that failed, with its error text, so that the history shows the gap."""
-        finished = datetime.now(UTC)
         with self._errors(), Session(self.engine) as session, session.begin():
-            scan = Scan(
-                repository_id=self._repository_id(session, repository, finished),
-                kind=kind,
-                status="failed",
-                error=error,
-                started_at=started,
-                finished_at=finished,
-                measured_at=started,
+            return self._add_scan(
+                session, repository, kind, started, started, status="failed", error=error
             )
-            session.add(scan)
-            session.flush()
-            return scan.id
 
 
 def _aware(moment: datetime) -> datetime:
@@ -425,6 +430,10 @@ def _aware(moment: datetime) -> datetime:
 def _week(moment: datetime) -> tuple[int, int]:
     year, week, _ = moment.isocalendar()
     return year, week
+
+
+def _utc(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def _time(timestamp: int | None) -> datetime | None:
