@@ -136,31 +136,25 @@ def branch_options(command: F) -> F:
     )
 
 
-def store_options(command: F) -> F:
-    """Add the options of every command that keeps its results in the metrics store."""
-    return _apply(
-        command,
-        [
-            click.option(
-                "--db",
-                "db_url",
-                metavar="URL",
-                envvar="TRUNKGUARD_DATABASE_URL",
-                help="Metrics store (env TRUNKGUARD_DATABASE_URL; default: a SQLite file in "
-                "your data directory), e.g. postgresql://user@host/trunkguard.",
-            ),
-            click.option("--no-store", is_flag=True, help="Do not keep the results."),
-        ],
-    )
-
-
 _db_option = click.option(
     "--db",
     "db_url",
     metavar="URL",
     envvar="TRUNKGUARD_DATABASE_URL",
-    help="Metrics store (env TRUNKGUARD_DATABASE_URL; default: a SQLite file).",
+    help="Metrics store (env TRUNKGUARD_DATABASE_URL; default: a SQLite file in your data "
+    "directory), e.g. postgresql://user@host/trunkguard.",
 )
+
+
+def store_options(command: F) -> F:
+    """Add the options of every command that keeps its results in the metrics store."""
+    return _apply(
+        command,
+        [
+            _db_option,
+            click.option("--no-store", is_flag=True, help="Do not keep the results."),
+        ],
+    )
 
 
 def _open_store(db_url: str | None) -> Store:

@@ -11,7 +11,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -22,27 +21,9 @@ from analyzers.forecast import ForecastMemo, forecast
 from analyzers.refs import inventory
 from tests.bench.bench_scan import BENCH_DIR, NOW_ISO, TRUNKGUARD, run_timed
 from tests.bench.monorepo import END, Shape, generate
+from tests.gitrepo import git_merge_tree
 
 ACTIVE_DAYS = 7  # about 200 active branches in the generated repository
-
-
-def git_merge_tree(repo: Path, ours: str, theirs: str) -> tuple[bool, set[str]]:
-    result = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(repo),
-            "merge-tree",
-            "--write-tree",
-            "--name-only",
-            "--no-messages",
-            ours,
-            theirs,
-        ],
-        capture_output=True,
-        text=True,
-    )
-    return result.returncode == 1, {p for p in result.stdout.splitlines()[1:] if p}
 
 
 def fresh_copy(source: Path, into: Path) -> Path:
@@ -66,6 +47,7 @@ def main() -> None:
         command = [
             TRUNKGUARD,
             "conflicts",
+            "--no-store",  # like for like with git merge-tree, which keeps nothing
             "--json",
             "--now",
             NOW_ISO,
