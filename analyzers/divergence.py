@@ -9,9 +9,10 @@ from dataclasses import dataclass
 import pygit2
 
 from analyzers.drift import TrunkDrift
+from analyzers.missing import READ_ERRORS, Unknown, unknown
 from analyzers.parallel import ProcessMap, default_workers
 from analyzers.refs import BranchRef, Inventory
-from analyzers.trunk import TrunkIndex
+from analyzers.trunk import TrunkIndex, own_commits
 
 Progress = Callable[[int, int], None]
 PARALLEL_FROM = 200  # below this many branches, starting processes costs more than it saves
@@ -42,16 +43,26 @@ class BranchReport:
     base_age_seconds: int | None
     idle_seconds: int
     authors: tuple[str, ...]
-    files_changed: int
-    lines_added: int
-    lines_deleted: int
-    trunk_files_changed: int
-    overlap_files: tuple[str, ...]
+    files_changed: int | None
+    lines_added: int | None
+    lines_deleted: int | None
+    trunk_files_changed: int | None
+    overlap_files: tuple[str, ...] | None
+    pulls: tuple[int, ...] = ()
+    unknown: tuple[Unknown, ...] = ()  # figures that are None, and why
 
     @property
     def integrated(self) -> bool:
         """Whether trunk already has every commit of the branch."""
         return self.ahead == 0
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A branch left out because its commits cannot be read."""
+
+    name: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,15 @@ class ScanReport:
     trunk: TrunkReport
     now: int
     branches: tuple[BranchReport, ...]
+    unreadable: tuple[Unreadable, ...] = ()
+
+    def unknown_figures(self) -> dict[str, int]:
+        """Count the figures that are unknown, by reason."""
+        counts: dict[str, int] = {}
+        for branch in self.branches:
+            for gap in branch.unknown:
+                counts[gap.reason] = counts.get(gap.reason, 0) + len(gap.figures)
+        return counts
 
 
 @dataclass(frozen=True)
@@ -78,50 +98,29 @@ class _BranchWalk:
 
 @dataclass(frozen=True)
 class BranchDiff:
-    """Size of a branch's change since its merge base, and every path it touches."""
+    """Size of a branch's change since its merge base, and every path it touches.
 
-    files_changed: int
-    lines_added: int
-    lines_deleted: int
-    paths: frozenset[str]
+    A missing object leaves figures None: a missing blob the line counts, a missing tree all.
+    """
 
-
-def own_commits(
-    repo: pygit2.Repository, head: pygit2.Oid, trunk: TrunkIndex
-) -> tuple[list[pygit2.Commit], set[pygit2.Oid]]:
-    """Return the commits of `head` that trunk lacks, and the trunk commits where they stop."""
-    own: list[pygit2.Commit] = []
-    boundary: set[pygit2.Oid] = set()
-    seen: set[pygit2.Oid] = set()
-    stack = [head]
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        if current in trunk:
-            boundary.add(current)
-            continue
-        commit = repo[current]
-        assert isinstance(commit, pygit2.Commit)
-        own.append(commit)
-        stack.extend(commit.parent_ids)
-    return own, boundary
+    files_changed: int | None
+    lines_added: int | None
+    lines_deleted: int | None
+    paths: frozenset[str] | None
+    unknown: Unknown | None = None
 
 
-def merge_base(
-    repo: pygit2.Repository, head: pygit2.Oid, boundary: set[pygit2.Oid], trunk: TrunkIndex
-) -> pygit2.Oid | None:
-    """Return the best common ancestor of `head` and trunk, None for unrelated histories."""
+def merge_base(boundary: set[pygit2.Oid], trunk: TrunkIndex) -> pygit2.Oid | None:
+    """Return the best common ancestor of a branch and trunk, None for unrelated histories.
+
+    `boundary` is where the branch's own commits meet trunk. With several best ancestors
+    (criss-cross merges) the one that joined trunk last is given: one of git's merge bases.
+    """
     if not boundary:
         return None
     if len(boundary) == 1:
         return next(iter(boundary))
-    best = trunk.dominant(boundary)
-    if best is not None:
-        return best
-    # Several boundary commits and none descends from all: let libgit2 choose, as git would.
-    return repo.merge_base(head, trunk.head)
+    return trunk.best(boundary)[0]
 
 
 def _authors(commits: Sequence[pygit2.Commit]) -> tuple[str, ...]:
@@ -142,16 +141,22 @@ def branch_diff(repo: pygit2.Repository, base: pygit2.Oid | None, head: pygit2.O
     heuristics disagree on small files, and exact figures matter more; a move counts under both
     names, which is also what the overlap with trunk needs.
     """
-    head_tree = repo[head].peel(pygit2.Tree)
-    if base is None:
-        diff = head_tree.diff_to_tree(swap=True)
-    else:
-        diff = repo[base].peel(pygit2.Tree).diff_to_tree(head_tree)
-    stats = diff.stats
-    paths: set[str] = set()
-    for delta in diff.deltas:
-        paths.add(delta.new_file.path)
-    return BranchDiff(stats.files_changed, stats.insertions, stats.deletions, frozenset(paths))
+    try:
+        head_tree = repo[head].peel(pygit2.Tree)
+        if base is None:
+            diff = head_tree.diff_to_tree(swap=True)
+        else:
+            diff = repo[base].peel(pygit2.Tree).diff_to_tree(head_tree)
+        paths = frozenset(delta.new_file.path for delta in diff.deltas)
+    except READ_ERRORS as error:
+        figures = ("files_changed", "lines_added", "lines_deleted", "overlap_files")
+        return BranchDiff(None, None, None, None, unknown(repo, figures, error))
+    try:
+        stats = diff.stats  # reads the blobs: line counts need their content
+    except READ_ERRORS as error:
+        gap = unknown(repo, ("lines_added", "lines_deleted"), error)
+        return BranchDiff(len(paths), None, None, paths, gap)
+    return BranchDiff(stats.files_changed, stats.insertions, stats.deletions, paths)
 
 
 def _diff_many(repo: pygit2.Repository, jobs: Sequence[tuple[str | None, str]]) -> list[BranchDiff]:
@@ -162,6 +167,11 @@ def _diff_many(repo: pygit2.Repository, jobs: Sequence[tuple[str | None, str]]) 
     ]
 
 
+def _diff_failed(job: tuple[str | None, str], reason: str) -> BranchDiff:
+    figures = ("files_changed", "lines_added", "lines_deleted", "overlap_files")
+    return BranchDiff(None, None, None, None, Unknown(figures, reason))
+
+
 def _walk(repo: pygit2.Repository, ref: BranchRef, trunk: TrunkIndex) -> _BranchWalk:
     head = repo[ref.target].peel(pygit2.Commit)
     own, boundary = own_commits(repo, ref.target, trunk)
@@ -169,7 +179,7 @@ def _walk(repo: pygit2.Repository, ref: BranchRef, trunk: TrunkIndex) -> _Branch
         ref=ref,
         ahead=len(own),
         behind=len(trunk) - trunk.reachable_count(boundary),
-        merge_base=merge_base(repo, ref.target, boundary, trunk),
+        merge_base=merge_base(boundary, trunk),
         first_author_time=min((c.author.time for c in own), default=None),
         head_time=head.commit_time,
         authors=_authors(own),
@@ -180,6 +190,12 @@ def _report(
     walk: _BranchWalk, diff: BranchDiff, now: int, drift: TrunkDrift, base_time: int | None
 ) -> BranchReport:
     first = walk.first_author_time
+    gaps = [diff.unknown] if diff.unknown is not None else []
+    trunk_files = drift.count(walk.merge_base)
+    overlap = None if diff.paths is None else drift.changed(walk.merge_base, diff.paths)
+    if trunk_files is None:
+        gaps.append(drift.unknown(("trunk_files_changed", "overlap_files")))
+        overlap = None
     return BranchReport(
         name=walk.ref.name,
         ref=walk.ref.ref,
@@ -195,8 +211,10 @@ def _report(
         files_changed=diff.files_changed,
         lines_added=diff.lines_added,
         lines_deleted=diff.lines_deleted,
-        trunk_files_changed=drift.count(walk.merge_base),
-        overlap_files=tuple(sorted(drift.changed(walk.merge_base, diff.paths))),
+        trunk_files_changed=trunk_files,
+        overlap_files=None if overlap is None else tuple(sorted(overlap)),
+        pulls=walk.ref.pulls,
+        unknown=tuple(gaps),
     )
 
 
@@ -216,13 +234,21 @@ def scan(
     if found.trunk is None:
         return ScanReport(TrunkReport(found.trunk_name, "", None, 0), now, ())
     if trunk is None or trunk.head != found.trunk.target:
+        trunk = found.index
+    if trunk is None or trunk.head != found.trunk.target:
         trunk = TrunkIndex(repo, found.trunk.target)
     total = len(found.branches)
     walks = []
+    unreadable = []
     for done, ref in enumerate(found.branches, start=1):
-        walks.append(_walk(repo, ref, trunk))
+        try:
+            walks.append(_walk(repo, ref, trunk))
+        except READ_ERRORS as error:
+            # Without its commits a branch has no figure to give: name it and go on.
+            unreadable.append(Unreadable(ref.name, unknown(repo, (), error).reason))
         if progress is not None:
             progress(done, 2 * total)
+    total = len(walks)
 
     # Diffs from nearby merge bases read the same objects: in that order, caches serve them.
     def base_step(i: int) -> int:
@@ -236,7 +262,9 @@ def scan(
     ]
     if workers is None:
         workers = default_workers() if total >= PARALLEL_FROM else 1
-    diffs = ProcessMap(repo, pygit2.Repository, (repo.path,), _diff_many, jobs, workers)
+    diffs = ProcessMap(
+        repo, pygit2.Repository, (repo.path,), _diff_many, jobs, workers, on_failure=_diff_failed
+    )
     drift = TrunkDrift(repo, trunk, (w.merge_base for w in walks if w.merge_base is not None))
     diffed = diffs.results(None if progress is None else lambda n: progress(total + n, 2 * total))
     by_walk = dict(zip(order, diffed, strict=True))
@@ -250,5 +278,8 @@ def scan(
         reports.append(_report(walk, diff, now, drift, base_time))
     trunk_head = str(found.trunk.target)
     return ScanReport(
-        TrunkReport(found.trunk.name, found.trunk.ref, trunk_head, len(trunk)), now, tuple(reports)
+        TrunkReport(found.trunk.name, found.trunk.ref, trunk_head, len(trunk)),
+        now,
+        tuple(reports),
+        tuple(unreadable),
     )

@@ -7,7 +7,10 @@ from collections.abc import Iterable
 
 import pygit2
 
+from analyzers.missing import READ_ERRORS, Unknown, unknown
 from analyzers.trunk import TrunkIndex
+
+ZERO = pygit2.Oid(raw=bytes(20))
 
 
 def flatten_tree(tree: pygit2.Tree, prefix: str = "") -> dict[str, tuple[pygit2.Oid, int]]:
@@ -29,10 +32,11 @@ class TrunkDrift:
     Visits the bases from the newest to the oldest and diffs each against the previous one, so
     the work is the sum of small steps, not one full diff per base. Rather than a path set per
     base (memory growing with branches), it keeps for each path the ranks at which "differs"
-    flips, which is no more than the diffs it read.
+    flips, which is no more than the diffs it read. A base whose tree cannot be read (a
+    damaged mirror) is skipped: its figures are unknown, the sweep goes on from the last tree read.
     """
 
-    __slots__ = ("_rank", "_counts", "_flips", "_head_paths")
+    __slots__ = ("_rank", "_counts", "_flips", "_head_paths", "_gap")
 
     def __init__(
         self, repo: pygit2.Repository, trunk: TrunkIndex, bases: Iterable[pygit2.Oid]
@@ -42,15 +46,26 @@ class TrunkDrift:
         ordered = sorted(set(bases), key=lambda b: trunk.landing.get(b, -1), reverse=True)
         differing: set[str] = set()
         flips: dict[str, tuple[list[int], list[bool]]] = {}
-        counts: list[int] = []
+        counts: list[int | None] = []
         previous = head.tree
+        self._gap: Unknown | None = None
         for rank, base in enumerate(ordered):
-            tree = repo[base].peel(pygit2.Tree)
-            for delta in previous.diff_to_tree(tree).deltas:
+            try:
+                tree = repo[base].peel(pygit2.Tree)
+                deltas = list(previous.diff_to_tree(tree).deltas)
+            except READ_ERRORS as error:
+                self._gap = unknown(repo, (), error)
+                counts.append(None)
+                continue
+            for delta in deltas:
                 new = delta.new_file
-                # A path absent at the base has a zero id and mode 0 on the new side.
-                entry = (new.id, new.mode) if new.mode else None
-                differs = entry != head_entries.get(new.path)
+                # A path absent at the base has a zero id on the new side. The mode is read
+                # only when the ids are equal: reading it costs more than the rest.
+                at_head = head_entries.get(new.path)
+                if at_head is None:
+                    differs = new.id != ZERO
+                else:
+                    differs = new.id != at_head[0] or new.mode != at_head[1]
                 if differs != (new.path in differing):
                     (differing.add if differs else differing.discard)(new.path)
                     ranks, states = flips.setdefault(new.path, ([], []))
@@ -63,7 +78,12 @@ class TrunkDrift:
         self._flips = flips
         self._head_paths = frozenset(head_entries)
 
-    def count(self, base: pygit2.Oid | None) -> int:
+    def unknown(self, figures: tuple[str, ...]) -> Unknown:
+        """Say why figures that depend on an unreadable base are unknown."""
+        assert self._gap is not None
+        return Unknown(figures, self._gap.reason, self._gap.object_id)
+
+    def count(self, base: pygit2.Oid | None) -> int | None:
         """Return how many paths differ between `base` (None: the empty tree) and trunk."""
         if base is None:
             return len(self._head_paths)

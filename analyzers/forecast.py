@@ -8,7 +8,7 @@ from itertools import combinations
 
 import pygit2
 
-from analyzers.divergence import PARALLEL_FROM, merge_base, own_commits
+from analyzers.divergence import PARALLEL_FROM, merge_base
 from analyzers.merges import (
     Change,
     Conflict,
@@ -17,12 +17,14 @@ from analyzers.merges import (
     MergeResult,
     PairJob,
     cached,
+    failed_job,
     run_jobs,
 )
-from analyzers.objects import Scratch, scratch_view
+from analyzers.missing import Unknown
+from analyzers.objects import Fetcher, Scratch, scratch_view
 from analyzers.parallel import ProcessMap, default_workers
 from analyzers.refs import BranchRef, Inventory
-from analyzers.trunk import TrunkIndex
+from analyzers.trunk import TrunkIndex, own_commits
 
 DAY = 86400
 Progress = Callable[[int, int], None]
@@ -37,6 +39,7 @@ class TrunkForecast:
     unrelated: bool
     integrated: bool
     conflicts: tuple[Conflict, ...]
+    unknown: Unknown | None = None  # the merge could not be done
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class PairForecast:
     a: str
     b: str
     conflicts: tuple[Conflict, ...]
+    unknown: Unknown | None = None  # the merge could not be done
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,16 @@ class Forecast:
     at_risk: tuple[RiskPair, ...]
     land_order: tuple[LandStep, ...]
     stats: ForecastStats
+    undecided: tuple[PairForecast, ...] = ()  # pairs whose merge could not be done
+
+    def unknown_figures(self) -> dict[str, int]:
+        """Count the merges whose outcome is unknown, by reason."""
+        counts: dict[str, int] = {}
+        gaps = [x.unknown for x in self.with_trunk] + [p.unknown for p in self.undecided]
+        for gap in gaps:
+            if gap is not None:
+                counts[gap.reason] = counts.get(gap.reason, 0) + 1
+        return counts
 
 
 @dataclass(frozen=True)
@@ -149,7 +163,7 @@ def _reach(changes: tuple[Change, ...], trunk_tree: pygit2.Tree) -> _Reach:
 
 
 def _is_active(ref: BranchRef, head: pygit2.Commit, now: int, active_days: int) -> bool:
-    return ref.name.startswith("pull/") or head.commit_time >= now - active_days * DAY
+    return bool(ref.pulls) or head.commit_time >= now - active_days * DAY
 
 
 def land_order(
@@ -208,11 +222,11 @@ def _listing(names: list[str], most: int = 3) -> str:
 
 def _walk(repo: pygit2.Repository, head: pygit2.Commit, trunk: TrunkIndex) -> _Walk:
     own, boundary = own_commits(repo, head.id, trunk)
-    base = merge_base(repo, head.id, boundary, trunk)
+    base = merge_base(boundary, trunk)
     first = min((c.author.time for c in own), default=None)
     if base is None or not own:
         return _Walk(len(own), first, None)
-    if len(boundary) > 1 and trunk.dominant(boundary) is None:
+    if len(boundary) > 1 and len(trunk.best(boundary)) > 1:
         # Several merge bases: merge the commits over all of them, as git does.
         job = MergeJob(None, str(trunk.head), str(head.id))
     else:
@@ -240,10 +254,13 @@ def _merge_all(
     if workers is None:
         workers = default_workers() if len(missing) >= PARALLEL_FROM else 1
     todo = [jobs[i] for i in missing]
-    opener_args = (scratch.git_dir, scratch.store)
-    done = ProcessMap(scratch, Scratch.open, opener_args, run_jobs, todo, workers, 32)
+    opener_args = (scratch.git_dir, scratch.store, scratch.promisor, scratch.fetcher)
+    done = ProcessMap(
+        scratch, Scratch.open, opener_args, run_jobs, todo, workers, 32, on_failure=failed_job
+    )
     for i, result in zip(missing, done.results(progress), strict=True):
-        cache[jobs[i].key] = result
+        if result.unknown is None:
+            cache[jobs[i].key] = result
         results[i] = result
     return [r for r in results if r is not None], len(missing)
 
@@ -256,15 +273,17 @@ def forecast(
     memo: ForecastMemo | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    fetcher: Fetcher | None = None,
 ) -> Forecast:
     """Predict conflicts with trunk for every branch and between active branches, as of `now`.
 
     Pairs are trial-merged as git would land them: trunk+A and trunk+B over trunk. A pair whose
     changes relative to trunk share no path cannot conflict and is cleared without a merge.
     With a `memo` from an earlier forecast, only merges that involve something new are done.
-    The merged trees it needs are written to a throwaway store, never into `repo`.
+    The merged trees it needs are written to a throwaway store, never into `repo`. A merge
+    that lacks an object (one `fetcher` cannot bring) has an unknown outcome, said with why.
     """
-    with scratch_view(repo) as scratch:
+    with scratch_view(repo, fetcher) as scratch:
         return _forecast(repo, scratch, found, now, active_days, memo, progress, workers)
 
 
@@ -282,7 +301,8 @@ def _forecast(
     if found.trunk is None:
         return Forecast(found.trunk_name, None, (), (), (), (), ForecastStats(0, 0, 0, 0, 0, 0))
     if memo.trunk is None or memo.trunk.head != found.trunk.target:
-        memo.trunk = TrunkIndex(repo, found.trunk.target)
+        reuse = found.index is not None and found.index.head == found.trunk.target
+        memo.trunk = found.index if reuse and found.index else TrunkIndex(repo, found.trunk.target)
         memo.walks.clear()
     trunk = memo.trunk
     trunk_tree = str(repo[trunk.head].peel(pygit2.Commit).tree_id)
@@ -316,8 +336,9 @@ def _forecast(
         walk, result = walks[ref.name], by_branch.get(ref.name)
         unrelated = walk.job is None and walk.ahead > 0
         conflicts = result.conflicts if result is not None else ()
+        gap = result.unknown if result is not None else None
         with_trunk.append(
-            TrunkForecast(ref.name, str(ref.target), unrelated, walk.ahead == 0, conflicts)
+            TrunkForecast(ref.name, str(ref.target), unrelated, walk.ahead == 0, conflicts, gap)
         )
 
     # Only active branches that merge cleanly into trunk are paired, through their changes.
@@ -334,17 +355,20 @@ def _forecast(
     pair_results, pairs_merged = _merge_all(scratch, pair_jobs, memo.merges, workers, None)
 
     pairs: list[PairForecast] = []
+    undecided: list[PairForecast] = []
     at_risk: list[RiskPair] = []
     pair_conflicts: dict[str, dict[str, int]] = {}
     for (a, b), result in zip(candidates, pair_results, strict=True):
-        if result.conflicts:
+        if result.unknown is not None:
+            undecided.append(PairForecast(a, b, (), result.unknown))
+        elif result.conflicts:
             pairs.append(PairForecast(a, b, result.conflicts))
             pair_conflicts.setdefault(a, {})[b] = len(result.conflicts)
             pair_conflicts.setdefault(b, {})[a] = len(result.conflicts)
         elif result.near:
             at_risk.append(RiskPair(a, b, result.near))
 
-    active_merging = [n for n in sorted(active) if n in by_branch]
+    active_merging = [n for n in sorted(active) if n in by_branch and by_branch[n].unknown is None]
     age = {name: now - (walks[name].first_author_time or now) for name in active_merging}
     trunk_conflicts = {
         name: len(by_branch[name].conflicts) for name in active_merging if by_branch[name].conflicts
@@ -366,4 +390,5 @@ def _forecast(
         tuple(at_risk),
         tuple(order),
         stats,
+        tuple(undecided),
     )

@@ -13,6 +13,7 @@ from enum import StrEnum
 import pygit2
 
 from analyzers.errors import AnalysisError
+from analyzers.missing import READ_ERRORS, Unknown, unknown
 from analyzers.objects import Entry, Scratch, apply_changes
 
 # Bump when a change to this module can change a merge's answer: cached results then expire.
@@ -63,11 +64,12 @@ class MergeResult:
     tree: str | None = None
     near: tuple[str, ...] = ()
     changes: tuple[Change, ...] = ()
+    unknown: Unknown | None = None  # the merge could not be done: an object is missing
 
     @property
     def clean(self) -> bool:
-        """Whether the merge has no conflict."""
-        return not self.conflicts
+        """Whether the merge is known to have no conflict."""
+        return not self.conflicts and self.unknown is None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ def _digest(changes: tuple[Change, ...]) -> str:
 def cached(cache: MergeCache, job: MergeJob | PairJob) -> MergeResult | None:
     """Return the cached result of `job` if it answers everything the job asks."""
     result = cache.get(job.key)
+    if result is not None and result.unknown is not None:
+        return None  # a missing object may have arrived since
     if result is None or not isinstance(job, MergeJob):
         return result
     if job.want_tree and result.clean and result.tree is None:
@@ -234,7 +238,7 @@ def _git_merge(scratch: Scratch, job: MergeJob, ours: str, theirs: str) -> Merge
         env={**os.environ, **scratch.git_env(), "LC_ALL": "C"},
     )
     if result.returncode not in (0, 1):
-        raise MergeError(f"git merge-tree failed: {result.stderr.decode(errors='replace')}")
+        raise MergeError(f"git merge-tree failed: {result.stderr.decode(errors='replace').strip()}")
     repo = scratch.view
     tree, staged, messages = parse_merge_tree(result.stdout)
     if result.returncode == 0:
@@ -372,9 +376,78 @@ def _raw_conflicts(index: pygit2.Index) -> tuple[Conflict, ...]:
     )
 
 
+FETCH_ROUNDS = 3  # fetches of missing blobs for one merge before it is reported unknown
+
+
+def run_job(scratch: Scratch, job: MergeJob | PairJob) -> MergeResult:
+    """Do one trial merge; a missing object makes its result unknown, not an error.
+
+    In a partial clone, with a fetcher to reach its promisor remote, the blobs the merge needs
+    are fetched into the scratch store: those of the paths both sides changed, then any other
+    the merge still asks for.
+    """
+    fetched: set[str] = set()
+    for round_ in range(FETCH_ROUNDS + 1):
+        try:
+            return run_pair(scratch, job) if isinstance(job, PairJob) else run_merge(scratch, job)
+        except (*READ_ERRORS, MergeError) as error:
+            gap = unknown(scratch.promisor, ("conflicts",), error)
+            if gap.object_id is None and not isinstance(error, MergeError):
+                raise
+            remote = scratch.promisor
+            if remote is None or scratch.fetcher is None or round_ == FETCH_ROUNDS:
+                return MergeResult((), unknown=gap)
+            wanted = _needed_blobs(scratch.view, job) if round_ == 0 else set()
+            if gap.object_id is not None:
+                wanted.add(gap.object_id)
+            wanted -= fetched
+            if not wanted:
+                return MergeResult((), unknown=gap)
+            problem = scratch.fetcher(scratch.git_env(), remote, sorted(wanted))
+            if problem is not None:
+                reason = f"{gap.reason}, which did not answer: {problem}"
+                return MergeResult((), unknown=Unknown(gap.figures, reason, gap.object_id))
+            fetched |= wanted
+    raise AssertionError("unreachable")
+
+
+def _needed_blobs(repo: pygit2.Repository, job: MergeJob | PairJob) -> set[str]:
+    """Blobs of the paths both sides of a merge changed: what a content merge reads."""
+    if isinstance(job, PairJob):
+        trunk = repo[pygit2.Oid(hex=job.trunk_tree)].peel(pygit2.Tree)
+        ours = {path: blob for path, blob, _ in job.ours}
+        both = [(path, ours[path], blob) for path, blob, _ in job.theirs if path in ours]
+        out: set[str] = set()
+        for path, a, b in both:
+            out.update(x for x in (a, b) if x is not None)
+            if path in trunk:
+                out.add(str(trunk[path].id))
+        return out
+    if job.base is None:
+        return set()  # commits merged by git, which fetches what it needs itself
+    base, ours_tree, theirs_tree = (
+        repo[pygit2.Oid(hex=t)].peel(pygit2.Tree) for t in (job.base, job.ours, job.theirs)
+    )
+    changed = [
+        {d.new_file.path if d.status_char() != "D" else d.old_file.path for d in side.deltas}
+        for side in (base.diff_to_tree(ours_tree), base.diff_to_tree(theirs_tree))
+    ]
+    out = set()
+    for path in changed[0] & changed[1]:
+        for tree in (base, ours_tree, theirs_tree):
+            if path in tree:
+                out.add(str(tree[path].id))
+    return out
+
+
 def run_jobs(scratch: Scratch, jobs: Sequence[MergeJob | PairJob]) -> list[MergeResult]:
     """Do several trial merges; the unit of work handed to a worker process."""
-    return [run_pair(scratch, j) if isinstance(j, PairJob) else run_merge(scratch, j) for j in jobs]
+    return [run_job(scratch, job) for job in jobs]
+
+
+def failed_job(job: MergeJob | PairJob, reason: str) -> MergeResult:
+    """The result of a merge whose worker process died twice: unknown, with the reason."""
+    return MergeResult((), unknown=Unknown(("conflicts",), reason))
 
 
 def _hunks(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid) -> list[tuple[Range, Range]]:

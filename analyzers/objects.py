@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
+from analyzers.missing import promisor_remote
+
 Entry = tuple[pygit2.Oid, int] | None  # blob id and file mode; None removes the path
+# Fetches objects a partial clone lacks (git_env, promisor remote, ids) -> None or why not.
+Fetcher = Callable[[dict[str, str], str, list[str]], str | None]
 
 
 def apply_changes(
@@ -49,12 +53,19 @@ def layered(objects: str, scratch: str) -> pygit2.Repository:
 
     libgit2 writes to the first writable backend by priority, and reads from every backend:
     the repository's packs come first (they hold nearly everything), then the scratch store
-    (which takes all writes), then the repository's loose objects.
+    (which takes all writes), then the repository's loose objects, then packs fetched into the
+    scratch store (blobs a partial clone lacked).
     """
+    # A landing's tree names blobs a partial clone may lack, as every tree there does: libgit2
+    # must not insist that they exist (process-wide, and only trees of existing entries are
+    # ever built here).
+    pygit2.option(pygit2.enums.Option.ENABLE_STRICT_OBJECT_CREATION, False)
     odb = pygit2.Odb()
-    odb.add_backend(pygit2.OdbBackendPack(objects), 3)
-    odb.add_backend(pygit2.OdbBackendLoose(scratch, 1, False), 2)
-    odb.add_backend(pygit2.OdbBackendLoose(objects, 1, False), 1)
+    odb.add_backend(pygit2.OdbBackendPack(objects), 4)
+    odb.add_backend(pygit2.OdbBackendLoose(scratch, 1, False), 3)
+    odb.add_backend(pygit2.OdbBackendLoose(objects, 1, False), 2)
+    os.makedirs(os.path.join(scratch, "pack"), exist_ok=True)
+    odb.add_backend(pygit2.OdbBackendPack(scratch), 1)
     view = pygit2.Repository()
     view.set_odb(odb)
     view.set_refdb(pygit2.Refdb.new(view))
@@ -72,11 +83,16 @@ class Scratch:
     view: pygit2.Repository
     git_dir: str
     store: str
+    promisor: str | None = None  # the remote a partial clone fetches missing objects from
+    fetcher: Fetcher | None = None
 
     @classmethod
-    def open(cls, git_dir: str, store: str) -> Scratch:
+    def open(
+        cls, git_dir: str, store: str, promisor: str | None = None, fetcher: Fetcher | None = None
+    ) -> Scratch:
         """Open the view over `git_dir`'s objects and `store` (in a worker process, say)."""
-        return cls(layered(str(Path(git_dir) / "objects"), store), git_dir, store)
+        view = layered(str(Path(git_dir) / "objects"), store)
+        return cls(view, git_dir, store, promisor, fetcher)
 
     def git_env(self) -> dict[str, str]:
         """Return the environment that makes git read the repository and write to the store."""
@@ -88,11 +104,15 @@ class Scratch:
 
 
 @contextmanager
-def scratch_view(repo: pygit2.Repository) -> Iterator[Scratch]:
-    """Yield a Scratch over `repo`; its store lives in memory where the system offers it."""
+def scratch_view(repo: pygit2.Repository, fetcher: Fetcher | None = None) -> Iterator[Scratch]:
+    """Yield a Scratch over `repo`; its store lives in memory where the system offers it.
+
+    `fetcher`, given by the caller that may use the network, brings objects a partial clone
+    lacks into the store.
+    """
     where = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     store = tempfile.mkdtemp(prefix="trunkguard-objects-", dir=where)
     try:
-        yield Scratch.open(repo.path, store)
+        yield Scratch.open(repo.path, store, promisor_remote(repo), fetcher)
     finally:
         shutil.rmtree(store, ignore_errors=True)

@@ -20,17 +20,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from analyzers.divergence import ScanReport
 from analyzers.divergence import scan as scan_repository
-from analyzers.errors import AnalysisError
+from analyzers.errors import AnalysisError, WorkerError
 from analyzers.forecast import ForecastMemo, forecast
 from analyzers.history import History, history
-from analyzers.refs import Inventory, check_glob, inventory
+from analyzers.refs import Inventory, PullHeads, PullRule, check_glob, inventory
 from analyzers.replay import replay
 from analyzers.trends import WEEK, OpenWork, WeekFigures, week_start, weekly_trends
 from analyzers.trunk import TrunkIndex
 from bot import demo as demo_repo
 from bot.errors import TrunkguardError
 from bot.mirror import is_url, open_repository
+from bot.promisor import fetch_objects
 from bot.render import (
     forecast_payload,
     forecast_text,
@@ -40,6 +42,7 @@ from bot.render import (
     scan_table,
     trends_payload,
     trends_table,
+    unknown_line,
 )
 from config import defaults
 
@@ -136,6 +139,94 @@ def branch_options(command: F) -> F:
     )
 
 
+def _parse_open_pulls(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> frozenset[int] | None:
+    if value is None:
+        return None
+    text = value
+    if value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text(encoding="utf-8")
+        except OSError as error:
+            raise click.BadParameter(f"cannot read {value[1:]}: {error.strerror}") from None
+    numbers = text.replace(",", " ").split()
+    bad = [n for n in numbers if not n.lstrip("#").isdigit()]
+    if bad:
+        raise click.BadParameter(f"'{bad[0]}' is not a pull request number")
+    return frozenset(int(n.lstrip("#")) for n in numbers)
+
+
+def pull_options(command: F) -> F:
+    """Add the options that choose which pull request heads (refs/pull/N/head) count."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--pulls",
+                "pull_heads",
+                type=click.Choice([p.value for p in PullHeads]),
+                default=PullHeads.RECENT.value,
+                show_default=True,
+                help="Pull request heads to analyse when the open ones are not known: recent "
+                "(not in trunk, with a commit in the last --pull-days days), all, or none.",
+            ),
+            click.option(
+                "--pull-days",
+                type=click.IntRange(min=1),
+                default=lambda: defaults()["pulls"]["recent_days"],
+                show_default="30, from config/default.yml",
+                help="How recent a pull request head's last commit must be for --pulls recent.",
+            ),
+            click.option(
+                "--open-pulls",
+                metavar="N,N,…|@FILE",
+                callback=_parse_open_pulls,
+                help="The open pull requests' numbers (or a file of them): only those heads "
+                "count, whatever --pulls says.",
+            ),
+        ],
+    )
+
+
+def _pull_rule(pull_heads: str, pull_days: int, open_pulls: frozenset[int] | None) -> PullRule:
+    return PullRule(PullHeads(pull_heads), pull_days, open_pulls)
+
+
+def _say_left_out(found: Inventory, rule: PullRule) -> None:
+    """Tell on stderr, in one line, how many pull request heads were left out and why."""
+    left = found.pulls_left_out
+    if not left.total:
+        return
+    if rule.open_numbers is not None:
+        why = "not in the list of open pull requests"
+        hint = "--open-pulls names the open ones"
+    else:
+        reasons = []
+        if left.in_trunk:
+            reasons.append(f"{left.in_trunk:,} already in trunk")
+        if left.inactive and rule.heads is PullHeads.NONE:
+            reasons.append("--pulls none")
+        elif left.inactive:
+            reasons.append(f"{left.inactive:,} with no commit in {rule.recent_days} days")
+        why = ", ".join(reasons)
+        hint = "--pulls all includes them"
+    click.echo(
+        f"trunkguard: {left.total:,} of {found.pulls_seen:,} pull request heads left out "
+        f"({why}); {hint}",
+        err=True,
+    )
+
+
+def _say_gaps(report: ScanReport) -> None:
+    """Tell on stderr what a scan could not measure: unknown figures, unreadable branches."""
+    line = unknown_line(report.unknown_figures())
+    if line:
+        click.echo(line, err=True)
+    for branch in report.unreadable:
+        click.echo(f"trunkguard: branch {branch.name} left out: {branch.reason}", err=True)
+
+
 _db_option = click.option(
     "--db",
     "db_url",
@@ -226,8 +317,14 @@ class ErrorTranslatingGroup(click.Group):
             if os.environ.get("TRUNKGUARD_DEBUG"):
                 raise
             logger.debug("unexpected error", exc_info=True)
+            # An error from a worker process reads as it would have in this one.
+            kind, message = (
+                (error.type_name, error.message)
+                if isinstance(error, WorkerError)
+                else (type(error).__name__, str(error))
+            )
             raise click.ClickException(
-                f"internal error: {type(error).__name__}: {error} "
+                f"internal error: {kind}: {message} "
                 "(a bug: please report it; TRUNKGUARD_DEBUG=1 shows the traceback)"
             ) from error
 
@@ -250,6 +347,7 @@ def cli() -> None:
 @cli.command()
 @repository_options
 @branch_options
+@pull_options
 @store_options
 def scan(
     target: str,
@@ -258,6 +356,9 @@ def scan(
     now: int,
     include: list[str],
     exclude: list[str],
+    pull_heads: str,
+    pull_days: int,
+    open_pulls: frozenset[int] | None,
     cache_dir: Path | None,
     as_json: bool,
     db_url: str | None,
@@ -277,8 +378,12 @@ def scan(
     """
     started = datetime.now(UTC)
     repo = _open(target, cache_dir)
+    rule = _pull_rule(pull_heads, pull_days, open_pulls)
     try:
-        found = inventory(repo, trunk=trunk, remote=remote, include=include, exclude=exclude)
+        found = inventory(
+            repo, trunk=trunk, remote=remote, include=include, exclude=exclude, pulls=rule, now=now
+        )
+        _say_left_out(found, rule)
         with _progress("scanning branches", sys.stderr.isatty()) as progress:
             report = scan_repository(repo, found, now, progress)
     except (TrunkguardError, AnalysisError, pygit2.GitError) as error:
@@ -289,6 +394,7 @@ def scan(
         store = _open_store(db_url)
         store.save_scan(repository_name(target), report, started)
         store.prune(repository_name(target), defaults()["store"]["keep_daily_days"], started)
+    _say_gaps(report)
     if as_json:
         click.echo(json.dumps(scan_payload(report, target), indent=2))
         return
@@ -305,6 +411,7 @@ def scan(
 @cli.command()
 @repository_options
 @branch_options
+@pull_options
 @store_options
 @click.option(
     "--active-days",
@@ -320,6 +427,9 @@ def conflicts(
     now: int,
     include: list[str],
     exclude: list[str],
+    pull_heads: str,
+    pull_days: int,
+    open_pulls: frozenset[int] | None,
     cache_dir: Path | None,
     as_json: bool,
     db_url: str | None,
@@ -340,14 +450,29 @@ def conflicts(
     started = datetime.now(UTC)
     store = None if no_store else _open_store(db_url)
     repo = _open(target, cache_dir)
-    found = inventory(repo, trunk=trunk, remote=remote, include=include, exclude=exclude)
+    rule = _pull_rule(pull_heads, pull_days, open_pulls)
+    found = inventory(
+        repo, trunk=trunk, remote=remote, include=include, exclude=exclude, pulls=rule, now=now
+    )
+    _say_left_out(found, rule)
     memo = ForecastMemo()
     if store is not None and found.trunk is not None:
         trunk_tree = str(repo[found.trunk.target].peel(pygit2.Commit).tree_id)
         memo = ForecastMemo(store.merge_cache(trunk_tree))
     known = set(memo.merges)
     with _progress("merging", sys.stderr.isatty()) as progress:
-        result = forecast(repo, found, now, active_days=active_days, memo=memo, progress=progress)
+        result = forecast(
+            repo,
+            found,
+            now,
+            active_days=active_days,
+            memo=memo,
+            progress=progress,
+            fetcher=fetch_objects,
+        )
+    line = unknown_line(result.unknown_figures(), "merges")
+    if line:
+        click.echo(line, err=True)
     if store is not None and result.trunk_head is not None:
         store.add_to_merge_cache({k: v for k, v in memo.merges.items() if k not in known})
         store.save_forecast(repository_name(target), result, now, started)
@@ -400,7 +525,8 @@ def replay_merges(
     from bot.gitcheck import replay_agreement
 
     repo = _open(target, cache_dir)
-    found = inventory(repo, trunk=trunk, remote=remote)
+    # Only trunk's history is replayed: no pull request head matters here.
+    found = inventory(repo, trunk=trunk, remote=remote, pulls=PullRule(PullHeads.NONE))
     if found.trunk is None:
         click.echo(f"{target}: the repository has no commits yet.")
         return
@@ -454,6 +580,7 @@ def _weekly(
     callback=_parse_now,
     help="The moment the last week ends (default: now).",
 )
+@pull_options
 @_db_option
 def trends(
     target: str,
@@ -463,6 +590,9 @@ def trends(
     as_json: bool,
     weeks: int,
     now: int,
+    pull_heads: str,
+    pull_days: int,
+    open_pulls: frozenset[int] | None,
     db_url: str | None,
 ) -> None:
     """Show how branch age, integration and conflicts change week by week.
@@ -480,7 +610,9 @@ def trends(
     name = repository_name(target)
     scanned, predicted = store.weekly_ages(name), store.weekly_predicted(name)
     repo = _open(target, cache_dir)
-    found = inventory(repo, trunk=trunk, remote=remote)
+    rule = _pull_rule(pull_heads, pull_days, open_pulls)
+    found = inventory(repo, trunk=trunk, remote=remote, pulls=rule, now=now)
+    _say_left_out(found, rule)
     if found.trunk is None:
         raise click.ClickException(f"{target}: the repository has no commits yet")
     with _progress("mining history", sys.stderr.isatty()) as progress:
@@ -564,7 +696,7 @@ def demo(path: Path, as_json: bool) -> None:
     """
     now = int(time.time())
     repo = demo_repo.build(path, now)
-    found = inventory(repo)
+    found = inventory(repo, now=now)
     report = scan_repository(repo, found, now)
     if as_json:
         click.echo(json.dumps(scan_payload(report, str(path)), indent=2))

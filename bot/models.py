@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SHA = String(64)  # room for SHA-256 object ids
+NULLABLE_JSON = JSON(none_as_null=True)  # None is SQL NULL, not the JSON value null
 
 
 class Base(DeclarativeBase):
@@ -75,11 +76,14 @@ class BranchSnapshot(Base):
     base_age_seconds: Mapped[int | None] = mapped_column(BigInteger)
     idle_seconds: Mapped[int] = mapped_column(BigInteger)
     authors: Mapped[list[Any]]
-    files_changed: Mapped[int]
-    lines_added: Mapped[int] = mapped_column(BigInteger)
-    lines_deleted: Mapped[int] = mapped_column(BigInteger)
-    trunk_files_changed: Mapped[int]
-    overlap_files: Mapped[list[Any]]
+    # None where an object the figure needs is missing; `unknown` says which and why.
+    files_changed: Mapped[int | None]
+    lines_added: Mapped[int | None] = mapped_column(BigInteger)
+    lines_deleted: Mapped[int | None] = mapped_column(BigInteger)
+    trunk_files_changed: Mapped[int | None]
+    overlap_files: Mapped[list[Any] | None] = mapped_column(NULLABLE_JSON)
+    pull_requests: Mapped[list[Any] | None] = mapped_column(NULLABLE_JSON)
+    unknown: Mapped[list[Any] | None] = mapped_column(NULLABLE_JSON)  # [{"figures", "reason"}]
 
 
 class PredictedConflict(Base):
@@ -96,6 +100,8 @@ class PredictedConflict(Base):
     trunk_head: Mapped[str] = mapped_column(SHA)
     engine_version: Mapped[int]
     conflicts: Mapped[list[Any]]  # [{"path", "kind", "ours_ranges", "theirs_ranges"}]
+    # The merge could not be done: {"figures", "reason", "object"}.
+    unknown: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
 
 
 class MergeCacheEntry(Base):
@@ -129,7 +135,8 @@ class MergedWork(Base):
     files_changed: Mapped[int]
     lines_added: Mapped[int] = mapped_column(BigInteger)
     lines_deleted: Mapped[int] = mapped_column(BigInteger)
-    conflicted: Mapped[bool]
+    conflicted: Mapped[bool | None]  # None: the replay lacked an object
+    first_warning_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PullRequest(Base):

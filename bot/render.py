@@ -13,6 +13,7 @@ from rich.text import Text
 from analyzers.divergence import BranchReport, ScanReport
 from analyzers.forecast import Forecast
 from analyzers.merges import Conflict, ConflictKind
+from analyzers.missing import Unknown
 from analyzers.replay import MergeDirection, ReplayReport
 from analyzers.trends import WeekFigures
 
@@ -67,8 +68,30 @@ def branch_payload(branch: BranchReport) -> dict[str, Any]:
         "lines_added": branch.lines_added,
         "lines_deleted": branch.lines_deleted,
         "trunk_files_changed": branch.trunk_files_changed,
-        "overlap_files": list(branch.overlap_files),
+        "overlap_files": None if branch.overlap_files is None else list(branch.overlap_files),
+        "pull_requests": list(branch.pulls),
+        "unknown": [unknown_payload(gap) for gap in branch.unknown],
     }
+
+
+def unknown_payload(gap: Unknown) -> dict[str, Any]:
+    """Return figures that could not be given, and why, as JSON."""
+    return {"figures": list(gap.figures), "reason": gap.reason, "object": gap.object_id}
+
+
+def unknown_line(counts: dict[str, int], what: str = "figures") -> str | None:
+    """Say in one line how many figures are unknown and why, or None if none is."""
+    if not counts:
+        return None
+    total = sum(counts.values())
+    reasons = "; ".join(f"{n:,}: {reason}" for reason, n in counts.items())
+    return f"trunkguard: {total:,} {what} unknown ({reasons})"
+
+
+def branch_label(name: str, pulls: tuple[int, ...]) -> str:
+    """Name a branch with the pull requests whose head it is: 'feature/x #12'."""
+    numbers = [f"#{n}" for n in pulls if name != f"pull/{n}"]
+    return " ".join([name, *numbers])
 
 
 def by_age(report: ScanReport) -> list[BranchReport]:
@@ -83,7 +106,12 @@ def scan_payload(report: ScanReport, repository: str) -> dict[str, Any]:
         "trunk": {"name": report.trunk.name, "head": report.trunk.head},
         "scanned_at": iso_time(report.now),
         "branches": [branch_payload(b) for b in by_age(report)],
+        "unreadable": [{"branch": u.name, "reason": u.reason} for u in report.unreadable],
     }
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else str(value)
 
 
 def _authors_cell(authors: tuple[str, ...]) -> str:
@@ -118,8 +146,9 @@ def scan_table(report: ScanReport, width: int = 120) -> Table:
         else:
             table.add_column(header, justify="right", no_wrap=True)
     for b in by_age(report):
+        lines = "?" if b.lines_added is None else f"+{b.lines_added} -{b.lines_deleted}"
         cells = {
-            "branch": b.name,
+            "branch": branch_label(b.name, b.pulls),
             "age": "integrated" if b.integrated else humane_duration(b.age_seconds),
             "ahead": str(b.ahead),
             "behind": str(b.behind),
@@ -127,12 +156,15 @@ def scan_table(report: ScanReport, width: int = 120) -> Table:
             if b.base_age_seconds is None
             else humane_duration(b.base_age_seconds),
             "idle": humane_duration(b.idle_seconds),
-            "files": str(b.files_changed),
-            "+/-": f"+{b.lines_added} -{b.lines_deleted}",
-            "overlap": str(len(b.overlap_files)),
+            "files": _count(b.files_changed),
+            "+/-": lines,
+            "overlap": "?" if b.overlap_files is None else str(len(b.overlap_files)),
             "authors": _authors_cell(b.authors),
         }
         table.add_row(*(cells[c] for c in columns))
+    reasons = sorted({gap.reason for b in report.branches for gap in b.unknown})
+    if reasons:
+        table.caption = f"{table.caption}\n? unknown: {'; '.join(reasons)}"
     return table
 
 
@@ -158,8 +190,14 @@ def forecast_payload(forecast: Forecast, repository: str) -> dict[str, Any]:
                 "unrelated": x.unrelated,
                 "integrated": x.integrated,
                 "conflicts": [conflict_payload(c) for c in x.conflicts],
+                "unknown": None if x.unknown is None else unknown_payload(x.unknown),
             }
             for x in forecast.with_trunk
+        ],
+        "undecided": [
+            {"a": p.a, "b": p.b, "unknown": unknown_payload(p.unknown)}
+            for p in forecast.undecided
+            if p.unknown is not None
         ],
         "pairs": [
             {"a": p.a, "b": p.b, "conflicts": [conflict_payload(c) for c in p.conflicts]}
@@ -196,12 +234,16 @@ def forecast_text(forecast: Forecast) -> list[RenderableType]:
     blocked = [x for x in forecast.with_trunk if x.conflicts]
     unrelated = [x.branch for x in forecast.with_trunk if x.unrelated]
     out.append(Text(f"Conflicts with trunk '{forecast.trunk}'", style="bold"))
-    if not blocked:
+    if not blocked and not any(x.unknown for x in forecast.with_trunk):
         out.append(Text("  none: every branch merges cleanly into trunk"))
+    elif not blocked:
+        out.append(Text("  none known"))
     for x in blocked:
         out.append(Text(f"  {x.branch}: " + "; ".join(_conflict_line(c) for c in x.conflicts)))
     if unrelated:
         out.append(Text(f"  unrelated history, not merged: {', '.join(unrelated)}"))
+    for reason, names in _by_reason([(x.branch, x.unknown) for x in forecast.with_trunk]):
+        out.append(Text(f"  could not tell ({reason}): {_listing(names, 10)}"))
     s = forecast.stats
     out.append(
         Text(
@@ -214,6 +256,9 @@ def forecast_text(forecast: Forecast) -> list[RenderableType]:
         out.append(Text("  none"))
     for p in forecast.pairs:
         out.append(Text(f"  {p.a} ↔ {p.b}: " + "; ".join(_conflict_line(c) for c in p.conflicts)))
+    undecided = [(f"{p.a} ↔ {p.b}", p.unknown) for p in forecast.undecided]
+    for reason, names in _by_reason(undecided):
+        out.append(Text(f"  could not tell ({reason}): {_listing(names, 10)}"))
     if forecast.at_risk:
         out.append(Text("\nAt risk (changes within a few lines, no conflict yet)", style="bold"))
         for r in forecast.at_risk:
@@ -223,6 +268,19 @@ def forecast_text(forecast: Forecast) -> list[RenderableType]:
         for n, step in enumerate(forecast.land_order, start=1):
             out.append(Text(f"  {n}. {step.branch} — {step.reason}"))
     return out
+
+
+def _by_reason(items: list[tuple[str, Unknown | None]]) -> list[tuple[str, list[str]]]:
+    grouped: dict[str, list[str]] = {}
+    for name, gap in items:
+        if gap is not None:
+            grouped.setdefault(gap.reason, []).append(name)
+    return list(grouped.items())
+
+
+def _listing(names: list[str], most: int) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def replay_payload(

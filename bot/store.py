@@ -22,6 +22,7 @@ from analyzers.divergence import BranchReport, ScanReport
 from analyzers.forecast import Forecast
 from analyzers.history import MergedWork as MergedWorkRecord
 from analyzers.merges import ENGINE_VERSION, Conflict, ConflictKind, MergeKey, MergeResult
+from analyzers.missing import Unknown
 from analyzers.trends import week_start
 from bot.errors import TrunkguardError
 from bot.migrations import HEAD
@@ -292,7 +293,10 @@ class Store:
             counts = dict(
                 session.execute(
                     select(PredictedConflict.scan_id, func.count())
-                    .where(PredictedConflict.scan_id.in_(list(last.values())))
+                    .where(
+                        PredictedConflict.scan_id.in_(list(last.values())),
+                        PredictedConflict.unknown.is_(None),
+                    )
                     .group_by(PredictedConflict.scan_id)
                 ).all()
             )
@@ -327,9 +331,10 @@ class Store:
                     "head": x.head,
                     "other_head": None,
                     "conflicts": [_conflict(c) for c in x.conflicts],
+                    "unknown": None if x.unknown is None else _unknown(x.unknown),
                 }
                 for x in forecast.with_trunk
-                if x.conflicts
+                if x.conflicts or x.unknown
             ] + [
                 {
                     **common,
@@ -338,8 +343,9 @@ class Store:
                     "head": heads[p.a],
                     "other_head": heads[p.b],
                     "conflicts": [_conflict(c) for c in p.conflicts],
+                    "unknown": None if p.unknown is None else _unknown(p.unknown),
                 }
-                for p in forecast.pairs
+                for p in (*forecast.pairs, *forecast.undecided)
             ]
             if rows:
                 session.execute(insert(PredictedConflict), rows)
@@ -458,8 +464,14 @@ def _snapshot(scan_id: int, b: BranchReport) -> dict[str, Any]:
         "lines_added": b.lines_added,
         "lines_deleted": b.lines_deleted,
         "trunk_files_changed": b.trunk_files_changed,
-        "overlap_files": list(b.overlap_files),
+        "overlap_files": None if b.overlap_files is None else list(b.overlap_files),
+        "pull_requests": list(b.pulls) or None,
+        "unknown": [_unknown(gap) for gap in b.unknown] or None,
     }
+
+
+def _unknown(gap: Unknown) -> dict[str, Any]:
+    return {"figures": list(gap.figures), "reason": gap.reason, "object": gap.object_id}
 
 
 def _conflict(conflict: Conflict) -> dict[str, Any]:

@@ -57,6 +57,8 @@ def test_scan_json_document(runner, team_repo):
         "idle_seconds",
         "authors",
         "files_changed",
+        "pull_requests",
+        "unknown",
         "lines_added",
         "lines_deleted",
         "trunk_files_changed",
@@ -141,7 +143,16 @@ def test_url_mirror_includes_pull_request_heads(runner, team_repo, tmp_path):
     tip = team_repo.repo.references["refs/heads/main"].target
     pr = team_repo.commit({"pr.txt": "pr\n"}, days_ago=2, parents=[tip])
     team_repo.ref("refs/pull/7/head", pr)
-    result = run(runner, "scan", f"file://{team_repo.path}", "--cache-dir", str(tmp_path), "--json")
+    result = run(
+        runner,
+        "scan",
+        f"file://{team_repo.path}",
+        "--cache-dir",
+        str(tmp_path),
+        "--now",
+        NOW_ISO,
+        "--json",
+    )
     assert "pull/7" in [b["name"] for b in json.loads(result.stdout)["branches"]]
 
 
