@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import pygit2
 
-from analyzers.merges import MergeCache, MergeJob, cached, run_merge
-from analyzers.objects import scratch_view
+from analyzers.leadtime import first_warning
+from analyzers.merges import MergeCache, MergeJob, cached, run_job
+from analyzers.missing import READ_ERRORS
+from analyzers.objects import Fetcher, scratch_view
 from analyzers.trunk import TrunkIndex
 
 
@@ -25,14 +27,22 @@ class MergedWork:
     first_commit_at: int
     commits: int
     files_changed: int
-    lines_added: int
-    lines_deleted: int
-    conflicted: bool
+    lines_added: int | None  # None: the repository lacks the blobs (partial clone)
+    lines_deleted: int | None
+    conflicted: bool | None  # None: the merge could not be redone (an object is missing)
+    first_warning_at: int | None = None  # for a conflicted merge: the forecast's first warning
 
     @property
     def lifetime_seconds(self) -> int:
         """From the first own commit (author time) to the landing (merge commit time)."""
         return max(0, self.landed_at - self.first_commit_at)
+
+    @property
+    def lead_time_seconds(self) -> int | None:
+        """How long before the landing the forecast would have warned of its conflict."""
+        if self.first_warning_at is None:
+            return None
+        return max(0, self.landed_at - self.first_warning_at)
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,12 @@ def history(
     since: int,
     cache: MergeCache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    fetcher: Fetcher | None = None,
 ) -> History:
-    """Mine trunk's first-parent history from its head back to `since` (Unix seconds)."""
+    """Mine trunk's first-parent history from its head back to `since` (Unix seconds).
+
+    A merge that conflicts gets the moment the forecast would first have warned of it.
+    """
     recent: list[tuple[int, pygit2.Commit]] = []
     for step in range(len(trunk.chain) - 1, -1, -1):
         commit = repo[trunk.chain[step]].peel(pygit2.Commit)
@@ -70,27 +84,39 @@ def history(
             brought[step].append(commit_id)
 
     merged = []
-    with scratch_view(repo) as scratch:
+    cache = {} if cache is None else cache
+    with scratch_view(repo, fetcher) as scratch:
         for done, (step, merge) in enumerate(((i, c) for i, c in recent if i in wanted), 1):
             own = [repo[c].peel(pygit2.Commit) for c in brought[step]]
             first_parent = repo[merge.parent_ids[0]].peel(pygit2.Commit)
-            stats = first_parent.tree.diff_to_tree(merge.tree).stats
+            diff = first_parent.tree.diff_to_tree(merge.tree)
+            stats: tuple[int, int | None, int | None]
+            try:
+                stats = (diff.stats.files_changed, diff.stats.insertions, diff.stats.deletions)
+            except READ_ERRORS:
+                stats = (len(diff), None, None)  # line counts need blobs this repository lacks
             job = MergeJob(None, str(merge.parent_ids[0]), str(merge.parent_ids[1]))
-            result = cached(cache, job) if cache is not None else None
+            result = cached(cache, job)
             if result is None:
-                result = run_merge(scratch, job)
-                if cache is not None:
+                result = run_job(scratch, job)
+                if result.unknown is None:
                     cache[job.key] = result
+            warned = None
+            if result.conflicts:
+                paths = frozenset(c.path for c in result.conflicts)
+                warning = first_warning(repo, scratch, merge, paths, cache)
+                warned = None if warning is None else warning.time
             merged.append(
                 MergedWork(
                     merge_commit=str(merge.id),
                     landed_at=merge.commit_time,
                     first_commit_at=min((c.author.time for c in own), default=merge.commit_time),
                     commits=len(own),
-                    files_changed=stats.files_changed,
-                    lines_added=stats.insertions,
-                    lines_deleted=stats.deletions,
-                    conflicted=not result.clean,
+                    files_changed=stats[0],
+                    lines_added=stats[1],
+                    lines_deleted=stats[2],
+                    conflicted=None if result.unknown else bool(result.conflicts),
+                    first_warning_at=warned,
                 )
             )
             if progress is not None:

@@ -8,8 +8,10 @@ from enum import StrEnum
 
 import pygit2
 
-from analyzers.merges import Conflict, MergeCache, MergeJob, cached, run_merge
-from analyzers.objects import scratch_view
+from analyzers.leadtime import FirstWarning, first_warning
+from analyzers.merges import Conflict, MergeCache, MergeJob, cached, run_job
+from analyzers.missing import Unknown
+from analyzers.objects import Fetcher, scratch_view
 from analyzers.trunk import TrunkIndex
 
 
@@ -27,6 +29,8 @@ class ReplayedMerge:
 
     `matches_recorded` tells, for a clean merge, whether the recorded tree is the automatic
     result (False: someone changed more in the merge commit); None when it conflicted.
+    For a merge that conflicted, `first_warning` is when the forecast would first have flagged
+    the same paths.
     """
 
     commit: str
@@ -34,6 +38,13 @@ class ReplayedMerge:
     direction: MergeDirection
     conflicts: tuple[Conflict, ...]
     matches_recorded: bool | None
+    first_warning: FirstWarning | None = None
+    unknown: Unknown | None = None  # the merge could not be redone
+
+    @property
+    def lead_time_seconds(self) -> int | None:
+        """How long before the merge the forecast would have warned."""
+        return None if self.first_warning is None else self.time - self.first_warning.time
 
 
 @dataclass(frozen=True)
@@ -44,9 +55,13 @@ class ReplayReport:
     merges: tuple[ReplayedMerge, ...]
 
     def rate(self, direction: MergeDirection) -> tuple[int, int]:
-        """Return (conflicted, total) for merges in one direction."""
-        chosen = [m for m in self.merges if m.direction is direction]
+        """Return (conflicted, total) for merges in one direction, of those redone."""
+        chosen = [m for m in self.merges if m.direction is direction and m.unknown is None]
         return sum(1 for m in chosen if m.conflicts), len(chosen)
+
+    def lead_times(self) -> list[int]:
+        """Every conflicted merge's lead time that could be told, in seconds."""
+        return [m.lead_time_seconds for m in self.merges if m.lead_time_seconds is not None]
 
 
 def replay(
@@ -55,8 +70,12 @@ def replay(
     limit: int,
     cache: MergeCache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    fetcher: Fetcher | None = None,
 ) -> ReplayReport:
-    """Redo the last `limit` two-parent merges reachable from trunk (octopus merges skipped)."""
+    """Redo the last `limit` two-parent merges reachable from trunk (octopus merges skipped).
+
+    For each that conflicted, find when the forecast would first have warned (its lead time).
+    """
     trunk = TrunkIndex(repo, trunk_head)
     order = pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME
     chosen: list[pygit2.Commit] = []
@@ -66,14 +85,15 @@ def replay(
             if len(chosen) == limit:
                 break
     merges = []
-    with scratch_view(repo) as scratch:
+    cache = {} if cache is None else cache
+    with scratch_view(repo, fetcher) as scratch:
         for done, commit in enumerate(chosen, start=1):
             ours, theirs = commit.parent_ids
             job = MergeJob(None, str(ours), str(theirs), want_tree=True)
-            result = cached(cache, job) if cache is not None else None
+            result = cached(cache, job)
             if result is None:
-                result = run_merge(scratch, job)
-                if cache is not None:
+                result = run_job(scratch, job)
+                if result.unknown is None:
                     cache[job.key] = result
             if commit.id in trunk.position:
                 direction = MergeDirection.INTO_TRUNK
@@ -81,10 +101,20 @@ def replay(
                 direction = MergeDirection.TRUNK_INTO_BRANCH
             else:
                 direction = MergeDirection.OTHER
-            matches = None if result.conflicts else result.tree == str(commit.tree_id)
+            matches = None if not result.clean else result.tree == str(commit.tree_id)
+            warning = None
+            if result.conflicts:
+                paths = frozenset(c.path for c in result.conflicts)
+                warning = first_warning(repo, scratch, commit, paths, cache)
             merges.append(
                 ReplayedMerge(
-                    str(commit.id), commit.commit_time, direction, result.conflicts, matches
+                    str(commit.id),
+                    commit.commit_time,
+                    direction,
+                    result.conflicts,
+                    matches,
+                    warning,
+                    result.unknown,
                 )
             )
             if progress is not None:

@@ -41,6 +41,7 @@ class WeekFigures:
     merges: int
     median_lifetime_seconds: int | None
     conflicts_at_merge: int
+    median_lead_time_seconds: int | None  # of the week's conflicts: how early a warning was
     predicted_conflicts: int | None
 
 
@@ -109,6 +110,9 @@ def weekly_trends(
                 merges=sum(1 for t in history.merge_landings if start <= t < end),
                 median_lifetime_seconds=_median([w.lifetime_seconds for w in landed]),
                 conflicts_at_merge=sum(1 for w in landed if w.conflicted),
+                median_lead_time_seconds=_median(
+                    [w.lead_time_seconds for w in landed if w.lead_time_seconds is not None]
+                ),
                 predicted_conflicts=predicted.get(start),
             )
         )

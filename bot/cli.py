@@ -531,7 +531,7 @@ def replay_merges(
         click.echo(f"{target}: the repository has no commits yet.")
         return
     with _progress("replaying merges", sys.stderr.isatty()) as progress:
-        report = replay(repo, found.trunk.target, limit, progress=progress)
+        report = replay(repo, found.trunk.target, limit, progress=progress, fetcher=fetch_objects)
     agreement = replay_agreement(repo, report.merges) if check_git else None
     if as_json:
         click.echo(json.dumps(replay_payload(report, target, agreement), indent=2))
@@ -558,7 +558,9 @@ def _weekly(
     assert found.trunk is not None
     index = TrunkIndex(repo, found.trunk.target)
     report = scan_repository(repo, found, now, trunk=index)
-    mined = history(repo, index, week_start(now) - weeks * WEEK, progress=progress)
+    mined = history(
+        repo, index, week_start(now) - weeks * WEEK, progress=progress, fetcher=fetch_objects
+    )
     open_work = [OpenWork(w.first_commit_at, w.landed_at) for w in mined.merged]
     open_work += [OpenWork(now - b.age_seconds, None) for b in report.branches if b.ahead]
     figures = weekly_trends(now, weeks, _limit_days() * 86400, mined, open_work, scanned, predicted)

@@ -133,8 +133,8 @@ class MergedWork(Base):
     lifetime_seconds: Mapped[int] = mapped_column(BigInteger)
     commits: Mapped[int]
     files_changed: Mapped[int]
-    lines_added: Mapped[int] = mapped_column(BigInteger)
-    lines_deleted: Mapped[int] = mapped_column(BigInteger)
+    lines_added: Mapped[int | None] = mapped_column(BigInteger)
+    lines_deleted: Mapped[int | None] = mapped_column(BigInteger)
     conflicted: Mapped[bool | None]  # None: the replay lacked an object
     first_warning_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

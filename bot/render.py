@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +14,7 @@ from rich.text import Text
 
 from analyzers.divergence import BranchReport, ScanReport
 from analyzers.forecast import Forecast
+from analyzers.leadtime import FirstWarning
 from analyzers.merges import Conflict, ConflictKind
 from analyzers.missing import Unknown
 from analyzers.replay import MergeDirection, ReplayReport
@@ -283,11 +286,29 @@ def _listing(names: list[str], most: int) -> str:
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
+def _warning_payload(warning: FirstWarning | None) -> dict[str, Any] | None:
+    if warning is None:
+        return None
+    return {
+        "time": iso_time(warning.time),
+        "ours": warning.ours,
+        "theirs": warning.theirs,
+        "before": {"ours": warning.before_ours, "theirs": warning.before_theirs},
+    }
+
+
+def _nearest_rank(values: list[int], share: float) -> int | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
 def replay_payload(
     report: ReplayReport, repository: str, agreement: Agreement | None = None
 ) -> dict[str, Any]:
     """Return a replay as the JSON document documented in the README."""
-    summary = {}
+    summary: dict[str, Any] = {}
     for direction in MergeDirection:
         conflicted, total = report.rate(direction)
         summary[str(direction)] = {
@@ -295,6 +316,13 @@ def replay_payload(
             "conflicted": conflicted,
             "rate": round(conflicted / total, 4) if total else None,
         }
+    leads = report.lead_times()
+    summary["lead_time"] = {
+        "merges": len(leads),
+        "median_seconds": int(statistics.median(leads)) if leads else None,
+        "p90_seconds": _nearest_rank(leads, 0.9),
+    }
+    summary["unknown"] = sum(1 for m in report.merges if m.unknown is not None)
     return {
         "repository": repository,
         "trunk_head": report.trunk_head,
@@ -305,6 +333,9 @@ def replay_payload(
                 "direction": str(m.direction),
                 "conflicts": [conflict_payload(c) for c in m.conflicts],
                 "matches_recorded": m.matches_recorded,
+                "first_warning": _warning_payload(m.first_warning),
+                "lead_time_seconds": m.lead_time_seconds,
+                "unknown": None if m.unknown is None else unknown_payload(m.unknown),
             }
             for m in report.merges
         ],
@@ -320,7 +351,7 @@ def replay_payload(
 
 
 def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> list[RenderableType]:
-    """Return the replay for people: the conflict rate each way, then the merges that conflicted."""
+    """Return the replay for people: the conflict rate each way, lead times, the conflicts."""
     out: list[RenderableType] = [
         Text(
             f"Replayed {len(report.merges)} merge{'' if len(report.merges) == 1 else 's'}",
@@ -337,6 +368,19 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
             )
     evil = sum(1 for m in report.merges if m.matches_recorded is False)
     out.append(Text(f"  clean merges whose recorded tree differs from the automatic one: {evil}"))
+    leads = report.lead_times()
+    if leads:
+        median = int(statistics.median(leads))
+        p90 = _nearest_rank(leads, 0.9) or 0
+        out.append(
+            Text(
+                f"  lead time: trunkguard would have warned a median of {humane_duration(median)} "
+                f"(p90 {humane_duration(p90)}) before {len(leads)} conflicted "
+                f"merge{'' if len(leads) == 1 else 's'}"
+            )
+        )
+    for reason, names in _by_reason([(m.commit[:10], m.unknown) for m in report.merges]):
+        out.append(Text(f"  could not redo ({reason}): {_listing(names, 10)}"))
     if agreement is not None:
         out.append(
             Text(
@@ -347,7 +391,15 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
     for m in report.merges:
         if m.conflicts:
             paths = "; ".join(_conflict_line(c) for c in m.conflicts)
-            out.append(Text(f"  {m.commit[:10]} ({m.direction}, {iso_time(m.time)}): {paths}"))
+            warned = ""
+            if m.first_warning is not None and m.lead_time_seconds is not None:
+                warned = (
+                    f", first warning {iso_time(m.first_warning.time)}, "
+                    f"{humane_duration(m.lead_time_seconds)} ahead"
+                )
+            out.append(
+                Text(f"  {m.commit[:10]} ({m.direction}, {iso_time(m.time)}{warned}): {paths}")
+            )
     return out
 
 
@@ -360,6 +412,7 @@ TREND_FIGURES = (
     "merges",
     "median_lifetime_seconds",
     "conflicts_at_merge",
+    "median_lead_time_seconds",
     "predicted_conflicts",
 )
 
@@ -400,10 +453,11 @@ def trends_table(weeks: tuple[WeekFigures, ...], limit_days: int, width: int = 1
         box=box.SIMPLE_HEAD,
         caption=f"open: branches with work not on trunk · over: older than {limit_days} days · "
         "lifetime: first commit to landing of merged work · conflicts: merges that "
-        "conflicted · *: reconstructed from history",
+        "conflicted · lead: how long before them trunkguard would have warned (median) · "
+        "*: reconstructed from history",
         caption_justify="left",
     )
-    columns = ["week", "open", "median age", "over", "landed", "lifetime", "conflicts"]
+    columns = ["week", "open", "median age", "over", "landed", "lifetime", "conflicts", "lead"]
     if width >= 110:
         columns[3:3] = ["p90 age"]
         columns[6:6] = ["merges"]
@@ -424,6 +478,7 @@ def trends_table(weeks: tuple[WeekFigures, ...], limit_days: int, width: int = 1
             "merges": str(w.merges),
             "lifetime": _duration(w.median_lifetime_seconds),
             "conflicts": str(w.conflicts_at_merge),
+            "lead": _duration(w.median_lead_time_seconds),
             "predicted": "–" if w.predicted_conflicts is None else str(w.predicted_conflicts),
         }
         table.add_row(*(cells[c] for c in columns))

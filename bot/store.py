@@ -408,6 +408,7 @@ class Store:
                     "lines_added": w.lines_added,
                     "lines_deleted": w.lines_deleted,
                     "conflicted": w.conflicted,
+                    "first_warning_at": _time(w.first_warning_at),
                 }
                 for w in merged
             ]

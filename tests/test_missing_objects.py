@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pygit2
@@ -15,7 +14,7 @@ from click.testing import CliRunner
 
 from analyzers.divergence import scan
 from analyzers.forecast import forecast
-from analyzers.refs import PullHeads, PullRule, inventory
+from analyzers.refs import inventory
 from analyzers.replay import replay
 from bot.cli import cli
 from tests.gitrepo import NOW, GitRepo, assert_matches_git, git, lines

@@ -15,7 +15,12 @@ from tests.gitrepo import BOB, DAY, NOW, lines
 MONDAY = int(datetime(2026, 5, 25, tzinfo=UTC).timestamp())  # NOW (Thu 2026-05-28) is in W22
 
 
-def merged(first_days_ago: float, landed_days_ago: float, conflicted: bool = False) -> MergedWork:
+def merged(
+    first_days_ago: float,
+    landed_days_ago: float,
+    conflicted: bool = False,
+    warned_days_ago: float | None = None,
+) -> MergedWork:
     return MergedWork(
         "c0ffee",
         int(NOW - landed_days_ago * DAY),
@@ -25,6 +30,7 @@ def merged(first_days_ago: float, landed_days_ago: float, conflicted: bool = Fal
         1,
         0,
         conflicted,
+        int(NOW - warned_days_ago * DAY) if warned_days_ago is not None else None,
     )
 
 
@@ -34,7 +40,7 @@ def test_weeks_are_iso_weeks():
 
 
 def test_weekly_figures_from_history_and_from_scans():
-    work = (merged(20, 12), merged(9, 8, conflicted=True), merged(3, 1))
+    work = (merged(20, 12), merged(9, 8, conflicted=True, warned_days_ago=11), merged(3, 1))
     history = History(
         work,
         landings=tuple(w.landed_at for w in work) + (NOW - 2 * DAY,),
@@ -61,6 +67,7 @@ def test_weekly_figures_from_history_and_from_scans():
     # W20 saw the first merge land (12 days ago = Sat 2026-05-16): lifetime 8 days.
     assert (w20.merges, w20.median_lifetime_seconds, w20.conflicts_at_merge) == (1, 8 * DAY, 0)
     assert (w21.merges, w21.conflicts_at_merge, w21.median_lifetime_seconds) == (1, 1, DAY)
+    assert (w20.median_lead_time_seconds, w21.median_lead_time_seconds) == (None, 3 * DAY)
     assert (w22.open_branches, w22.median_age_seconds, w22.over_limit) == (3, 5 * DAY, 1)
     assert (w22.landings, w22.merges, w22.predicted_conflicts) == (2, 1, 2)
     assert w20.predicted_conflicts is None

@@ -35,6 +35,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("unknown", sa.JSON(), nullable=True))
     with op.batch_alter_table("merged_work", schema=None) as batch_op:
         batch_op.alter_column("conflicted", existing_type=sa.Boolean(), nullable=True)
+        batch_op.alter_column("lines_added", existing_type=sa.BigInteger(), nullable=True)
+        batch_op.alter_column("lines_deleted", existing_type=sa.BigInteger(), nullable=True)
         batch_op.add_column(
             sa.Column("first_warning_at", sa.DateTime(timezone=True), nullable=True)
         )
@@ -44,6 +46,8 @@ def downgrade() -> None:
     with op.batch_alter_table("merged_work", schema=None) as batch_op:
         batch_op.drop_column("first_warning_at")
         batch_op.alter_column("conflicted", existing_type=sa.Boolean(), nullable=False)
+        batch_op.alter_column("lines_added", existing_type=sa.BigInteger(), nullable=False)
+        batch_op.alter_column("lines_deleted", existing_type=sa.BigInteger(), nullable=False)
     with op.batch_alter_table("predicted_conflicts", schema=None) as batch_op:
         batch_op.drop_column("unknown")
     with op.batch_alter_table("branch_snapshots", schema=None) as batch_op:
