@@ -29,6 +29,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_scan
 	$(BIN)/python -m tests.bench.bench_forecast
 	$(BIN)/python -m tests.bench.bench_store
+	$(BIN)/python -m tests.bench.bench_mirror
 
 clean:
 	rm -rf $(VENV) demo .bench build *.egg-info

@@ -266,16 +266,19 @@ def scan(
         repo, pygit2.Repository, (repo.path,), _diff_many, jobs, workers, on_failure=_diff_failed
     )
     drift = TrunkDrift(repo, trunk, (w.merge_base for w in walks if w.merge_base is not None))
-    diffed = diffs.results(None if progress is None else lambda n: progress(total + n, 2 * total))
-    by_walk = dict(zip(order, diffed, strict=True))
-    results = [by_walk[i] for i in range(total)]
-
-    reports = []
-    for walk, diff in zip(walks, results, strict=True):
+    diffed = diffs.iter_results(
+        None if progress is None else lambda n: progress(total + n, 2 * total)
+    )
+    # Each diff becomes its report as it arrives: a diff's path set can be large, a report's
+    # overlap small, and tens of thousands of heads must not hold every path set at once.
+    by_walk: dict[int, BranchReport] = {}
+    for i, diff in zip(order, diffed, strict=True):
+        walk = walks[i]
         base_time = None
         if walk.merge_base is not None:
             base_time = repo[walk.merge_base].peel(pygit2.Commit).commit_time
-        reports.append(_report(walk, diff, now, drift, base_time))
+        by_walk[i] = _report(walk, diff, now, drift, base_time)
+    reports = [by_walk[i] for i in range(total)]
     trunk_head = str(found.trunk.target)
     return ScanReport(
         TrunkReport(found.trunk.name, found.trunk.ref, trunk_head, len(trunk)),

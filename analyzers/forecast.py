@@ -8,7 +8,7 @@ from itertools import combinations
 
 import pygit2
 
-from analyzers.divergence import PARALLEL_FROM, merge_base
+from analyzers.divergence import merge_base
 from analyzers.merges import (
     Change,
     Conflict,
@@ -27,6 +27,9 @@ from analyzers.refs import BranchRef, Inventory
 from analyzers.trunk import TrunkIndex, own_commits
 
 DAY = 86400
+# From this many merges on, worker processes pay for their start: a merge costs milliseconds
+# (libgit2) to a second (git, on a branch years behind), a branch's scan far less.
+MERGES_PARALLEL_FROM = 16
 Progress = Callable[[int, int], None]
 
 
@@ -252,11 +255,14 @@ def _merge_all(
     results: list[MergeResult | None] = [cached(cache, job) for job in jobs]
     missing = [i for i, r in enumerate(results) if r is None]
     if workers is None:
-        workers = default_workers() if len(missing) >= PARALLEL_FROM else 1
+        workers = default_workers() if len(missing) >= MERGES_PARALLEL_FROM else 1
     todo = [jobs[i] for i in missing]
     opener_args = (scratch.git_dir, scratch.store, scratch.promisor, scratch.fetcher)
+    # Small chunks when there are few merges: one far-diverged branch can take a second (git's
+    # merge of years of history), and the cores should share such merges evenly.
+    chunk = max(1, min(32, len(todo) // (4 * workers)))
     done = ProcessMap(
-        scratch, Scratch.open, opener_args, run_jobs, todo, workers, 32, on_failure=failed_job
+        scratch, Scratch.open, opener_args, run_jobs, todo, workers, chunk, on_failure=failed_job
     )
     for i, result in zip(missing, done.results(progress), strict=True):
         if result.unknown is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -145,20 +145,27 @@ class ProcessMap(Generic[S, T, R]):
             return self._alone(self._chunks[index])
 
     def results(self, progress: Callable[[int], None] | None = None) -> list[R]:
-        """Return every result in item order; `progress` hears how many items are done.
+        """Return every result in item order; `progress` hears how many items are done."""
+        return list(self.iter_results(progress))
+
+    def iter_results(self, progress: Callable[[int], None] | None = None) -> Iterator[R]:
+        """Yield every result in item order, each chunk's as soon as it is there and then let
+        go of, so that results need not all be held at once.
 
         The caller's process helps (unless told not to): a chunk no worker has started yet is
         done here.
         """
-        out: list[R] = []
+        done = 0
         try:
             for index, chunk in enumerate(self._chunks):
                 if self._pool is None or (self._caller_helps and self._futures[index].cancel()):
-                    out.extend(self._fn(self._state, chunk))
+                    out = self._fn(self._state, chunk)
                 else:
-                    out.extend(self._collect(index))
+                    out = self._collect(index)
+                self._futures.pop(index, None)
+                done += len(out)
                 if progress is not None:
-                    progress(len(out))
+                    progress(done)
+                yield from out
         finally:
             self._shutdown()
-        return out

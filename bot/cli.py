@@ -369,11 +369,18 @@ def scan(
     PATH_OR_URL is a local repository (bare or not), or a URL that is mirrored into the cache
     directory and fetched again on later runs.
 
+    A GitHub mirror holds a head for every pull request ever opened (refs/pull/N/head). By
+    default only the plausibly open ones count: not in trunk (merged, squashed or rebased) and
+    with a commit in the last --pull-days days; --open-pulls names the open ones when you know
+    them. A pull request from a branch of the repository is that branch, shown with its number.
+
     \b
     Examples:
       trunkguard scan .
       trunkguard scan ~/src/app --trunk develop --exclude 'release/*'
       trunkguard scan https://example.com/org/app.git --json > scan.json
+      trunkguard scan mirror.git --pulls all
+      gh pr list --json number -q '.[].number' > open.txt && trunkguard scan . --open-pulls @open.txt
       trunkguard scan . --db postgresql://trunkguard@db.internal/trunkguard
     """
     started = datetime.now(UTC)
@@ -515,6 +522,8 @@ def replay_merges(
 
     Merges that landed work on trunk are counted apart from merges of trunk into a branch:
     on projects that resolve conflicts before landing, the second are where conflicts were paid.
+    For each merge that conflicted it tells when trunkguard would first have warned: the
+    moment from which the two sides' trial merge conflicts on the same paths (the lead time).
 
     \b
     Examples:
