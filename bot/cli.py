@@ -380,7 +380,8 @@ def scan(
       trunkguard scan ~/src/app --trunk develop --exclude 'release/*'
       trunkguard scan https://example.com/org/app.git --json > scan.json
       trunkguard scan mirror.git --pulls all
-      gh pr list --json number -q '.[].number' > open.txt && trunkguard scan . --open-pulls @open.txt
+      gh pr list --json number -q '.[].number' > open.txt
+      trunkguard scan . --open-pulls @open.txt
       trunkguard scan . --db postgresql://trunkguard@db.internal/trunkguard
     """
     started = datetime.now(UTC)
