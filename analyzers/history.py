@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pygit2
 
 from analyzers.leadtime import first_warning
-from analyzers.merges import MergeCache, MergeJob, cached, run_job
+from analyzers.merges import MergeCache, MergeJob, MergeResult, cached, run_job
 from analyzers.missing import READ_ERRORS
-from analyzers.objects import Fetcher, scratch_view
+from analyzers.objects import Fetcher, Scratch, scratch_view
 from analyzers.trunk import TrunkIndex
 
 
@@ -46,16 +46,35 @@ class MergedWork:
 
 
 @dataclass(frozen=True)
+class PaidConflict:
+    """A recorded merge that conflicted, either way (trunk into a branch, or a landing), and
+    when the forecast would first have warned of it (None: could not be told)."""
+
+    merge_commit: str
+    merged_at: int
+    first_warning_at: int | None
+
+    @property
+    def lead_time_seconds(self) -> int | None:
+        """How long before the merge the forecast would have warned."""
+        if self.first_warning_at is None:
+            return None
+        return max(0, self.merged_at - self.first_warning_at)
+
+
+@dataclass(frozen=True)
 class History:
     """Trunk's history since a moment: merged work, and every landing on the first-parent line.
 
     `landings` are the commit times of trunk's first-parent commits: merges and, where a
-    project squashes or rebases, the landed commits themselves.
+    project squashes or rebases, the landed commits themselves. `paid` are the merges that
+    conflicted: the landings, and the merges of trunk into the branches they brought.
     """
 
     merged: tuple[MergedWork, ...]
     landings: tuple[int, ...]
     merge_landings: tuple[int, ...]
+    paid: tuple[PaidConflict, ...] = ()
 
 
 def history(
@@ -84,6 +103,7 @@ def history(
             brought[step].append(commit_id)
 
     merged = []
+    paid: list[PaidConflict] = []
     cache = {} if cache is None else cache
     with scratch_view(repo, fetcher) as scratch:
         for done, (step, merge) in enumerate(((i, c) for i, c in recent if i in wanted), 1):
@@ -95,17 +115,14 @@ def history(
                 stats = (diff.stats.files_changed, diff.stats.insertions, diff.stats.deletions)
             except READ_ERRORS:
                 stats = (len(diff), None, None)  # line counts need blobs this repository lacks
-            job = MergeJob(None, str(merge.parent_ids[0]), str(merge.parent_ids[1]))
-            result = cached(cache, job)
-            if result is None:
-                result = run_job(scratch, job)
-                if result.unknown is None:
-                    cache[job.key] = result
-            warned = None
+            result, warned = _redo(repo, scratch, merge, cache)
             if result.conflicts:
-                paths = frozenset(c.path for c in result.conflicts)
-                warning = first_warning(repo, scratch, merge, paths, cache)
-                warned = None if warning is None else warning.time
+                paid.append(PaidConflict(str(merge.id), merge.commit_time, warned))
+            for commit in own:
+                if len(commit.parent_ids) == 2:  # trunk merged into the branch, say
+                    side, side_warned = _redo(repo, scratch, commit, cache)
+                    if side.conflicts:
+                        paid.append(PaidConflict(str(commit.id), commit.commit_time, side_warned))
             merged.append(
                 MergedWork(
                     merge_commit=str(merge.id),
@@ -123,4 +140,23 @@ def history(
                 progress(done, len(wanted))
     landings = tuple(c.commit_time for _, c in recent)
     merge_landings = tuple(c.commit_time for i, c in recent if i in wanted)
-    return History(tuple(merged), landings, merge_landings)
+    paid.sort(key=lambda p: p.merged_at)
+    return History(tuple(merged), landings, merge_landings, tuple(paid))
+
+
+def _redo(
+    repo: pygit2.Repository, scratch: Scratch, merge: pygit2.Commit, cache: MergeCache
+) -> tuple[MergeResult, int | None]:
+    """Redo a recorded merge; if it conflicts, find when the forecast would first have warned."""
+    job = MergeJob(None, str(merge.parent_ids[0]), str(merge.parent_ids[1]))
+    result = cached(cache, job)
+    if result is None:
+        result = run_job(scratch, job)
+        if result.unknown is None:
+            cache[job.key] = result
+    warned = None
+    if result.conflicts:
+        paths = frozenset(c.path for c in result.conflicts)
+        warning = first_warning(repo, scratch, merge, paths, cache)
+        warned = None if warning is None else warning.time
+    return result, warned

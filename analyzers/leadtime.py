@@ -66,20 +66,6 @@ def _side(repo: pygit2.Repository, tip: pygit2.Oid, bases: set[pygit2.Oid], sinc
     return _Side(start, [c.id for c in line], times)
 
 
-def _touches(repo: pygit2.Repository, commit_id: pygit2.Oid, paths: frozenset[str]) -> bool:
-    """Tell whether a commit changed any of `paths` against its first parent (lookups only)."""
-    commit = repo[commit_id].peel(pygit2.Commit)
-    if not commit.parent_ids:
-        return True
-    before, after = repo[commit.parent_ids[0]].peel(pygit2.Tree), commit.tree
-    for path in paths:
-        old = before[path].id if path in before else None
-        new = after[path].id if path in after else None
-        if old != new:
-            return True
-    return False
-
-
 def first_warning(
     repo: pygit2.Repository,
     scratch: Scratch,
@@ -89,10 +75,10 @@ def first_warning(
 ) -> FirstWarning | None:
     """Find when the forecast, run then, would first have flagged `paths` for `merge`.
 
-    The moments that matter are those at which either side changed one of `paths`; the
-    answer is the earliest of them from which on the trial merge of the two sides conflicts
-    on exactly those paths, found by bisection from the merge backwards (a few trial merges,
-    cached). None when it cannot be told (an object is missing, say).
+    The moments are those at which either side gained a commit; the answer is the one from
+    which on the trial merge of the two sides conflicts on exactly those paths, found by
+    galloping and bisection from the merge backwards (a few trial merges, cached): the moment
+    before it, the sides' merge does not. None when it cannot be told (an object is missing).
     """
     try:
         ours, theirs = merge.parent_ids
@@ -100,15 +86,7 @@ def first_warning(
         bases = set() if base is None else {base}
         since = min((repo[b].peel(pygit2.Commit).commit_time for b in bases), default=0)
         sides = [_side(repo, parent, bases, since) for parent in (ours, theirs)]
-        moments = sorted(
-            {
-                time
-                for side in sides
-                for commit, time in zip(side.commits, side.times, strict=True)
-                if _touches(repo, commit, paths)
-            }
-            | {max(side.times[-1] if side.times else 0 for side in sides)}
-        )
+        moments = sorted({time for side in sides for time in side.times})
     except READ_ERRORS:
         return None
 
@@ -126,7 +104,7 @@ def first_warning(
         return result.unknown is None and {c.path for c in result.conflicts} == paths
 
     hi = len(moments) - 1
-    if not flags(moments[hi]):
+    if hi < 0 or not flags(moments[hi]):
         return None
     lo, step = hi - 1, 1
     while lo >= 0 and flags(moments[lo]):

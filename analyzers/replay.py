@@ -59,6 +59,14 @@ class ReplayReport:
         chosen = [m for m in self.merges if m.direction is direction and m.unknown is None]
         return sum(1 for m in chosen if m.conflicts), len(chosen)
 
+    def unknown_figures(self) -> dict[str, int]:
+        """Count the merges that could not be redone, by reason."""
+        counts: dict[str, int] = {}
+        for merge in self.merges:
+            if merge.unknown is not None:
+                counts[merge.unknown.reason] = counts.get(merge.unknown.reason, 0) + 1
+        return counts
+
     def lead_times(self) -> list[int]:
         """Every conflicted merge's lead time that could be told, in seconds."""
         return [m.lead_time_seconds for m in self.merges if m.lead_time_seconds is not None]

@@ -41,7 +41,8 @@ class WeekFigures:
     merges: int
     median_lifetime_seconds: int | None
     conflicts_at_merge: int
-    median_lead_time_seconds: int | None  # of the week's conflicts: how early a warning was
+    conflicts_paid: int  # merges that conflicted, either way: landings and trunk into branches
+    median_lead_time_seconds: int | None  # of the conflicts paid: how early a warning was
     predicted_conflicts: int | None
 
 
@@ -97,6 +98,7 @@ def weekly_trends(
                 if w.first_commit_at <= end and (w.landed_at is None or w.landed_at > end)
             ]
         landed = [w for w in history.merged if start <= w.landed_at < end]
+        paid = [p for p in history.paid if start <= p.merged_at < end]
         out.append(
             WeekFigures(
                 week=week_name(start),
@@ -110,8 +112,9 @@ def weekly_trends(
                 merges=sum(1 for t in history.merge_landings if start <= t < end),
                 median_lifetime_seconds=_median([w.lifetime_seconds for w in landed]),
                 conflicts_at_merge=sum(1 for w in landed if w.conflicted),
+                conflicts_paid=len(paid),
                 median_lead_time_seconds=_median(
-                    [w.lead_time_seconds for w in landed if w.lead_time_seconds is not None]
+                    [p.lead_time_seconds for p in paid if p.lead_time_seconds is not None]
                 ),
                 predicted_conflicts=predicted.get(start),
             )

@@ -542,6 +542,9 @@ def replay_merges(
         return
     with _progress("replaying merges", sys.stderr.isatty()) as progress:
         report = replay(repo, found.trunk.target, limit, progress=progress, fetcher=fetch_objects)
+    line = unknown_line(report.unknown_figures(), "merges")
+    if line:
+        click.echo(line, err=True)
     agreement = replay_agreement(repo, report.merges) if check_git else None
     if as_json:
         click.echo(json.dumps(replay_payload(report, target, agreement), indent=2))
@@ -630,6 +633,13 @@ def trends(
     with _progress("mining history", sys.stderr.isatty()) as progress:
         figures, mined = _weekly(repo, found, now, weeks, scanned, predicted, progress)
     store.save_merged_work(name, mined.merged)
+    unredone = sum(1 for w in mined.merged if w.conflicted is None)
+    if unredone:
+        click.echo(
+            f"trunkguard: {unredone:,} merges unknown (an object they need is missing): "
+            "not counted as conflicts",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps(trends_payload(figures, target), indent=2))
         return

@@ -48,6 +48,7 @@ class _Demo:
         message: str,
         ref: str | None = None,
         extra_parent: pygit2.Oid | None = None,
+        trunk_into: pygit2.Oid | None = None,
     ) -> pygit2.Oid:
         files = {p: list(lines) for p, lines in self.snapshots[parent].items()} if parent else {}
         for path, changes in edits.items():
@@ -55,9 +56,12 @@ class _Demo:
             for number, text in changes.items():
                 lines[number - 1] = text
         parents = [p for p in (parent, extra_parent) if p is not None]
+        if trunk_into is not None:
+            parents = [trunk_into, *parents]  # trunk merged into a branch: the branch goes first
         when = int(self.now - days_ago * DAY)
         commit_id = self.writer.commit(
-            {p: "\n".join(files[p]) + "\n" for p in edits},
+            # A merge of trunk into a branch starts from the branch's tree: write every file.
+            {p: "\n".join(files[p]) + "\n" for p in (files if trunk_into else edits)},
             when=when,
             parents=parents,
             author=author,
@@ -79,10 +83,12 @@ def build(path: Path, now: int) -> pygit2.Repository:
     trunk: list[pygit2.Oid] = []
     head = demo.commit(None, {p: {} for p in FILES}, 150, TEAM[0], "Initial import")
     trunk.append(head)
+    trunk_edits: dict[int, tuple[str, int]] = {}
     for step in range(60):
         days_ago = 149 - step * 2.4
         path_ = FILES[step % len(FILES)]
         line = rng.randint(20, 40)
+        trunk_edits[step] = (path_, line)
         edits = {path_: {line: f"{path_}: trunk change {step}"}}
         if step == 50:
             # Trunk reworks the top of billing: branches that touched it will conflict.
@@ -162,6 +168,31 @@ def build(path: Path, now: int) -> pygit2.Repository:
         TEAM[0],
         "Merge chore/deps",
         extra_parent=merged,
+    )
+
+    # A conflict that was paid: the export branch changed a line that trunk then changed too
+    # (trunk step 55, 17 days ago); four days later the author merged trunk in and resolved it
+    # by hand, and the branch landed. `replay` tells when trunkguard would have warned.
+    path_, line = trunk_edits[55]
+    changed = trunk[56]  # the trunk commit of step 55
+    tip = demo.commit(fork(24), {path_: {line: "export: csv column"}}, 22, TEAM[1], "CSV export")
+    synced_with = fork(13)
+    tip = demo.commit(
+        synced_with,
+        {path_: {line: "export: csv column (after trunk change 55)"}},
+        13,
+        TEAM[1],
+        "Merge main into feature/export",
+        trunk_into=tip,
+    )
+    assert repo[changed].peel(pygit2.Commit).commit_time <= now - 13 * DAY
+    head = demo.commit(
+        head,
+        {path_: {line: "export: csv column (after trunk change 55)"}},
+        0.1,
+        TEAM[1],
+        "Merge feature/export",
+        extra_parent=tip,
     )
 
     repo.references.create("refs/heads/main", head, force=True)

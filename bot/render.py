@@ -88,7 +88,8 @@ def unknown_line(counts: dict[str, int], what: str = "figures") -> str | None:
         return None
     total = sum(counts.values())
     reasons = "; ".join(f"{n:,}: {reason}" for reason, n in counts.items())
-    return f"trunkguard: {total:,} {what} unknown ({reasons})"
+    noun = what.removesuffix("s") if total == 1 else what
+    return f"trunkguard: {total:,} {noun} unknown ({reasons})"
 
 
 def branch_label(name: str, pulls: tuple[int, ...]) -> str:
@@ -412,6 +413,7 @@ TREND_FIGURES = (
     "merges",
     "median_lifetime_seconds",
     "conflicts_at_merge",
+    "conflicts_paid",
     "median_lead_time_seconds",
     "predicted_conflicts",
 )
@@ -452,16 +454,16 @@ def trends_table(weeks: tuple[WeekFigures, ...], limit_days: int, width: int = 1
         title_justify="left",
         box=box.SIMPLE_HEAD,
         caption=f"open: branches with work not on trunk · over: older than {limit_days} days · "
-        "lifetime: first commit to landing of merged work · conflicts: merges that "
-        "conflicted · lead: how long before them trunkguard would have warned (median) · "
-        "*: reconstructed from history",
+        "lifetime: first commit to landing of merged work · conflicts: landings that "
+        "conflicted · paid: merges that conflicted, either way · lead: how long before those "
+        "trunkguard would have warned (median) · *: reconstructed from history",
         caption_justify="left",
     )
-    columns = ["week", "open", "median age", "over", "landed", "lifetime", "conflicts", "lead"]
+    columns = ["week", "open", "median age", "over", "landed", "lifetime", "conflicts"]
     if width >= 110:
         columns[3:3] = ["p90 age"]
         columns[6:6] = ["merges"]
-        columns.append("predicted")
+        columns += ["paid", "lead", "predicted"]
     for header in columns:
         table.add_column(header, justify="left" if header == "week" else "right", no_wrap=True)
     previous: WeekFigures | None = None
@@ -478,6 +480,7 @@ def trends_table(weeks: tuple[WeekFigures, ...], limit_days: int, width: int = 1
             "merges": str(w.merges),
             "lifetime": _duration(w.median_lifetime_seconds),
             "conflicts": str(w.conflicts_at_merge),
+            "paid": str(w.conflicts_paid),
             "lead": _duration(w.median_lead_time_seconds),
             "predicted": "–" if w.predicted_conflicts is None else str(w.predicted_conflicts),
         }

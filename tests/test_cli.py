@@ -229,8 +229,17 @@ def test_replay_json_document(runner, tmp_path):
     demo = tmp_path / "demo.git"
     run(runner, "demo", "--path", str(demo), "--json")
     doc = json.loads(run(runner, "replay", str(demo), "--json", "--merges", "5").stdout)
-    assert doc["summary"]["into trunk"] == {"merges": 1, "conflicted": 0, "rate": 0.0}
-    assert doc["merges"][0]["matches_recorded"] is True
+    assert doc["summary"]["into trunk"] == {"merges": 2, "conflicted": 0, "rate": 0.0}
+    assert doc["summary"]["trunk into branch"] == {"merges": 1, "conflicted": 1, "rate": 1.0}
+    # The demo's paid conflict: trunk changed the line 17 days ago, trunk was merged in 13.
+    paid = next(m for m in doc["merges"] if m["conflicts"])
+    assert paid["lead_time_seconds"] == 4 * DAY
+    assert doc["summary"]["lead_time"] == {
+        "merges": 1,
+        "median_seconds": 4 * DAY,
+        "p90_seconds": 4 * DAY,
+    }
+    assert [m["matches_recorded"] for m in doc["merges"] if not m["conflicts"]] == [True, True]
 
 
 def test_an_internal_error_is_one_line(runner, team_repo, monkeypatch):

@@ -39,6 +39,7 @@ def test_merged_work_lifetimes_sizes_and_conflicts(make_repo):
     # Both sides' changes to a.txt existed from day 8 on: the forecast would have warned then.
     assert (second.first_warning_at, second.lead_time_seconds) == (NOW - 8 * DAY, DAY)
     assert first.first_warning_at is None and first.lead_time_seconds is None
+    assert [(p.merge_commit, p.lead_time_seconds) for p in found.paid] == [(str(m2), DAY)]
     # Landings: every first-parent commit in the window (c1, c2, m1, c3, c4, m2).
     assert len(found.landings) == 6 and found.merge_landings == (first.landed_at, second.landed_at)
     assert len(history(t.repo, TrunkIndex(t.repo, m2), since=NOW - 12 * DAY).merged) == 1

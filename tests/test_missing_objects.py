@@ -232,3 +232,23 @@ def test_a_large_binary_added_then_removed_and_lost(make_repo):
     for args in (["scan", "--now", NOW_ISO], ["conflicts"], ["replay"], ["trends"]):
         result = CliRunner().invoke(cli, [args[0], str(t.path), *args[1:]])
         assert result.exit_code == 0, (args, result.output)
+
+
+def test_replay_of_a_merge_that_needs_a_lost_blob_is_unknown(make_repo):
+    t = make_repo()
+    c1 = t.commit({"f.txt": numbered(20, {})}, days_ago=10)
+    side = t.commit({"f.txt": numbered(20, {2: "side"})}, days_ago=9, parents=[c1])
+    c2 = t.commit({"f.txt": numbered(20, {18: "trunk"})}, days_ago=8, parents=[c1])
+    t.commit({"f.txt": numbered(20, {2: "side", 18: "trunk"})}, days_ago=7, parents=[c2, side],
+             branch="main")  # fmt: skip
+    delete_object(t, t.repo.revparse_single(f"{side}:f.txt").id)
+    repo = pygit2.Repository(str(t.path))
+    report = replay(repo, repo.references["refs/heads/main"].target, 10)
+    [merge] = report.merges
+    assert merge.unknown is not None and merge.conflicts == ()
+    assert merge.unknown.reason == "objects missing from the repository (damaged or pruned)"
+    assert report.rate(merge.direction) == (0, 0)  # not counted as clean either
+    result = CliRunner().invoke(cli, ["replay", str(t.path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]["unknown"] == 1
+    assert result.stderr.startswith("trunkguard: 1 merge unknown (1: objects missing")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from click.testing import CliRunner
 
-from analyzers.history import History, MergedWork
+from analyzers.history import History, MergedWork, PaidConflict
 from analyzers.trends import WEEK, OpenWork, week_name, week_start, weekly_trends
 from bot.cli import cli
 from tests.gitrepo import BOB, DAY, NOW, lines
@@ -45,6 +45,12 @@ def test_weekly_figures_from_history_and_from_scans():
         work,
         landings=tuple(w.landed_at for w in work) + (NOW - 2 * DAY,),
         merge_landings=tuple(w.landed_at for w in work),
+        # Paid in W21: the landing 8 days ago (warned 11 days ago) and a merge of trunk into a
+        # branch 10 days ago (warned 15 days ago).
+        paid=(
+            PaidConflict("c0ffee", int(NOW - 10 * DAY), int(NOW - 15 * DAY)),
+            PaidConflict("c0ffee", int(NOW - 8 * DAY), int(NOW - 11 * DAY)),
+        ),
     )
     open_work = [OpenWork(w.first_commit_at, w.landed_at) for w in work]
     open_work.append(OpenWork(NOW - 30 * DAY, None))  # a branch still open today
@@ -67,7 +73,8 @@ def test_weekly_figures_from_history_and_from_scans():
     # W20 saw the first merge land (12 days ago = Sat 2026-05-16): lifetime 8 days.
     assert (w20.merges, w20.median_lifetime_seconds, w20.conflicts_at_merge) == (1, 8 * DAY, 0)
     assert (w21.merges, w21.conflicts_at_merge, w21.median_lifetime_seconds) == (1, 1, DAY)
-    assert (w20.median_lead_time_seconds, w21.median_lead_time_seconds) == (None, 3 * DAY)
+    assert (w20.conflicts_paid, w21.conflicts_paid, w22.conflicts_paid) == (0, 2, 0)
+    assert (w20.median_lead_time_seconds, w21.median_lead_time_seconds) == (None, 4 * DAY)
     assert (w22.open_branches, w22.median_age_seconds, w22.over_limit) == (3, 5 * DAY, 1)
     assert (w22.landings, w22.merges, w22.predicted_conflicts) == (2, 1, 2)
     assert w20.predicted_conflicts is None
