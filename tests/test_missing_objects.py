@@ -252,3 +252,26 @@ def test_replay_of_a_merge_that_needs_a_lost_blob_is_unknown(make_repo):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["summary"]["unknown"] == 1
     assert result.stderr.startswith("trunkguard: 1 merge unknown (1: objects missing")
+
+
+def test_partial_clone_merges_that_git_does_fetch_through_git_into_the_scratch_store(
+    make_repo, tmp_path
+):
+    t = make_repo()
+    c1 = t.commit({"f.txt": numbered(30, {}), "g.txt": numbered(20, {})}, days_ago=10)
+    t.commit({"g.txt": numbered(20, {3: "trunk"}), "f.txt": numbered(30, {9: "trunk"})},
+             days_ago=2, parents=[c1], branch="main")  # fmt: skip
+    # A rename on the branch while trunk edits the file: git, not libgit2, decides this merge.
+    t.commit({"g.txt": None, "moved/g.txt": numbered(20, {}), "f.txt": numbered(30, {9: "mine"})},
+             days_ago=3, parents=[c1], branch="move")  # fmt: skip
+    t.git("config", "uploadpack.allowFilter", "true")
+    t.git("config", "uploadpack.allowAnySHA1InWant", "true")
+    clone = partial_clone(t, tmp_path / "partial.git", "blob:none")
+    before = objects_of(clone)
+    expected = json.loads(run("conflicts", str(t.path), "--json", "--no-store").stdout)
+    result = run("conflicts", str(clone), "--json", "--no-store")
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    assert got["with_trunk"] == expected["with_trunk"]
+    assert [c["path"] for c in got["with_trunk"][0]["conflicts"]] == ["f.txt"]
+    assert objects_of(clone) == before
