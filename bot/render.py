@@ -465,7 +465,10 @@ def trends_table(weeks: tuple[WeekFigures, ...], limit_days: int, width: int = 1
         columns[6:6] = ["merges"]
         columns += ["paid", "lead", "predicted"]
     for header in columns:
-        table.add_column(header, justify="left" if header == "week" else "right", no_wrap=True)
+        if header == "week":
+            table.add_column(header, no_wrap=True, min_width=len("2026-W22*"))
+        else:
+            table.add_column(header, justify="right", no_wrap=True)
     previous: WeekFigures | None = None
     for w in weeks:
         before = previous
