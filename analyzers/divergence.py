@@ -16,6 +16,7 @@ from analyzers.trunk import TrunkIndex, own_commits
 
 Progress = Callable[[int, int], None]
 PARALLEL_FROM = 200  # below this many branches, starting processes costs more than it saves
+FREE_EVERY = 2000  # branches walked between releases of libgit2's caches
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,15 @@ def branch_diff(repo: pygit2.Repository, base: pygit2.Oid | None, head: pygit2.O
     return BranchDiff(stats.files_changed, stats.insertions, stats.deletions, paths)
 
 
+_diffed = 0  # diffs this process did, to release libgit2's caches now and then
+
+
 def _diff_many(repo: pygit2.Repository, jobs: Sequence[tuple[str | None, str]]) -> list[BranchDiff]:
+    global _diffed
+    _diffed += len(jobs)
+    if _diffed >= FREE_EVERY:
+        _diffed = 0
+        repo.free()
     # Commit ids travel as hex strings: they cross process boundaries.
     return [
         branch_diff(repo, pygit2.Oid(hex=base) if base else None, pygit2.Oid(hex=head))
@@ -248,6 +257,10 @@ def scan(
             unreadable.append(Unreadable(ref.name, unknown(repo, (), error).reason))
         if progress is not None:
             progress(done, 2 * total)
+        if done % FREE_EVERY == 0:
+            # libgit2 keeps what the walks read, beyond its object cache's limit: let it go
+            # now and then, so that tens of thousands of heads do not pile it up.
+            repo.free()
     total = len(walks)
 
     # Diffs from nearby merge bases read the same objects: in that order, caches serve them.

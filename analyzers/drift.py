@@ -11,6 +11,7 @@ from analyzers.missing import READ_ERRORS, Unknown, unknown
 from analyzers.trunk import TrunkIndex
 
 ZERO = pygit2.Oid(raw=bytes(20))
+FREE_EVERY = 2000  # bases swept between releases of libgit2's caches
 
 
 def flatten_tree(tree: pygit2.Tree, prefix: str = "") -> dict[str, tuple[pygit2.Oid, int]]:
@@ -73,6 +74,9 @@ class TrunkDrift:
                     states.append(differs)
             counts.append(len(differing))
             previous = tree
+            if rank % FREE_EVERY == FREE_EVERY - 1:
+                # libgit2 keeps the trees it read: let them go now and then (thousands of bases).
+                repo.free()
         self._rank = {base: rank for rank, base in enumerate(ordered)}
         self._counts = counts
         self._flips = flips
