@@ -36,6 +36,7 @@ from bot.promisor import fetch_objects
 from bot.render import (
     forecast_payload,
     forecast_text,
+    policy_lines,
     replay_payload,
     replay_text,
     scan_payload,
@@ -555,7 +556,7 @@ def replay_merges(
 
 
 def _limit_days() -> int:
-    return int(defaults()["policy"]["max_branch_age_days"])
+    return int(defaults()["policy"]["age"]["fail_days"])
 
 
 def _weekly(
@@ -694,6 +695,46 @@ def current(db_url: str | None) -> None:
     click.echo(
         f"schema revision {current_revision or 'none'}; this trunkguard needs {head} ({state})"
     )
+
+
+@cli.group(name="config")
+def config_group() -> None:
+    """Check a repository's .github/trunkguard.yml.
+
+    \b
+    Examples:
+      trunkguard config check
+      trunkguard config check path/to/trunkguard.yml --json
+    """
+
+
+@config_group.command(name="check")
+@click.argument("file", type=click.Path(path_type=Path), default=Path(".github/trunkguard.yml"))
+@click.option("--json", "as_json", is_flag=True, help="Print the policy in effect as JSON.")
+def config_check(file: Path, as_json: bool) -> None:
+    """Validate a configuration file and show the policy it gives, merged over the defaults.
+
+    An invalid file gives one line naming the key, the value and what was expected, and exit
+    status 1: what the GitHub App turns into a failing check.
+
+    \b
+    Examples:
+      trunkguard config check
+      trunkguard config check .github/trunkguard.yml --json
+    """
+    from bot.policy import load_config
+
+    try:
+        text = file.read_bytes()
+    except OSError as error:
+        raise click.ClickException(f"{file}: {error.strerror}") from None
+    loaded = load_config(text, str(file))
+    if as_json:
+        click.echo(json.dumps(loaded.model_dump(mode="json"), indent=2))
+        return
+    click.echo(f"{file}: valid")
+    for line in policy_lines(loaded):
+        click.echo(f"  {line}")
 
 
 @cli.command()

@@ -22,6 +22,7 @@ from analyzers.trends import WeekFigures
 
 if TYPE_CHECKING:
     from bot.gitcheck import Agreement
+    from bot.policy import RepositoryConfig
 
 _UNITS = (
     (365 * 86400, "year"),
@@ -490,3 +491,35 @@ def trends_table(weeks: tuple[WeekFigures, ...], limit_days: int, width: int = 1
         table.add_row(*(cells[c] for c in columns))
         previous = w
     return table
+
+
+def _limits(warn: int | None, fail: int | None, unit: str) -> str:
+    parts = [f"warn after {warn} {unit}"] if warn is not None else []
+    parts += [f"fail after {fail} {unit}"] if fail is not None else []
+    return ", ".join(parts) or "off"
+
+
+_COMMENT_WHEN = {
+    "problems": "only when there is something to act on",
+    "always": "on every pull request",
+    "never": "never",
+}
+
+
+def policy_lines(config: RepositoryConfig) -> list[str]:
+    """Say in a few lines what a repository's policy does."""
+    p = config.policy
+    exempt = [f"labels {', '.join(p.exempt.labels)}"] if p.exempt.labels else []
+    exempt += [f"branches {', '.join(p.exempt.branches)}"] if p.exempt.branches else []
+    exempt += ["drafts"] if p.exempt.drafts else []
+    resolved = "edited to say so" if p.comment.resolved == "edit" else "deleted"
+    return [
+        f"branch age: {_limits(p.age.warn_days, p.age.fail_days, 'days')}",
+        "commits behind trunk: " + _limits(p.behind.warn_commits, p.behind.fail_commits, "commits"),
+        f"conflicts: with trunk {p.conflicts.with_trunk}, "
+        f"with another open pull request {p.conflicts.between_pulls}",
+        f"comment: {_COMMENT_WHEN[p.comment.when]}; once all is well, {resolved}",
+        f"exempt: {', '.join(exempt) or 'nothing'}",
+        f"forecast: branches with a commit in {config.forecast.active_days} days are paired; "
+        f"pull request heads count for {config.pulls.recent_days} days",
+    ]

@@ -1,0 +1,116 @@
+"""A repository's .github/trunkguard.yml: merged over the defaults, or one clear error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.policy import MAX_NODES, ConfigError, default_config, load_config
+
+
+def test_defaults_follow_trunk_based_guidance():
+    config = default_config()
+    assert (config.policy.age.warn_days, config.policy.age.fail_days) == (2, 14)
+    assert (config.policy.behind.warn_commits, config.policy.behind.fail_commits) == (None, None)
+    assert (config.policy.conflicts.with_trunk, config.policy.conflicts.between_pulls) == (
+        "warn",
+        "warn",
+    )
+    assert (config.policy.comment.when, config.policy.comment.resolved) == ("problems", "edit")
+    assert config.policy.exempt.drafts and config.policy.exempt.labels == ()
+    assert (config.forecast.active_days, config.pulls.recent_days) == (30, 30)
+
+
+def test_a_file_overrides_key_by_key():
+    config = load_config(
+        "policy:\n  age:\n    warn_days: 3\n  exempt:\n    labels: [wip, do-not-merge]\n"
+        "  conflicts:\n    between_pulls: fail\nforecast:\n  active_days: 7\n"
+    )
+    assert (config.policy.age.warn_days, config.policy.age.fail_days) == (3, 14)
+    assert config.policy.exempt.labels == ("wip", "do-not-merge")
+    assert config.policy.exempt.drafts is True
+    assert config.policy.conflicts == type(config.policy.conflicts)(
+        with_trunk="warn", between_pulls="fail"
+    )
+    assert config.forecast.active_days == 7
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("policy:\n  age:\n    warn_days: three\n",
+         "policy.age.warn_days: Input should be a valid integer, got 'three'"),
+        ("policy:\n  age:\n    warn_days: 20\n",
+         "policy.age: warn_days (20) must not exceed fail_days (14)"),
+        ("policy:\n  agee: {}\n", "policy.agee: unknown key"),
+        ("store:\n  keep_daily_days: 1\n",
+         "store: unknown key (a repository may set policy, forecast, pulls)"),
+        ("policy:\n  conflicts:\n    with_trunk: block\n",
+         "policy.conflicts.with_trunk: Input should be 'fail', 'warn' or 'off', got 'block'"),
+        ("policy:\n  exempt:\n    labels: wip\n",
+         "policy.exempt.labels: Input should be a list, got 'wip'"),
+        ("policy:\n  exempt:\n    labels: [wip, 3]\n",
+         "policy.exempt.labels[1]: Input should be a valid string, got 3"),
+        ("policy:\n  exempt:\n    drafts: 1\n",
+         "policy.exempt.drafts: Input should be a valid boolean, got 1"),
+        ("policy:\n  behind:\n    warn_commits: 0\n",
+         "policy.behind.warn_commits: Input should be greater than or equal to 1, got 0"),
+        ("- just a list\n", "expected a mapping of settings, got ['just a list']"),
+        ("policy: [1\n", "not valid YAML (line 2): expected ',' or ']', but got '<stream end>'"),
+    ],
+)  # fmt: skip
+def test_a_bad_file_names_the_key_the_value_and_what_was_expected(text, message):
+    with pytest.raises(ConfigError) as caught:
+        load_config(text, ".github/trunkguard.yml")
+    assert str(caught.value) == f".github/trunkguard.yml: {message}"
+
+
+def test_an_empty_file_is_the_defaults():
+    assert load_config("") == default_config()
+    assert load_config("# nothing set yet\n") == default_config()
+
+
+def test_alias_bombs_and_huge_files_are_refused_quickly():
+    # Nine levels of nine aliases: 9**9 labels once expanded, a few hundred bytes on disk.
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+    )
+    with pytest.raises(ConfigError, match=f"more than {MAX_NODES:,} values once aliases"):
+        load_config(bomb + "policy: {exempt: {labels: *i}}\n")
+    many = (
+        "".join(f"k{n}: &k{n} x\n" for n in range(150))
+        + "policy: ["
+        + ", ".join(f"*k{n}" for n in range(150))
+        + "]\n"
+    )
+    with pytest.raises(ConfigError, match="more than 100 aliases"):
+        load_config(many)
+    with pytest.raises(ConfigError, match="2,097,152 bytes; a configuration is at most 64 KiB"):
+        load_config("#" * (2 * 1024 * 1024))
+
+
+def test_config_check_command(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["config", "check"])
+    assert missing.exit_code == 1
+    assert missing.output.strip() == "Error: .github/trunkguard.yml: No such file or directory"
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "trunkguard.yml").write_text("policy:\n  age:\n    warn_days: 3\n")
+    good = runner.invoke(cli, ["config", "check"])
+    assert good.exit_code == 0, good.output
+    assert good.output.splitlines()[:2] == [
+        ".github/trunkguard.yml: valid",
+        "  branch age: warn after 3 days, fail after 14 days",
+    ]
+    as_json = json.loads(runner.invoke(cli, ["config", "check", "--json"]).output)
+    assert as_json["policy"]["age"] == {"warn_days": 3, "fail_days": 14}
+    (tmp_path / "bad.yml").write_text("policy:\n  age:\n    fail_days: -1\n")
+    bad = runner.invoke(cli, ["config", "check", "bad.yml"])
+    assert bad.exit_code == 1
+    assert bad.output.strip() == (
+        "Error: bad.yml: policy.age.fail_days: Input should be greater than or equal to 1, got -1"
+    )
