@@ -1,0 +1,290 @@
+"""A pull request's verdict, check-run output and comment, built from figures by pure functions.
+
+No I/O: the GitHub side fetches the pull request, runs the analyzers, calls these and posts
+what they return, so that every text trunkguard writes is tested as text.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from analyzers.divergence import BranchReport
+from analyzers.forecast import PairForecast
+from analyzers.merges import Conflict
+from bot.policy import Policy
+from bot.render import humane_duration
+
+DAY = 86400
+MARKER = "<!-- trunkguard:pr-comment -->"  # finds our one comment again, to edit it in place
+MAX_ANNOTATIONS = 50  # GitHub takes at most 50 annotations in one check-run request
+
+
+class Conclusion(StrEnum):
+    """A check run's conclusion, as GitHub names it."""
+
+    SUCCESS = "success"
+    NEUTRAL = "neutral"  # a warning: shown, never blocking
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """What the evaluation needs to know of a pull request."""
+
+    number: int
+    author: str
+    branch: str  # the name of its entry in the scan and the forecast
+    base: str
+    draft: bool = False
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Clash:
+    """Another open pull request this one will conflict with once either of them lands."""
+
+    number: int
+    author: str
+    conflicts: tuple[Conflict, ...]
+    ours_first: bool  # whether this pull request's lines are the conflicts' "ours" side
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing to act on, at the level the policy gives it: a short title, and the detail."""
+
+    conclusion: Conclusion
+    title: str
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        """The title and the detail in one line."""
+        return f"{self.title}: {self.detail}" if self.detail else self.title
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A line range of the pull request's head that a finding is about."""
+
+    path: str
+    start_line: int
+    end_line: int
+    level: str  # GitHub's annotation_level: "warning" or "failure"
+    message: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The check run trunkguard posts for one head commit."""
+
+    conclusion: Conclusion
+    title: str
+    summary: str
+    findings: tuple[Finding, ...]
+    annotations: tuple[Annotation, ...]
+    exempt: str | None = None  # why the pull request is exempt, if it is
+
+
+def clashes_for(
+    branch: str, pairs: Sequence[PairForecast], pulls: Mapping[str, tuple[int, str]]
+) -> list[Clash]:
+    """The forecast's conflicts between `branch` and other open pull requests.
+
+    `pulls` maps a forecast entry's name to its pull request's number and author; pairs with
+    a branch that is no open pull request are not this pull request's business.
+    """
+    out = []
+    for pair in pairs:
+        if branch not in (pair.a, pair.b):
+            continue
+        other = pair.b if pair.a == branch else pair.a
+        if other in pulls:
+            number, author = pulls[other]
+            out.append(Clash(number, author, pair.conflicts, ours_first=pair.a == branch))
+    return out
+
+
+def _level(setting: str) -> Conclusion | None:
+    return {"fail": Conclusion.FAILURE, "warn": Conclusion.NEUTRAL}.get(setting)
+
+
+def _lines(ranges: tuple[tuple[int, int], ...]) -> str:
+    shown = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in ranges)
+    return f" (lines {shown})" if shown else ""
+
+
+def _exemption(pull: PullRequest, policy: Policy) -> str | None:
+    if pull.draft and policy.exempt.drafts:
+        return "Draft pull request: not checked until it is ready for review"
+    for label in pull.labels:
+        if label in policy.exempt.labels:
+            return f"Exempt: labelled '{label}'"
+    for pattern in policy.exempt.branches:
+        if fnmatch.fnmatchcase(pull.branch, pattern):
+            return f"Exempt: branch matches '{pattern}'"
+    return None
+
+
+def evaluate(
+    pull: PullRequest,
+    branch: BranchReport,
+    trunk_conflicts: Sequence[Conflict],
+    clashes: Sequence[Clash],
+    policy: Policy,
+) -> Evaluation:
+    """Judge one pull request against its repository's policy."""
+    exempt = _exemption(pull, policy)
+    findings: list[Finding] = []
+    annotations: list[Annotation] = []
+
+    days = branch.age_seconds / DAY
+    if policy.age.fail_days is not None and days > policy.age.fail_days:
+        findings.append(
+            Finding(
+                Conclusion.FAILURE,
+                f"Branch is {_days(branch.age_seconds)} old; "
+                f"the limit is {policy.age.fail_days} days",
+            )
+        )
+    elif policy.age.warn_days is not None and days > policy.age.warn_days:
+        findings.append(
+            Finding(
+                Conclusion.NEUTRAL,
+                f"Branch is {_days(branch.age_seconds)} old; "
+                f"land it within {policy.age.warn_days} days when you can",
+            )
+        )
+    behind = branch.behind
+    for limit, level in (
+        (policy.behind.fail_commits, Conclusion.FAILURE),
+        (policy.behind.warn_commits, Conclusion.NEUTRAL),
+    ):
+        if limit is not None and behind > limit:
+            findings.append(
+                Finding(
+                    level, f"Branch is {behind} commits behind {pull.base}; the limit is {limit}"
+                )
+            )
+            break
+
+    trunk_level = _level(policy.conflicts.with_trunk)
+    if trunk_conflicts and trunk_level is not None:
+        paths = ", ".join(f"{c.path}{_lines(c.theirs_ranges)}" for c in trunk_conflicts[:3])
+        more = f" and {len(trunk_conflicts) - 3} more" if len(trunk_conflicts) > 3 else ""
+        count = len(trunk_conflicts)
+        findings.append(
+            Finding(
+                trunk_level,
+                f"Conflicts with {pull.base} on {count} file{'s' if count != 1 else ''}",
+                f"{paths}{more}",
+            )
+        )
+        for c in trunk_conflicts:
+            for start, end in c.theirs_ranges:  # the branch's side of a merge into trunk
+                annotations.append(
+                    _annotation(c.path, start, end, trunk_level, f"Conflicts with {pull.base}")
+                )
+
+    pull_level = _level(policy.conflicts.between_pulls)
+    if pull_level is not None:
+        for clash in sorted(clashes, key=lambda c: c.number):
+            paths = ", ".join(
+                f"{c.path}{_lines(c.ours_ranges if clash.ours_first else c.theirs_ranges)}"
+                for c in clash.conflicts
+            )
+            findings.append(
+                Finding(
+                    pull_level,
+                    f"Will conflict with #{clash.number} by @{clash.author} once either lands",
+                    paths,
+                )
+            )
+            for c in clash.conflicts:
+                ranges = c.ours_ranges if clash.ours_first else c.theirs_ranges
+                for start, end in ranges:
+                    annotations.append(
+                        _annotation(
+                            c.path, start, end, pull_level, f"Conflicts with #{clash.number}"
+                        )
+                    )
+
+    if exempt is not None:
+        conclusion, title = Conclusion.NEUTRAL, exempt
+    elif findings:
+        worst = max(findings, key=lambda f: f.conclusion is Conclusion.FAILURE)
+        conclusion = worst.conclusion
+        others = len(findings) - 1
+        title = worst.title + (f" (and {others} more)" if others else "")
+    else:
+        conclusion = Conclusion.SUCCESS
+        title = f"Branch is {_age(branch)}, {behind} commits behind {pull.base}: all is well"
+    return Evaluation(
+        conclusion,
+        title,
+        _summary(branch, pull, findings, exempt),
+        tuple(findings),
+        tuple(annotations[:MAX_ANNOTATIONS]),
+        exempt,
+    )
+
+
+def _days(seconds: int) -> str:
+    """Say an age in the unit the policy's limits use: whole days (hours under a day)."""
+    if seconds < DAY:
+        return humane_duration(seconds)
+    days = seconds // DAY
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def _age(branch: BranchReport) -> str:
+    return "integrated" if branch.integrated else f"{_days(branch.age_seconds)} old"
+
+
+def _annotation(path: str, start: int, end: int, level: Conclusion, message: str) -> Annotation:
+    kind = "failure" if level is Conclusion.FAILURE else "warning"
+    return Annotation(path, start, end, kind, message)
+
+
+def _summary(
+    branch: BranchReport, pull: PullRequest, findings: Sequence[Finding], exempt: str | None
+) -> str:
+    lines = [
+        f"| age | behind {pull.base} | ahead | files changed | files {pull.base} changed too |",
+        "| --- | --- | --- | --- | --- |",
+        f"| {_age(branch)} | {branch.behind} | {branch.ahead} | "
+        f"{'?' if branch.files_changed is None else branch.files_changed} | "
+        f"{'?' if branch.overlap_files is None else len(branch.overlap_files)} |",
+    ]
+    if exempt is not None:
+        lines += ["", f"{exempt}."]
+    if findings:
+        lines += ["", *(f"- {'❌' if f.conclusion is Conclusion.FAILURE else '⚠️'} {f.text}"
+                        for f in findings)]  # fmt: skip
+    return "\n".join(lines)
+
+
+def comment_body(pull: PullRequest, evaluation: Evaluation, when: str) -> str | None:
+    """Return the one comment to keep on the pull request, or None for no comment at all.
+
+    With `when` "problems" there is a comment only while there is something to act on;
+    "always" keeps one on every pull request; "never" none. The hidden marker finds it again.
+    """
+    if when == "never" or evaluation.exempt is not None:
+        return None
+    if not evaluation.findings:
+        if when != "always":
+            return None
+        return f"{MARKER}\n**trunkguard**: all is well. {evaluation.title}."
+    lines = [MARKER, f"**trunkguard** found something to act on in #{pull.number}:", ""]
+    lines += [f"- {finding.text}" for finding in evaluation.findings]
+    lines += ["", "_This comment is kept up to date; it changes when the branch does._"]
+    return "\n".join(lines)
+
+
+def resolved_body(evaluation: Evaluation) -> str:
+    """The comment's text once all is well again (policy `comment.resolved: edit`)."""
+    return f"{MARKER}\n**trunkguard**: resolved, all is well now. {evaluation.title}."
