@@ -697,6 +697,45 @@ def current(db_url: str | None) -> None:
     )
 
 
+@cli.group(name="app")
+def app_group() -> None:
+    """The GitHub App: what to register.
+
+    \b
+    Example:
+      trunkguard app manifest --url https://trunkguard.example.com
+    """
+
+
+@app_group.command(name="manifest")
+@click.option(
+    "--url",
+    metavar="URL",
+    help="The server's public address: fills in the webhook and redirect URLs.",
+)
+def app_manifest_command(url: str | None) -> None:
+    """Print the GitHub App manifest (JSON) for registering the App by hand.
+
+    Least privilege: checks, pull requests and issues write; contents and metadata read.
+
+    \b
+    Examples:
+      trunkguard app manifest
+      trunkguard app manifest --url https://trunkguard.example.com > manifest.json
+    """
+    from config import app_manifest
+
+    manifest = json.loads(json.dumps(app_manifest()))  # a copy to fill in
+    if url is not None:
+        if not url.startswith(("https://", "http://")):
+            raise click.BadParameter(f"'{url}' is not an http(s) URL", param_hint="--url")
+        base = url.rstrip("/")
+        manifest["url"] = base
+        manifest["hook_attributes"]["url"] = f"{base}/webhook"
+        manifest["redirect_url"] = f"{base}/setup/done"
+    click.echo(json.dumps(manifest, indent=2))
+
+
 @cli.group(name="config")
 def config_group() -> None:
     """Check a repository's .github/trunkguard.yml.

@@ -1,4 +1,4 @@
-"""Defaults as data: policy defaults and, later, the GitHub App manifest."""
+"""Defaults as data: policy defaults and the GitHub App manifest."""
 
 from __future__ import annotations
 
@@ -13,6 +13,15 @@ import yaml
 def defaults() -> dict[str, Any]:
     """Return trunkguard's defaults from config/default.yml."""
     text = resources.files(__package__).joinpath("default.yml").read_text(encoding="utf-8")
+    loaded = yaml.safe_load(text)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@cache
+def app_manifest() -> dict[str, Any]:
+    """Return the GitHub App manifest from config/app.yml."""
+    text = resources.files(__package__).joinpath("app.yml").read_text(encoding="utf-8")
     loaded = yaml.safe_load(text)
     assert isinstance(loaded, dict)
     return loaded
