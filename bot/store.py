@@ -11,7 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text
+from sqlalchemy import (
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -33,6 +44,7 @@ from bot.models import (
     PredictedConflict,
     Repository,
     Scan,
+    WebhookDelivery,
 )
 
 logger = logging.getLogger(__name__)
@@ -420,6 +432,50 @@ class Store:
                 .where(MergedWork.repository_id == repository_id)
             )
             return int(after or 0) - int(before or 0)
+
+    def record_delivery(self, delivery_id: str, event: str, received: datetime) -> bool:
+        """Keep a webhook delivery's id; False if it was already kept (a redelivery)."""
+        dialect = self.engine.dialect.name
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(WebhookDelivery)
+        row = {"delivery_id": delivery_id, "event": event, "received_at": received}
+        # RETURNING tells whether the row went in: psycopg's rowcount does not, here.
+        statement = statement.values(**row).on_conflict_do_nothing().returning(
+            WebhookDelivery.delivery_id
+        )
+        with self._errors(), self.engine.begin() as connection:
+            return connection.execute(statement).first() is not None
+
+    def register_installation(self, installation_id: int, repositories: Sequence[str]) -> None:
+        """Note that an App installation covers these repositories (by full name)."""
+        if not repositories:
+            return
+        now = datetime.now(UTC)
+        with self._errors(), Session(self.engine) as session, session.begin():
+            for name in repositories:
+                self._repository_id(session, name, now)
+            session.execute(
+                update(Repository)
+                .where(Repository.name.in_(list(repositories)))
+                .values(installation_id=installation_id)
+            )
+
+    def forget_installation(self, installation_id: int, repositories: Sequence[str] | None) -> int:
+        """Unlink repositories from an installation (all of them if None); their figures stay.
+
+        Returns how many repositories were unlinked.
+        """
+        statement = update(Repository).where(Repository.installation_id == installation_id)
+        if repositories is not None:
+            statement = statement.where(Repository.name.in_(list(repositories)))
+        with self._errors(), self.engine.begin() as connection:
+            return int(connection.execute(statement.values(installation_id=None)).rowcount)
+
+    def installation_of(self, repository: str) -> int | None:
+        """Return the App installation that covers a repository, if any."""
+        with self._errors(), Session(self.engine) as session:
+            return session.scalar(
+                select(Repository.installation_id).where(Repository.name == repository)
+            )
 
     def save_failure(self, repository: str, kind: str, error: str, started: datetime) -> int:
         """Record a scan that failed, with its error text, so that the history shows the gap."""

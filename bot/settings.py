@@ -1,0 +1,80 @@
+"""The server's settings, from TRUNKGUARD_* environment variables, checked at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import TrunkguardError
+
+
+class SettingsError(TrunkguardError):
+    """Settings the server cannot start with: one line per problem."""
+
+
+class Settings(BaseSettings):
+    """What `trunkguard serve` needs; secrets are SecretStr, so they never print."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUNKGUARD_", extra="ignore", frozen=True)
+
+    app_id: int | None = Field(default=None, ge=1)
+    private_key_path: Path | None = None
+    private_key: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    database_url: str | None = None
+    mirror_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("trunkguard")) / "mirrors"
+    )
+    github_api_url: str = "https://api.github.com"
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL, e.g. https://ghe.example/api/v3")
+        return value.rstrip("/")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            raise ValueError("is empty")
+        return value
+
+    def private_key_text(self) -> str | None:
+        """Return the App's private key, from TRUNKGUARD_PRIVATE_KEY or the file named."""
+        if self.private_key is not None:
+            return self.private_key.get_secret_value()
+        if self.private_key_path is not None:
+            return self.private_key_path.read_text(encoding="utf-8")
+        return None
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read the settings from `environ`, or raise SettingsError with one line per problem."""
+    values = {
+        key[len("TRUNKGUARD_") :].lower(): value
+        for key, value in environ.items()
+        if key.startswith("TRUNKGUARD_")
+    }
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as error:
+        lines = [
+            f"TRUNKGUARD_{'_'.join(str(p) for p in e['loc']).upper()}: "
+            f"{str(e['msg']).removeprefix('Value error, ')}"
+            for e in error.errors()
+        ]
+        raise SettingsError("\n".join(lines)) from None
+    problems = []
+    if settings.webhook_secret is None:
+        problems.append("TRUNKGUARD_WEBHOOK_SECRET: missing (the secret set on the GitHub App)")
+    if settings.private_key_path is not None and not settings.private_key_path.is_file():
+        problems.append(f"TRUNKGUARD_PRIVATE_KEY_PATH: no such file: {settings.private_key_path}")
+    if problems:
+        raise SettingsError("\n".join(problems))
+    return settings

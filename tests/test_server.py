@@ -1,0 +1,185 @@
+"""The webhook endpoint: signed deliveries are recorded and queued, anything else is refused."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.jobs import InProcessQueue, Job, jobs_for
+from bot.server import create_app
+from bot.settings import SettingsError, load_settings
+from bot.store import Store
+from bot.webhooks import signature
+
+FIXTURES = Path(__file__).parent / "fixtures/github/webhooks"
+SECRET = b"It's a Secret to Everybody"
+
+
+def recorded(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+@pytest.fixture
+def store(db_url):
+    with Store(db_url) as opened:
+        opened.upgrade()
+        yield opened
+
+
+@pytest.fixture
+def served(store):
+    jobs = InProcessQueue(store)
+    client = TestClient(create_app(SECRET, store, jobs))
+    yield client, jobs
+    jobs.close()
+
+
+def deliver(client, event: str, body: bytes, delivery: str = "d-1", secret: bytes = SECRET):
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": signature(secret, body),
+        "Content-Type": "application/json",
+    }
+    return client.post("/webhook", content=body, headers=headers)
+
+
+def test_healthz(served):
+    client, _ = served
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_an_installation_registers_its_repositories_once(served, store):
+    client, jobs = served
+    answer = deliver(client, "installation", recorded("installation/created.json"))
+    assert (answer.status_code, answer.json()) == (202, {"message": "queued 1 job"})
+    jobs.join()
+    assert store.installation_of("Codertocat/Hello-World") == 957387
+    again = deliver(client, "installation", recorded("installation/created.json"))
+    assert (again.status_code, again.json()) == (200, {"message": "already received"})
+
+
+def test_repositories_added_and_removed(served, store):
+    client, jobs = served
+    deliver(client, "installation_repositories", recorded("installation_repositories/added.json"))
+    jobs.join()
+    assert store.installation_of("Codertocat/Space") == 957387
+    store.register_installation(2, ["octocat/Hello-World"])
+    removed = recorded("installation_repositories/removed.json")
+    assert deliver(client, "installation_repositories", removed, "d-2").status_code == 202
+    jobs.join()
+    assert store.installation_of("octocat/Hello-World") is None
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Hub-Signature-256": "sha256=" + "0" * 64},
+        {"X-Hub-Signature-256": signature(b"another secret", b"{}")},
+    ],
+)
+def test_a_missing_or_wrong_signature_is_401_and_nothing_happens(served, store, headers):
+    client, _ = served
+    body = recorded("installation/created.json")
+    answer = client.post(
+        "/webhook",
+        content=body,
+        headers={"X-GitHub-Event": "installation", "X-GitHub-Delivery": "d-9", **headers},
+    )
+    assert answer.status_code == 401
+    assert store.installation_of("Codertocat/Hello-World") is None
+    # The delivery id was not taken: the real delivery with that id is still acted on.
+    assert deliver(client, "installation", body, "d-9").status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("event", "body", "status", "message"),
+    [
+        ("ping", recorded("ping/payload.json"), 200, "pong"),
+        ("pull_request", recorded("pull_request/opened.json"), 202, "pull_request is not acted on"),
+        ("watch", b'{"action": "started"}', 202, "watch is not acted on"),
+        ("installation", b"{not json", 400, "the body is not JSON"),
+        ("installation", b'["a list"]', 400, "the body is not a JSON object"),
+        ("installation", recorded("installation/created.json")[:200], 400, "the body is not JSON"),
+        ("installation", b'{"action": "created"}', 400,
+         "a installation delivery without the fields it must have"),
+    ],
+)  # fmt: skip
+def test_answers(served, event, body, status, message):
+    client, _ = served
+    answer = deliver(client, event, body)
+    assert (answer.status_code, answer.json()["message"]) == (status, message)
+
+
+def test_a_delivery_that_cannot_be_recorded_is_a_5xx_so_github_sends_it_again(tmp_path, caplog):
+    unready = Store(f"sqlite:///{tmp_path / 'no-schema.db'}")  # no tables: every write fails
+    jobs = InProcessQueue(unready)
+    try:
+        client = TestClient(create_app(SECRET, unready, jobs))
+        with caplog.at_level(logging.ERROR):
+            answer = deliver(client, "installation", recorded("installation/created.json"))
+        assert answer.status_code == 503
+        assert SECRET.decode() not in caplog.text
+    finally:
+        jobs.close()
+        unready.close()
+
+
+def test_a_failing_job_is_logged_and_the_next_one_runs(store, caplog, monkeypatch):
+    import bot.jobs
+
+    def broken(store, **arguments):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(bot.jobs.JOBS, "broken", broken)
+    jobs = InProcessQueue(store)
+    with caplog.at_level(logging.ERROR):
+        jobs.put(Job("broken", {}, "d-5"))
+        jobs.put(Job("register_repositories", {"installation": 7, "added": ["o/r"]}))
+        jobs.join()
+    jobs.close()
+    assert "job failed" in caplog.text
+    assert store.installation_of("o/r") == 7
+
+
+def test_uninstalling_unlinks_every_repository(served, store):
+    client, jobs = served
+    payload = recorded("installation/deleted.json")
+    installation = json.loads(payload)["installation"]["id"]
+    store.register_installation(installation, ["o/one", "o/two"])
+    assert jobs_for("installation", json.loads(payload)) == [
+        Job("forget_repositories", {"installation": installation, "removed": None})
+    ]
+    assert deliver(client, "installation", payload).status_code == 202
+    jobs.join()
+    assert (store.installation_of("o/one"), store.installation_of("o/two")) == (None, None)
+
+
+def test_settings_say_every_problem_in_one_line_each_and_hide_secrets(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"TRUNKGUARD_APP_ID": "x", "TRUNKGUARD_GITHUB_API_URL": "ghe.example/api/v3"})
+    assert str(caught.value).splitlines() == [
+        "TRUNKGUARD_APP_ID: Input should be a valid integer, unable to parse string as an integer",
+        "TRUNKGUARD_GITHUB_API_URL: must be an http(s) URL, e.g. https://ghe.example/api/v3",
+    ]
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"TRUNKGUARD_PRIVATE_KEY_PATH": str(tmp_path / "key.pem")})
+    assert str(caught.value).splitlines() == [
+        "TRUNKGUARD_WEBHOOK_SECRET: missing (the secret set on the GitHub App)",
+        f"TRUNKGUARD_PRIVATE_KEY_PATH: no such file: {tmp_path / 'key.pem'}",
+    ]
+    settings = load_settings(
+        {
+            "TRUNKGUARD_WEBHOOK_SECRET": "s3cret",
+            "TRUNKGUARD_PRIVATE_KEY": "-----BEGIN KEY-----",
+            "TRUNKGUARD_GITHUB_API_URL": "https://ghe.example/api/v3/",
+        }
+    )
+    assert settings.github_api_url == "https://ghe.example/api/v3"
+    assert settings.private_key_text() == "-----BEGIN KEY-----"
+    assert "s3cret" not in repr(settings) and "BEGIN KEY" not in repr(settings)
