@@ -436,11 +436,13 @@ class Store:
     def record_delivery(self, delivery_id: str, event: str, received: datetime) -> bool:
         """Keep a webhook delivery's id; False if it was already kept (a redelivery)."""
         dialect = self.engine.dialect.name
-        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(WebhookDelivery)
+        insert_into = (pg_insert if dialect == "postgresql" else sqlite_insert)(WebhookDelivery)
         row = {"delivery_id": delivery_id, "event": event, "received_at": received}
         # RETURNING tells whether the row went in: psycopg's rowcount does not, here.
-        statement = statement.values(**row).on_conflict_do_nothing().returning(
-            WebhookDelivery.delivery_id
+        statement = (
+            insert_into.values(**row)
+            .on_conflict_do_nothing()
+            .returning(WebhookDelivery.delivery_id)
         )
         with self._errors(), self.engine.begin() as connection:
             return connection.execute(statement).first() is not None
