@@ -30,6 +30,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_forecast
 	$(BIN)/python -m tests.bench.bench_store
 	$(BIN)/python -m tests.bench.bench_mirror
+	$(BIN)/python -m tests.bench.bench_webhook
 
 clean:
 	rm -rf $(VENV) demo .bench build *.egg-info

@@ -697,6 +697,40 @@ def current(db_url: str | None) -> None:
     )
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Run the GitHub App's webhook server (work in progress: see the README's roadmap).
+
+    Settings come from TRUNKGUARD_* environment variables (TRUNKGUARD_WEBHOOK_SECRET at least);
+    start-up fails with one line per missing or bad setting. Deliveries are verified, recorded
+    and queued to jobs run in this process; GET /healthz answers load balancers.
+
+    \b
+    Examples:
+      TRUNKGUARD_WEBHOOK_SECRET=... trunkguard serve --port 8000
+      trunkguard serve --host 0.0.0.0 --port 8080
+    """
+    import uvicorn
+
+    from bot.jobs import InProcessQueue
+    from bot.server import create_app
+    from bot.settings import load_settings
+    from bot.store import Store, database_url
+
+    settings = load_settings(os.environ)
+    assert settings.webhook_secret is not None
+    store = Store(database_url(settings.database_url)).ready()
+    jobs = InProcessQueue(store)
+    app = create_app(settings.webhook_secret.get_secret_value().encode(), store, jobs)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        jobs.close()
+        store.close()
+
+
 @cli.group(name="app")
 def app_group() -> None:
     """The GitHub App: what to register.

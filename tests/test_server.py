@@ -183,3 +183,69 @@ def test_settings_say_every_problem_in_one_line_each_and_hide_secrets(tmp_path):
     assert settings.github_api_url == "https://ghe.example/api/v3"
     assert settings.private_key_text() == "-----BEGIN KEY-----"
     assert "s3cret" not in repr(settings) and "BEGIN KEY" not in repr(settings)
+
+
+def test_serve_over_real_http(tmp_path):
+    """`trunkguard serve` on loopback: a signed delivery is acted on, a forged one refused."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = f"sqlite:///{tmp_path / 'served.db'}"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "TRUNKGUARD_WEBHOOK_SECRET": SECRET.decode(),
+        "TRUNKGUARD_DATABASE_URL": db,
+    }
+    trunkguard = str(Path(sys.executable).with_name("trunkguard"))
+    server = subprocess.Popen(
+        [trunkguard, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def post(body: bytes, sign_with: bytes, delivery: str) -> int:
+        request = urllib.request.Request(
+            f"{base}/webhook",
+            data=body,
+            headers={
+                "X-GitHub-Event": "installation",
+                "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": signature(sign_with, body),
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # bounded: the server starts within seconds or the test fails
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as answer:
+                    assert json.load(answer) == {"status": "ok"}
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, server.stderr.read() if server.stderr else ""
+                time.sleep(0.05)
+        body = recorded("installation/created.json")
+        assert post(body, b"forged", "e-1") == 401
+        assert post(body, SECRET, "e-1") == 202
+        assert post(body, SECRET, "e-1") == 200
+        with Store(db) as store:
+            while store.installation_of("Codertocat/Hello-World") is None:
+                assert time.monotonic() < deadline, "the job did not run"
+                time.sleep(0.05)
+            assert store.installation_of("Codertocat/Hello-World") == 957387
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)  # reaps it and closes its stderr pipe
