@@ -132,7 +132,7 @@ def cached(cache: MergeCache, job: MergeJob | PairJob) -> MergeResult | None:
     return result
 
 
-def run_merge(scratch: Scratch, job: MergeJob) -> MergeResult:
+def run_merge(scratch: Scratch, job: MergeJob, use_git: bool = True) -> MergeResult:
     """Do one trial merge in memory (no work tree, no checkout); writes go to the scratch store.
 
     Where git is installed, git itself merges what libgit2 answers differently (README):
@@ -142,10 +142,10 @@ def run_merge(scratch: Scratch, job: MergeJob) -> MergeResult:
     """
     repo = scratch.view
     if job.base is None:
-        if GIT is not None:
+        if GIT is not None and use_git:
             return _git_merge(scratch, job, job.ours, job.theirs)
         index = repo.merge_commits(pygit2.Oid(hex=job.ours), pygit2.Oid(hex=job.theirs))
-    elif GIT is not None and job.commits and _branch_renames_may_meet(repo, job):
+    elif GIT is not None and use_git and job.commits and _branch_renames_may_meet(repo, job):
         return _git_merge(scratch, job, *job.commits)
     else:
         index = repo.merge_trees(
@@ -304,7 +304,7 @@ def _staged_conflict(
     return Conflict(path, ConflictKind.CONTENT, ours_ranges, theirs_ranges)
 
 
-def run_pair(scratch: Scratch, job: PairJob) -> MergeResult:
+def run_pair(scratch: Scratch, job: PairJob, use_git: bool = True) -> MergeResult:
     """Merge T+A and T+B over T, each landing built from its changes (see PairJob)."""
     repo = scratch.view
     trunk_tree = repo[pygit2.Oid(hex=job.trunk_tree)].peel(pygit2.Tree)
@@ -316,12 +316,16 @@ def run_pair(scratch: Scratch, job: PairJob) -> MergeResult:
         }
         sides.append((entries, apply_changes(repo, trunk_tree, entries)))
     trees = [repo[tree].peel(pygit2.Tree) for _, tree in sides]
-    if GIT is not None and any(
-        any(e is None or p not in trunk_tree for p, e in sides[i][0].items())
-        and _renames_may_meet(
-            trunk_tree, _statuses(sides[i][0], trunk_tree), trees[i], trees[1 - i]
+    if (
+        GIT is not None
+        and use_git
+        and any(
+            any(e is None or p not in trunk_tree for p, e in sides[i][0].items())
+            and _renames_may_meet(
+                trunk_tree, _statuses(sides[i][0], trunk_tree), trees[i], trees[1 - i]
+            )
+            for i in (0, 1)
         )
-        for i in (0, 1)
     ):
         # Renames may meet: git decides, on T+A and T+B written as commits on T.
         trunk_commit = _commit(repo, trunk_tree.id, [])
@@ -384,16 +388,26 @@ def run_job(scratch: Scratch, job: MergeJob | PairJob) -> MergeResult:
 
     In a partial clone, with a fetcher to reach its promisor remote, the blobs the merge needs
     are fetched into the scratch store: those of the paths both sides changed, then any other
-    the merge still asks for.
+    the merge still asks for. Where git itself fails on a merge, libgit2 answers it.
     """
     fetched: set[str] = set()
+    use_git = True
     for round_ in range(FETCH_ROUNDS + 1):
         try:
-            return run_pair(scratch, job) if isinstance(job, PairJob) else run_merge(scratch, job)
+            if isinstance(job, PairJob):
+                return run_pair(scratch, job, use_git)
+            return run_merge(scratch, job, use_git)
         except (*READ_ERRORS, MergeError) as error:
             gap = unknown(scratch.promisor, ("conflicts",), error)
             if gap.object_id is None and not isinstance(error, MergeError):
                 raise
+            if gap.object_id is None:
+                if not use_git:
+                    return MergeResult((), unknown=Unknown(gap.figures, str(error)))
+                # git itself failed (git 2.39's merge-ort can fail an assertion on some
+                # renames): libgit2 answers, as it does where git is not installed.
+                use_git = False
+                continue
             remote = scratch.promisor
             if remote is None or scratch.fetcher is None or round_ == FETCH_ROUNDS:
                 return MergeResult((), unknown=gap)

@@ -9,19 +9,20 @@ from typing import Any
 import yaml
 
 
-@cache
-def defaults() -> dict[str, Any]:
-    """Return trunkguard's defaults from config/default.yml."""
-    text = resources.files(__package__).joinpath("default.yml").read_text(encoding="utf-8")
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
     loaded = yaml.safe_load(text)
     assert isinstance(loaded, dict)
     return loaded
+
+
+@cache
+def defaults() -> dict[str, Any]:
+    """Return trunkguard's defaults from config/default.yml."""
+    return _load("default.yml")
 
 
 @cache
 def app_manifest() -> dict[str, Any]:
     """Return the GitHub App manifest from config/app.yml."""
-    text = resources.files(__package__).joinpath("app.yml").read_text(encoding="utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, dict)
-    return loaded
+    return _load("app.yml")

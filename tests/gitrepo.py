@@ -70,6 +70,14 @@ def lines(count: int, label: str = "line") -> str:
     return "".join(f"{label} {n}\n" for n in range(1, count + 1))
 
 
+def numbered(n: int = 40, changes: dict[int, str] | None = None) -> str:
+    """Return a file of `n` lines "line k", with the lines `changes` names replaced."""
+    out = [f"line {k}" for k in range(1, n + 1)]
+    for k, text in (changes or {}).items():
+        out[k - 1] = text
+    return "\n".join(out) + "\n"
+
+
 def assert_matches_git(path: Path, report) -> None:
     """Check every branch's git-derived figures against git's own commands."""
     trunk = report.trunk.head
@@ -105,6 +113,10 @@ def assert_matches_git(path: Path, report) -> None:
         assert set(b.overlap_files) == trunk_files & {f for f in branch_files if f}, b.name
 
 
+class GitCrashed(Exception):
+    """git itself failed an internal assertion: it gives no answer to compare with."""
+
+
 def git_merge_tree(path: Path, ours: str, theirs: str) -> tuple[bool, set[str]]:
     """Ask git whether merging two commits conflicts, and on which paths.
 
@@ -127,6 +139,8 @@ def git_merge_tree(path: Path, ours: str, theirs: str) -> tuple[bool, set[str]]:
         capture_output=True,
         env=env,
     )
+    if result.returncode not in (0, 1) and b"Assertion" in result.stderr:
+        raise GitCrashed(result.stderr.decode(errors="replace").strip())
     assert result.returncode in (0, 1), result.stderr
     fields = result.stdout.decode().split("\0")
     at, files = 1, set()

@@ -17,28 +17,23 @@ from bot.evaluation import (
     resolved_body,
 )
 from bot.policy import default_config, load_config
-from tests.gitrepo import BOB, NOW, lines
-
-
-def numbered(changes: dict[int, str]) -> str:
-    out = [f"line {k}" for k in range(1, 41)]
-    for k, text in changes.items():
-        out[k - 1] = text
-    return "\n".join(out) + "\n"
+from tests.gitrepo import BOB, NOW, lines, numbered
 
 
 @pytest.fixture
 def team(make_repo):
     """main; old-feature (19 days old, conflicts with trunk); two fresh PRs that clash."""
     t = make_repo()
-    c1 = t.commit({"app.py": numbered({}), "billing.py": numbered({}), "x.txt": lines(3)},
+    c1 = t.commit({"app.py": numbered(40, {}), "billing.py": numbered(40, {}), "x.txt": lines(3)},
                   days_ago=30)  # fmt: skip
-    c2 = t.commit({"app.py": numbered({5: "trunk five"})}, days_ago=10, parents=[c1])
+    c2 = t.commit({"app.py": numbered(40, {5: "trunk five"})}, days_ago=10, parents=[c1])
     c3 = t.commit({"x.txt": lines(4)}, days_ago=1, parents=[c2], branch="main")
-    t.commit({"app.py": numbered({5: "old five"})}, days_ago=19, parents=[c1], branch="old-feature")
-    t.commit({"billing.py": numbered({30: "invoices"})}, days_ago=1, parents=[c3],
+    t.commit(
+        {"app.py": numbered(40, {5: "old five"})}, days_ago=19, parents=[c1], branch="old-feature"
+    )
+    t.commit({"billing.py": numbered(40, {30: "invoices"})}, days_ago=1, parents=[c3],
              branch="invoices", author=BOB)  # fmt: skip
-    t.commit({"billing.py": numbered({30: "tax"})}, days_ago=1, parents=[c3], branch="tax")
+    t.commit({"billing.py": numbered(40, {30: "tax"})}, days_ago=1, parents=[c3], branch="tax")
     found = inventory(t.repo, now=NOW)
     report = {b.name: b for b in scan(t.repo, found, NOW).branches}
     predicted = forecast(t.repo, found, NOW)

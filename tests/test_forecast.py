@@ -8,14 +8,7 @@ import pytest
 from analyzers.forecast import ForecastMemo, forecast, land_order
 from analyzers.merges import ConflictKind
 from analyzers.refs import inventory
-from tests.gitrepo import NOW, GitRepo, git_landed, git_merge_tree
-
-
-def numbered(n: int, changes: dict[int, str] | None = None) -> str:
-    out = [f"line {k}" for k in range(1, n + 1)]
-    for k, text in (changes or {}).items():
-        out[k - 1] = text
-    return "\n".join(out) + "\n"
+from tests.gitrepo import NOW, GitRepo, git_landed, git_merge_tree, numbered
 
 
 @pytest.fixture

@@ -17,17 +17,10 @@ from analyzers.forecast import forecast
 from analyzers.refs import inventory
 from analyzers.replay import replay
 from bot.cli import cli
-from tests.gitrepo import NOW, GitRepo, assert_matches_git, git, lines
+from tests.gitrepo import NOW, GitRepo, assert_matches_git, git, lines, numbered
 
 NOW_ISO = "2026-05-28T20:26:40Z"
 BIG = "".join(f"big line {n} of a file over one kilobyte\n" for n in range(60))
-
-
-def numbered(n: int, changes: dict[int, str]) -> str:
-    out = [f"line {k}" for k in range(1, n + 1)]
-    for k, text in changes.items():
-        out[k - 1] = text
-    return "\n".join(out) + "\n"
 
 
 @pytest.fixture
