@@ -24,6 +24,7 @@ class Agreement:
     merges: int
     same_outcome: int
     same_paths: int
+    skipped: int = 0  # merges with no answer to compare: git failed, or ours is unknown
 
 
 def git_conflicts(git: str, git_dir: str, store: str, ours: str, theirs: str) -> set[str] | None:
@@ -53,16 +54,23 @@ def replay_agreement(repo: pygit2.Repository, merges: Iterable[ReplayedMerge]) -
     if git is None:
         raise TrunkguardError("--check-git needs git (2.38 or newer) on the PATH")
     store = tempfile.mkdtemp(prefix="trunkguard-check-")
-    total = same_outcome = same_paths = 0
+    total = same_outcome = same_paths = skipped = 0
     try:
         for merge in merges:
             commit = repo[merge.commit].peel(pygit2.Commit)
             ours, theirs = (str(p) for p in commit.parent_ids)
-            theirs_paths = git_conflicts(git, repo.path, store, ours, theirs)
+            if merge.unknown is not None:
+                skipped += 1
+                continue
+            try:
+                theirs_paths = git_conflicts(git, repo.path, store, ours, theirs)
+            except TrunkguardError:
+                skipped += 1  # git itself failed on this merge
+                continue
             ours_paths = {c.path for c in merge.conflicts}
             total += 1
             same_outcome += bool(ours_paths) == (theirs_paths is not None)
             same_paths += ours_paths == (theirs_paths or set())
     finally:
         shutil.rmtree(store, ignore_errors=True)
-    return Agreement(total, same_outcome, same_paths)
+    return Agreement(total, same_outcome, same_paths, skipped)

@@ -348,6 +348,7 @@ def replay_payload(
             "merges": agreement.merges,
             "same_outcome": agreement.same_outcome,
             "same_paths": agreement.same_paths,
+            "skipped": agreement.skipped,
         },
     }
 
@@ -388,6 +389,11 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
             Text(
                 f"  agreement with git merge-tree: yes/no {agreement.same_outcome} of "
                 f"{agreement.merges}, conflicted paths {agreement.same_paths} of {agreement.merges}"
+                + (
+                    f" ({agreement.skipped} merges with no answer to compare left out)"
+                    if agreement.skipped
+                    else ""
+                )
             )
         )
     for m in report.merges:

@@ -265,6 +265,11 @@ def test_replay_checks_itself_against_git(runner, make_repo):
     doc = json.loads(run(runner, "replay", str(t.path), "--json", "--check-git").stdout)
     assert doc["summary"]["trunk into branch"] == {"merges": 1, "conflicted": 1, "rate": 1.0}
     assert doc["summary"]["into trunk"] == {"merges": 1, "conflicted": 0, "rate": 0.0}
-    assert doc["git_agreement"] == {"merges": 2, "same_outcome": 2, "same_paths": 2}
+    assert doc["git_agreement"] == {
+        "merges": 2,
+        "same_outcome": 2,
+        "same_paths": 2,
+        "skipped": 0,
+    }
     people = run(runner, "replay", str(t.path), "--check-git").output
     assert "agreement with git merge-tree: yes/no 2 of 2, conflicted paths 2 of 2" in people
