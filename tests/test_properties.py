@@ -82,3 +82,24 @@ def test_random_histories_agree_with_git(ops):
         report = scan(t.repo, inventory(t.repo), NOW)
         assert len(report.branches) == len({n for n in t.repo.references if "/heads/" in n}) - 1
         assert_matches_git(t.path, report)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 2**32)), min_size=5, max_size=30))
+def test_releasing_libgit2_caches_changes_no_figure(ops):
+    """The scan lets libgit2's caches go every so many walks, bases and diffs (every 2,000 on
+    real mirrors); here after every one, in one process and in two: the figures stay git's."""
+    from unittest import mock
+
+    import analyzers.divergence
+    import analyzers.drift
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mock.patch.object(analyzers.divergence, "FREE_EVERY", 1),
+        mock.patch.object(analyzers.drift, "FREE_EVERY", 1),
+    ):
+        t = build(ops, Path(tmp) / "repo.git")
+        for workers in (1, 2):
+            report = scan(t.repo, inventory(t.repo), NOW, workers=workers)
+            assert_matches_git(t.path, report)
