@@ -188,7 +188,18 @@ def test_every_command_has_help_with_an_example(runner):
         result = runner.invoke(cli, [*path, "--help"])
         assert result.exit_code == 0 and "Example" in result.output, path
         seen.append(" ".join(path))
-    assert {"scan", "conflicts", "replay", "demo", "db upgrade", "db current"} <= set(seen)
+    assert {
+        "scan",
+        "conflicts",
+        "replay",
+        "trends",
+        "demo",
+        "db upgrade",
+        "db current",
+        "config check",
+        "app manifest",
+        "serve",
+    } <= set(seen)
 
 
 def test_conflicts_json_document(runner, tmp_path):
