@@ -292,6 +292,7 @@ def scan(
             base_time = repo[walk.merge_base].peel(pygit2.Commit).commit_time
         by_walk[i] = _report(walk, diff, now, drift, base_time)
     reports = [by_walk[i] for i in range(total)]
+    repo.free()  # what libgit2 kept of this scan's reads serves nothing after it
     trunk_head = str(found.trunk.target)
     return ScanReport(
         TrunkReport(found.trunk.name, found.trunk.ref, trunk_head, len(trunk)),

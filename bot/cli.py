@@ -219,6 +219,13 @@ def _say_left_out(found: Inventory, rule: PullRule) -> None:
     )
 
 
+def _print_json(document: Any) -> None:
+    """Write a JSON document to stdout piece by piece: a scan of every pull request head of a
+    big mirror is a hundred megabytes of JSON, which need never be one string in memory."""
+    json.dump(document, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
 def _say_gaps(report: ScanReport) -> None:
     """Tell on stderr what a scan could not measure: unknown figures, unreadable branches."""
     line = unknown_line(report.unknown_figures())
@@ -405,7 +412,7 @@ def scan(
         store.prune(repository_name(target), defaults()["store"]["keep_daily_days"], started)
     _say_gaps(report)
     if as_json:
-        click.echo(json.dumps(scan_payload(report, target), indent=2))
+        _print_json(scan_payload(report, target))
         return
     if report.trunk.head is None:
         click.echo(f"{target}: the repository has no commits yet.")
@@ -486,7 +493,7 @@ def conflicts(
         store.add_to_merge_cache({k: v for k, v in memo.merges.items() if k not in known})
         store.save_forecast(repository_name(target), result, now, started)
     if as_json:
-        click.echo(json.dumps(forecast_payload(result, target), indent=2))
+        _print_json(forecast_payload(result, target))
         return
     if result.trunk_head is None:
         click.echo(f"{target}: the repository has no commits yet.")
@@ -548,7 +555,7 @@ def replay_merges(
         click.echo(line, err=True)
     agreement = replay_agreement(repo, report.merges) if check_git else None
     if as_json:
-        click.echo(json.dumps(replay_payload(report, target, agreement), indent=2))
+        _print_json(replay_payload(report, target, agreement))
         return
     console = Console()
     for block in replay_text(report, agreement):
@@ -642,7 +649,7 @@ def trends(
             err=True,
         )
     if as_json:
-        click.echo(json.dumps(trends_payload(figures, target), indent=2))
+        _print_json(trends_payload(figures, target))
         return
     console = Console()
     console.print(trends_table(figures, _limit_days(), console.width))
@@ -835,7 +842,7 @@ def demo(path: Path, as_json: bool) -> None:
     found = inventory(repo, now=now)
     report = scan_repository(repo, found, now)
     if as_json:
-        click.echo(json.dumps(scan_payload(report, str(path)), indent=2))
+        _print_json(scan_payload(report, str(path)))
         return
     console = Console()
     console.print(f"Demo repository built at {path}\n", soft_wrap=True)
