@@ -15,6 +15,11 @@ from analyzers.objects import Fetcher, Scratch, scratch_view
 from analyzers.trunk import TrunkIndex
 
 
+def lead_time(merged_at: int, first_warning_at: int | None) -> int | None:
+    """Seconds from the forecast's first warning to the merge it warned of (None: no warning)."""
+    return None if first_warning_at is None else max(0, merged_at - first_warning_at)
+
+
 @dataclass(frozen=True)
 class MergedWork:
     """The commits one merge on trunk's first-parent line brought in (its second parent's own).
@@ -40,9 +45,7 @@ class MergedWork:
     @property
     def lead_time_seconds(self) -> int | None:
         """How long before the landing the forecast would have warned of its conflict."""
-        if self.first_warning_at is None:
-            return None
-        return max(0, self.landed_at - self.first_warning_at)
+        return lead_time(self.landed_at, self.first_warning_at)
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,7 @@ class PaidConflict:
     @property
     def lead_time_seconds(self) -> int | None:
         """How long before the merge the forecast would have warned."""
-        if self.first_warning_at is None:
-            return None
-        return max(0, self.merged_at - self.first_warning_at)
+        return lead_time(self.merged_at, self.first_warning_at)
 
 
 @dataclass(frozen=True)
