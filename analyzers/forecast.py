@@ -280,6 +280,7 @@ def forecast(
     progress: Progress | None = None,
     workers: int | None = None,
     fetcher: Fetcher | None = None,
+    focus: str | None = None,
 ) -> Forecast:
     """Predict conflicts with trunk for every branch and between active branches, as of `now`.
 
@@ -288,9 +289,11 @@ def forecast(
     With a `memo` from an earlier forecast, only merges that involve something new are done.
     The merged trees it needs are written to a throwaway store, never into `repo`. A merge
     that lacks an object (one `fetcher` cannot bring) has an unknown outcome, said with why.
+    With `focus`, only the pairs that include that branch are merged (one pull request's
+    evaluation: n - 1 pairs, not n(n - 1)/2).
     """
     with scratch_view(repo, fetcher) as scratch:
-        return _forecast(repo, scratch, found, now, active_days, memo, progress, workers)
+        return _forecast(repo, scratch, found, now, active_days, memo, progress, workers, focus)
 
 
 def _forecast(
@@ -302,6 +305,7 @@ def _forecast(
     memo: ForecastMemo | None,
     progress: Progress | None,
     workers: int | None,
+    focus: str | None = None,
 ) -> Forecast:
     memo = ForecastMemo() if memo is None else memo
     if found.trunk is None:
@@ -356,7 +360,11 @@ def _forecast(
     trunk_root = repo[pygit2.Oid(hex=trunk_tree)].peel(pygit2.Tree)
     reach = {name: _reach(changes, trunk_root) for name, changes in landed.items()}
     names = sorted(landed)
-    candidates = [(a, b) for a, b in combinations(names, 2) if reach[a].meets(reach[b])]
+    candidates = [
+        (a, b)
+        for a, b in combinations(names, 2)
+        if (focus is None or focus in (a, b)) and reach[a].meets(reach[b])
+    ]
     pair_jobs = [PairJob(trunk_tree, landed[a], landed[b]) for a, b in candidates]
     pair_results, pairs_merged = _merge_all(scratch, pair_jobs, memo.merges, workers, None)
 

@@ -161,3 +161,47 @@ def _redo(
         warning = first_warning(repo, scratch, merge, paths, cache)
         warned = None if warning is None else warning.time
     return result, warned
+
+
+def landed_pull(
+    repo: pygit2.Repository,
+    landing: pygit2.Oid,
+    head: pygit2.Oid,
+    cache: MergeCache | None = None,
+    fetcher: Fetcher | None = None,
+) -> MergedWork:
+    """Describe a pull request that landed as `landing` (a merge, squash or rebase commit on
+    trunk) from its last head `head`: its own commits are those of `head` that trunk lacked
+    just before it landed; it conflicted if merging `head` there conflicts."""
+    commit = repo[landing].peel(pygit2.Commit)
+    if not commit.parent_ids:
+        raise ValueError(f"{landing} has no parent: nothing landed on a trunk")
+    before = repo[commit.parent_ids[0]].peel(pygit2.Commit)
+    walker = repo.walk(head, pygit2.enums.SortMode.NONE)
+    walker.hide(before.id)
+    own = list(walker)
+    diff = before.tree.diff_to_tree(commit.tree)
+    stats: tuple[int, int | None, int | None]
+    try:
+        stats = (diff.stats.files_changed, diff.stats.insertions, diff.stats.deletions)
+    except READ_ERRORS:
+        stats = (len(diff), None, None)
+    cache = {} if cache is None else cache
+    with scratch_view(repo, fetcher) as scratch:
+        if len(commit.parent_ids) >= 2 and commit.parent_ids[1] == head:
+            result, warned = _redo(repo, scratch, commit, cache)
+        else:
+            job = MergeJob(None, str(before.id), str(head))
+            result = cached(cache, job) or run_job(scratch, job)
+            warned = None
+    return MergedWork(
+        merge_commit=str(commit.id),
+        landed_at=commit.commit_time,
+        first_commit_at=min((c.author.time for c in own), default=commit.commit_time),
+        commits=len(own),
+        files_changed=stats[0],
+        lines_added=stats[1],
+        lines_deleted=stats[2],
+        conflicted=None if result.unknown else bool(result.conflicts),
+        first_warning_at=warned,
+    )

@@ -721,7 +721,9 @@ def serve(host: str, port: int) -> None:
     """
     import uvicorn
 
-    from bot.jobs import InProcessQueue
+    from bot.github_app import GitHubApp
+    from bot.job_queue import InProcessQueue
+    from bot.jobs import Services
     from bot.server import create_app
     from bot.settings import load_settings
     from bot.store import Store, database_url
@@ -729,10 +731,15 @@ def serve(host: str, port: int) -> None:
     settings = load_settings(os.environ)
     assert settings.webhook_secret is not None
     store = Store(database_url(settings.database_url)).ready()
-    jobs = InProcessQueue(store)
-    app = create_app(settings.webhook_secret.get_secret_value().encode(), store, jobs)
+    key = settings.private_key_text()
+    app = None
+    if settings.app_id is not None and key is not None:
+        app = GitHubApp(settings.app_id, key, settings.github_api_url)
+    services = Services(store, app.installation if app else None, settings.mirror_dir)
+    jobs = InProcessQueue(services)
+    server = create_app(settings.webhook_secret.get_secret_value().encode(), store, jobs)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(server, host=host, port=port, log_level="warning")
     finally:
         jobs.close()
         store.close()

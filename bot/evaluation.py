@@ -285,6 +285,12 @@ def comment_body(pull: PullRequest, evaluation: Evaluation, when: str) -> str | 
     return "\n".join(lines)
 
 
-def resolved_body(evaluation: Evaluation) -> str:
-    """The comment's text once all is well again (policy `comment.resolved: edit`)."""
-    return f"{MARKER}\n**trunkguard**: resolved, all is well now. {evaluation.title}."
+def resolved_body() -> str:
+    """The comment's text once all is well again (policy `comment.resolved: edit`).
+
+    It says no figures: they change with every push, and the check run shows them live.
+    """
+    return (
+        f"{MARKER}\n**trunkguard**: resolved — nothing to act on now. "
+        "The `trunkguard` check shows the branch's figures."
+    )

@@ -1,17 +1,29 @@
-"""The work a webhook delivery asks for, as job functions, and the in-process queue that runs
-them. The CLI, the server and (later) the scheduler and the Celery workers call these same
-functions."""
+"""The job functions: the work a webhook delivery (or the CLI, the scheduler, a worker) asks
+for. Each takes the services and plain-data arguments, and returns the jobs it asks for next.
+"""
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from bot.store import Store
+import pygit2
+
+from analyzers.divergence import ScanReport, scan
+from analyzers.errors import AnalysisError
+from analyzers.history import landed_pull
+from analyzers.refs import PullHeads, PullRule, inventory
+from bot.github_app import GitHubClient
+from bot.mirror import app_mirror_path, fetch_mirror, remove_mirror
+from bot.promisor import fetch_objects
+from bot.review import NO_COMMENT, Review, _memo, review_pull_request
+from bot.store import PullRecord, Store
+from config import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -24,92 +36,210 @@ class Job:
     name: str
     arguments: Mapping[str, Any] = field(default_factory=dict)
     delivery: str | None = None  # the webhook delivery that asked for it, for the logs
+    attempt: int = 1
 
 
-def register_repositories(store: Store, installation: int, added: list[str]) -> None:
-    """An App installation now covers these repositories."""
-    store.register_installation(installation, added)
+@dataclass(frozen=True)
+class Services:
+    """What job functions work with: the store, GitHub as an installation, the mirrors."""
+
+    store: Store
+    github: Callable[[int], GitHubClient] | None  # installation id -> client; None: no App
+    mirror_dir: Path
+    clock: Callable[[], float] = time.time  # what "now" is (tests fix it)
+
+    def now(self) -> int:
+        """Return the current time in Unix seconds."""
+        return int(self.clock())
+
+    def client(self, installation: int) -> GitHubClient:
+        """Return GitHub as `installation` sees it."""
+        if self.github is None:
+            raise RuntimeError("no GitHub App is configured")
+        return self.github(installation)
 
 
-def forget_repositories(store: Store, installation: int, removed: list[str] | None) -> None:
-    """An App installation no longer covers these repositories (None: any of them)."""
-    store.forget_installation(installation, removed)
+Follow = list[Job]
 
 
-JOBS: dict[str, Callable[..., None]] = {
-    "register_repositories": register_repositories,
-    "forget_repositories": forget_repositories,
-}
+def scan_and_store(
+    store: Store, name: str, repo: pygit2.Repository, rule: PullRule, now: int, **choose: Any
+) -> ScanReport:
+    """Scan a repository and keep the figures (or the failure): the one scan-then-store."""
+    started = datetime.now(UTC)
+    try:
+        found = inventory(repo, pulls=rule, now=now, **choose)
+        report = scan(repo, found, now)
+    except (AnalysisError, pygit2.GitError) as error:
+        store.save_failure(name, "scan", str(error), started)
+        raise
+    store.save_scan(name, report, started)
+    store.prune(name, defaults()["store"]["keep_daily_days"], started)
+    return report
 
 
-def _names(repositories: Any) -> list[str]:
-    return [str(r["full_name"]) for r in repositories or [] if "full_name" in r]
+def register_repositories(services: Services, installation: int, added: list[str]) -> Follow:
+    """An App installation now covers these repositories: note them, then scan each."""
+    services.store.register_installation(installation, added)
+    if services.github is None:
+        return []  # no App credentials: nothing can be fetched
+    arguments = [{"installation": installation, "repository": name} for name in added]
+    return [Job("scan_repository", a) for a in arguments]
 
 
-def jobs_for(event: str, payload: Mapping[str, Any]) -> list[Job]:
-    """Return the jobs a webhook delivery asks for; none for events trunkguard does not act on.
-
-    Raises KeyError or TypeError for a payload that lacks the fields its event must have.
-    """
-    action = payload.get("action")
-    if event == "installation":
-        installation = int(payload["installation"]["id"])
-        if action in ("created", "new_permissions_accepted", "unsuspend"):
-            names = _names(payload.get("repositories"))
-            return [Job("register_repositories", {"installation": installation, "added": names})]
-        if action in ("deleted", "suspend"):
-            return [Job("forget_repositories", {"installation": installation, "removed": None})]
-    if event == "installation_repositories":
-        installation = int(payload["installation"]["id"])
-        jobs = []
-        if payload.get("repositories_added"):
-            added = _names(payload["repositories_added"])
-            jobs.append(
-                Job("register_repositories", {"installation": installation, "added": added})
-            )
-        if payload.get("repositories_removed"):
-            removed = _names(payload["repositories_removed"])
-            jobs.append(
-                Job("forget_repositories", {"installation": installation, "removed": removed})
-            )
-        return jobs
+def forget_repositories(services: Services, installation: int, removed: list[str] | None) -> Follow:
+    """An App installation no longer covers these repositories (None: any of them): unlink
+    them (their figures stay) and delete their mirrors."""
+    names = removed if removed is not None else services.store.repositories_of(installation)
+    services.store.forget_installation(installation, removed)
+    for name in names:
+        try:
+            remove_mirror(app_mirror_path(services.mirror_dir, name))
+        except Exception:  # a bad name in a payload must not keep the others' mirrors
+            logger.warning("mirror not removed", extra={"repository": name})
     return []
 
 
-class InProcessQueue:
-    """Runs jobs one at a time on a thread of this process: the embedded default.
+def _fetch(services: Services, client: GitHubClient, repository: str) -> pygit2.Repository:
+    info = client.repository(repository)
+    return fetch_mirror(
+        app_mirror_path(services.mirror_dir, repository), info.clone_url, client.token()
+    )
 
-    A job that fails is logged with its delivery and left; the next one runs.
-    """
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._jobs: queue.Queue[Job | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="trunkguard-jobs", daemon=True)
-        self._thread.start()
+def scan_repository(services: Services, installation: int, repository: str) -> Follow:
+    """Fetch a repository's mirror and scan it, the open pull requests deciding which heads
+    count; keep the figures."""
+    client = services.client(installation)
+    repo = _fetch(services, client, repository)
+    open_numbers = frozenset(p.number for p in client.open_pulls(repository))
+    rule = PullRule(PullHeads.NONE, defaults()["pulls"]["recent_days"], open_numbers)
+    now = services.now()
+    scan_and_store(services.store, repository, repo, rule, now)
+    return []
 
-    def put(self, job: Job) -> None:
-        """Queue a job; it runs after those already queued."""
-        self._jobs.put(job)
 
-    def join(self) -> None:
-        """Wait until every queued job has run."""
-        self._jobs.join()
+def evaluate_pull(services: Services, installation: int, repository: str, number: int) -> Follow:
+    """Review one pull request: fetch, measure, post its check run and comment."""
+    review = review_pull_request(
+        services.client(installation),
+        services.store,
+        services.mirror_dir,
+        repository,
+        number,
+        services.now(),
+    )
+    _log(repository, review)
+    return []
 
-    def close(self) -> None:
-        """Let the queued jobs finish, then stop the thread."""
-        self._jobs.put(None)
-        self._thread.join()
 
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            try:
-                if job is None:
-                    return
-                JOBS[job.name](self._store, **job.arguments)
-            except Exception:
-                assert job is not None
-                logger.exception("job failed", extra={"job": job.name, "delivery": job.delivery})
-            finally:
-                self._jobs.task_done()
+def evaluate_open_pulls(
+    services: Services,
+    installation: int,
+    repository: str,
+    numbers: list[int] | None = None,
+    heads: list[str] | None = None,
+    force: bool = False,
+) -> Follow:
+    """Review every open pull request of a repository (trunk moved), or those with these
+    numbers or head commits; one fetch and one list of open pull requests for all. An
+    unchanged result is not posted again unless `force` (a "Re-run" asked for it)."""
+    client = services.client(installation)
+    open_pulls = client.open_pulls(repository)
+    chosen = [
+        p
+        for p in open_pulls
+        if (numbers is None or p.number in numbers) and (heads is None or p.head_sha in heads)
+    ]
+    if not chosen:
+        return []
+    repo = _fetch(services, client, repository)
+    now = services.now()
+    memos: dict[str, Any] = {}
+    for pull in chosen:
+        memo = memos.get(pull.base_ref) or memos.setdefault(
+            pull.base_ref, _memo(services.store, repo, pull.base_ref)
+        )
+        review = review_pull_request(
+            client,
+            services.store,
+            services.mirror_dir,
+            repository,
+            pull.number,
+            now,
+            open_pulls,
+            memo,
+            fetch=False,
+            force=force,
+        )
+        _log(repository, review)
+    return []
+
+
+def pull_closed(
+    services: Services,
+    installation: int,
+    repository: str,
+    number: int,
+    head_ref: str,
+    head_sha: str,
+    merge_commit: str | None,
+) -> Follow:
+    """A pull request closed: note it; if it landed, record the landed work and its lifetime;
+    then review again the open pull requests that had something to act on (it may have been
+    what they conflicted with)."""
+    store = services.store
+    last = store.pull_request(repository, number)
+    store.save_pull_request(
+        repository,
+        PullRecord(
+            number,
+            "closed",
+            head_ref,
+            head_sha,
+            last.check_run_id if last else None,
+            last.comment_id if last else None,
+            last.check_digest if last else None,
+            last.comment_digest if last else None,
+        ),
+    )
+    if merge_commit:
+        client = services.client(installation)
+        repo = _fetch(services, client, repository)
+        try:
+            work = landed_pull(repo, pygit2.Oid(hex=merge_commit), pygit2.Oid(hex=head_sha),
+                               fetcher=fetch_objects)  # fmt: skip
+        except (KeyError, ValueError, pygit2.GitError) as error:
+            logger.warning("landed work not recorded: %s", error, extra={"repository": repository})
+        else:
+            store.save_merged_work(repository, [work])
+    noted = [
+        p.number
+        for p in store.pull_requests(repository)
+        if p.comment_digest not in (None, NO_COMMENT) and p.number != number
+    ]
+    if not noted:
+        return []
+    arguments = {"installation": installation, "repository": repository, "numbers": noted}
+    return [Job("evaluate_open_pulls", arguments)]
+
+
+def _log(repository: str, review: Review) -> None:
+    conclusion = review.evaluation.conclusion if review.evaluation else None
+    logger.info(
+        "pull request reviewed: %s#%d %s (%s)",
+        repository,
+        review.number,
+        review.outcome,
+        conclusion,
+    )
+
+
+JOBS: dict[str, Callable[..., Follow]] = {
+    "register_repositories": register_repositories,
+    "forget_repositories": forget_repositories,
+    "scan_repository": scan_repository,
+    "evaluate_pull": evaluate_pull,
+    "evaluate_open_pulls": evaluate_open_pulls,
+    "pull_closed": pull_closed,
+}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pygit2
 
@@ -75,3 +79,84 @@ def open_repository(target: str, cache_dir: Path) -> pygit2.Repository:
     if is_url(target):
         return sync_mirror(target, cache_dir)
     return open_local(target)
+
+
+_FULL_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def app_mirror_path(mirror_dir: Path, full_name: str) -> Path:
+    """Return where the App keeps its mirror of GitHub repository `full_name` (owner/name)."""
+    if not _FULL_NAME.match(full_name) or ".." in full_name:
+        raise RepositoryError(f"{full_name!r}: not a repository name of the form owner/name")
+    owner, name = full_name.split("/")
+    return mirror_dir / owner / f"{name}.git"
+
+
+class _Token(pygit2.RemoteCallbacks):
+    """Hands git the installation token as HTTP basic auth; it lives only in memory."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def credentials(self, url: str, username_from_url: str | None, allowed: int) -> Any:
+        return pygit2.UserPass("x-access-token", self._token)
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold a lock on `path` across processes: one fetch per repository at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def fetch_mirror(path: Path, clone_url: str, token: str | None) -> pygit2.Repository:
+    """Create or fetch the bare mirror at `path` from `clone_url`, branches and pull request
+    heads, pruning what is gone. The URL is not stored and the token is never written down:
+    the fetch goes through an anonymous remote with the token in memory."""
+    with _exclusive(path.with_name(path.name + ".lock")):
+        created = not path.exists()
+        repo = (
+            pygit2.init_repository(str(path), bare=True)
+            if created
+            else pygit2.Repository(str(path))
+        )
+        remote = repo.remotes.create_anonymous(clone_url)
+        callbacks = _Token(token) if token else None
+        try:
+            heads = remote.list_heads(callbacks=callbacks)
+            remote.fetch(MIRROR_REFSPECS, callbacks=callbacks, prune=pygit2.enums.FetchPrune.PRUNE)
+        except pygit2.GitError as error:
+            if created:
+                shutil.rmtree(path, ignore_errors=True)
+            reason = str(error).replace(token, "***") if token else str(error)
+            raise RepositoryError(f"{clone_url}: cannot fetch: {reason}") from None
+        default = next(
+            (h.symref_target for h in heads if h.name == "HEAD" and h.symref_target), None
+        )
+        if default:
+            repo.references.create("HEAD", default, force=True)
+        # Anonymous-remote fetches keep refs they no longer see: prune by hand what is gone.
+        seen = {h.name for h in heads}
+        for name in list(repo.references):
+            wanted = name.startswith("refs/heads/") or (
+                name.startswith("refs/pull/") and name.endswith("/head")
+            )
+            if wanted and name not in seen:
+                repo.references.delete(name)
+        logger.info("mirror fetched", extra={"repository": str(path)})
+        return repo
+
+
+def remove_mirror(path: Path) -> bool:
+    """Delete a mirror (its repository was uninstalled or deleted); tell whether it existed."""
+    with _exclusive(path.with_name(path.name + ".lock")):
+        if not path.exists():
+            return False
+        shutil.rmtree(path)
+        return True

@@ -153,6 +153,9 @@ class PullRequest(Base):
     head_sha: Mapped[str] = mapped_column(SHA)
     check_run_id: Mapped[int | None] = mapped_column(BigInteger)
     comment_id: Mapped[int | None] = mapped_column(BigInteger)
+    # What was last posted (sha256 of it), so that an unchanged result costs no API call.
+    check_digest: Mapped[str | None] = mapped_column(String(64))
+    comment_digest: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -11,7 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from bot.errors import TrunkguardError
-from bot.jobs import Job, jobs_for
+from bot.jobs import Job
+from bot.routing import jobs_for
 from bot.store import Store
 from bot.webhooks import SIGNATURE_HEADER, verify_signature
 

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from bot.models import (
     MergeCacheEntry,
     MergedWork,
     PredictedConflict,
+    PullRequest,
     Repository,
     Scan,
     WebhookDelivery,
@@ -472,11 +474,66 @@ class Store:
         with self._errors(), self.engine.begin() as connection:
             return int(connection.execute(statement.values(installation_id=None)).rowcount)
 
+    def repositories_of(self, installation_id: int) -> list[str]:
+        """Return the repositories an App installation covers, by name."""
+        with self._errors(), Session(self.engine) as session:
+            return list(
+                session.scalars(
+                    select(Repository.name)
+                    .where(Repository.installation_id == installation_id)
+                    .order_by(Repository.name)
+                )
+            )
+
     def installation_of(self, repository: str) -> int | None:
         """Return the App installation that covers a repository, if any."""
         with self._errors(), Session(self.engine) as session:
             return session.scalar(
                 select(Repository.installation_id).where(Repository.name == repository)
+            )
+
+    def pull_request(self, repository: str, number: int) -> PullRecord | None:
+        """Return what was last posted on a pull request, if anything."""
+        with self._errors(), Session(self.engine) as session:
+            row = session.scalar(
+                select(PullRequest)
+                .join(Repository, PullRequest.repository_id == Repository.id)
+                .where(Repository.name == repository, PullRequest.number == number)
+            )
+            return None if row is None else _pull_record(row)
+
+    def pull_requests(self, repository: str, state: str = "open") -> list[PullRecord]:
+        """Return the pull requests of a repository last seen in `state`, by number."""
+        with self._errors(), Session(self.engine) as session:
+            rows = session.scalars(
+                select(PullRequest)
+                .join(Repository, PullRequest.repository_id == Repository.id)
+                .where(Repository.name == repository, PullRequest.state == state)
+                .order_by(PullRequest.number)
+            )
+            return [_pull_record(row) for row in rows]
+
+    def save_pull_request(self, repository: str, record: PullRecord) -> None:
+        """Keep what was posted on a pull request (insert, or replace the earlier row)."""
+        now = datetime.now(UTC)
+        values = {
+            "state": record.state,
+            "head_ref": record.head_ref,
+            "head_sha": record.head_sha,
+            "check_run_id": record.check_run_id,
+            "comment_id": record.comment_id,
+            "check_digest": record.check_digest,
+            "comment_digest": record.comment_digest,
+            "updated_at": now,
+        }
+        dialect = self.engine.dialect.name
+        with self._errors(), Session(self.engine) as session, session.begin():
+            repository_id = self._repository_id(session, repository, now)
+            statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(PullRequest)
+            session.execute(
+                statement.values(
+                    repository_id=repository_id, number=record.number, **values
+                ).on_conflict_do_update(index_elements=["repository_id", "number"], set_=values)
             )
 
     def save_failure(self, repository: str, kind: str, error: str, started: datetime) -> int:
@@ -485,6 +542,33 @@ class Store:
             return self._add_scan(
                 session, repository, kind, started, started, status="failed", error=error
             )
+
+
+@dataclass(frozen=True)
+class PullRecord:
+    """A pull request as trunkguard last saw it, and what it last posted there."""
+
+    number: int
+    state: str
+    head_ref: str
+    head_sha: str
+    check_run_id: int | None = None
+    comment_id: int | None = None
+    check_digest: str | None = None
+    comment_digest: str | None = None
+
+
+def _pull_record(row: PullRequest) -> PullRecord:
+    return PullRecord(
+        row.number,
+        row.state,
+        row.head_ref,
+        row.head_sha,
+        row.check_run_id,
+        row.comment_id,
+        row.check_digest,
+        row.comment_digest,
+    )
 
 
 def _aware(moment: datetime) -> datetime:

@@ -89,7 +89,7 @@ def test_a_healthy_pull_request_gets_success_and_no_comment(team):
     assert comment_body(pull, result, "always") == (
         f"{MARKER}\n**trunkguard**: all is well. {result.title}."
     )
-    assert resolved_body(result).startswith(MARKER + "\n**trunkguard**: resolved")
+    assert resolved_body().startswith(MARKER + "\n**trunkguard**: resolved")
 
 
 @pytest.mark.parametrize(

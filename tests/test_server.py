@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.jobs import InProcessQueue, Job, jobs_for
+from bot.job_queue import InProcessQueue
+from bot.jobs import Job, Services
+from bot.routing import jobs_for
 from bot.server import create_app
 from bot.settings import SettingsError, load_settings
 from bot.store import Store
@@ -30,9 +32,13 @@ def store(db_url):
         yield opened
 
 
+def services(store, mirrors=Path("/nonexistent/mirrors")) -> Services:
+    return Services(store, None, mirrors)
+
+
 @pytest.fixture
 def served(store):
-    jobs = InProcessQueue(store)
+    jobs = InProcessQueue(services(store))
     client = TestClient(create_app(SECRET, store, jobs))
     yield client, jobs
     jobs.close()
@@ -101,7 +107,11 @@ def test_a_missing_or_wrong_signature_is_401_and_nothing_happens(served, store, 
     ("event", "body", "status", "message"),
     [
         ("ping", recorded("ping/payload.json"), 200, "pong"),
-        ("pull_request", recorded("pull_request/opened.json"), 202, "pull_request is not acted on"),
+        ("pull_request", b'{"action": "assigned", "installation": {"id": 1}, '
+         b'"repository": {"full_name": "o/r"}, "pull_request": {"number": 1}}',
+         202, "pull_request is not acted on"),
+        ("pull_request", b'{"action": "opened", "installation": {"id": 1}}', 400,
+         "a pull_request delivery without the fields it must have"),
         ("watch", b'{"action": "started"}', 202, "watch is not acted on"),
         ("installation", b"{not json", 400, "the body is not JSON"),
         ("installation", b'["a list"]', 400, "the body is not a JSON object"),
@@ -118,7 +128,7 @@ def test_answers(served, event, body, status, message):
 
 def test_a_delivery_that_cannot_be_recorded_is_a_5xx_so_github_sends_it_again(tmp_path, caplog):
     unready = Store(f"sqlite:///{tmp_path / 'no-schema.db'}")  # no tables: every write fails
-    jobs = InProcessQueue(unready)
+    jobs = InProcessQueue(services(unready))
     try:
         client = TestClient(create_app(SECRET, unready, jobs))
         with caplog.at_level(logging.ERROR):
@@ -133,11 +143,12 @@ def test_a_delivery_that_cannot_be_recorded_is_a_5xx_so_github_sends_it_again(tm
 def test_a_failing_job_is_logged_and_the_next_one_runs(store, caplog, monkeypatch):
     import bot.jobs
 
-    def broken(store, **arguments):
+    def broken(services, **arguments):
         raise RuntimeError("boom")
 
     monkeypatch.setitem(bot.jobs.JOBS, "broken", broken)
-    jobs = InProcessQueue(store)
+    monkeypatch.setitem(bot.jobs.JOBS, "scan_repository", lambda services, **arguments: [])
+    jobs = InProcessQueue(services(store))
     with caplog.at_level(logging.ERROR):
         jobs.put(Job("broken", {}, "d-5"))
         jobs.put(Job("register_repositories", {"installation": 7, "added": ["o/r"]}))

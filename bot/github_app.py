@@ -1,0 +1,287 @@
+"""GitHub's side, through PyGithub: App authentication, the calls trunkguard makes, and their
+failures said in one line (rate limits as a time to wait, so a job is retried, not failed)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry
+from github.GithubException import (
+    BadCredentialsException,
+    RateLimitExceededExceedsMaxWait,
+    RateLimitExceededException,
+    UnknownObjectException,
+)
+from urllib3.response import BaseHTTPResponse
+
+from bot.errors import TrunkguardError
+from bot.evaluation import MARKER, Evaluation
+
+logger = logging.getLogger(__name__)
+
+CHECK_NAME = "trunkguard"
+MAX_INLINE_WAIT = 60.0  # seconds a request may wait for a rate limit; longer: retry the job later
+RETRIES = 4  # per request, for 5xx and short rate limits, with exponential backoff
+TIMEOUT = 20  # seconds per request
+PER_PAGE = 100  # GitHub's largest page: 200 open pull requests are two requests
+
+
+class GitHubError(TrunkguardError):
+    """A GitHub call that failed, said in one line without credentials."""
+
+
+class GitHubUnavailable(GitHubError):
+    """GitHub failed in a way that may pass (5xx, no answer): the job is worth retrying."""
+
+    def __init__(self, message: str, retry_after: float = 60.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(GitHubUnavailable):
+    """GitHub's rate limit is spent until `retry_after` seconds from now."""
+
+
+class NotFound(GitHubError):
+    """The repository, pull request or installation is gone, or the App cannot see it."""
+
+
+@dataclass(frozen=True)
+class RepositoryInfo:
+    """What the App needs to know of a repository before it can mirror it."""
+
+    full_name: str
+    clone_url: str
+    default_branch: str
+
+
+@dataclass(frozen=True)
+class OpenPull:
+    """An open pull request as GitHub lists it."""
+
+    number: int
+    author: str
+    head_sha: str
+    head_ref: str
+    base_ref: str
+    draft: bool
+    labels: tuple[str, ...]
+
+
+class _Retry(GithubRetry):
+    """GithubRetry, but a Retry-After longer than MAX_INLINE_WAIT is not slept through in a
+    request: it is raised, and the job is retried after it instead."""
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        wait = super().get_retry_after(response)
+        if wait is not None and wait > self.max_rate_limit_wait_or_inline:
+            raise RateLimitExceededExceedsMaxWait(
+                response.status, {"message": "Retry-After"}, dict(response.headers), wait=wait
+            )
+        return wait
+
+    @property
+    def max_rate_limit_wait_or_inline(self) -> float:
+        return self.max_rate_limit_wait if self.max_rate_limit_wait is not None else MAX_INLINE_WAIT
+
+
+def retry_policy(max_wait: float = MAX_INLINE_WAIT, backoff: float = 1.0) -> GithubRetry:
+    """How requests are retried: 5xx and 429 with backoff, rate limits up to `max_wait`."""
+    return _Retry(
+        total=RETRIES,
+        backoff_factor=backoff,
+        max_rate_limit_wait=max_wait,
+        secondary_rate_wait=min(60.0, max_wait),
+        status_forcelist=[429, *range(500, 600)],
+    )
+
+
+def _wait_from(headers: Any) -> float:
+    """How long a rate-limited response asks us to wait, in seconds."""
+    headers = {str(k).lower(): v for k, v in dict(headers or {}).items()}
+    if str(headers.get("retry-after", "")).isdigit():
+        return float(headers["retry-after"])
+    reset = str(headers.get("x-ratelimit-reset", ""))
+    if reset.isdigit():
+        return max(1.0, int(reset) - time.time() + 1)
+    return 60.0
+
+
+def _message(error: GithubException) -> str:
+    data = error.data if isinstance(error.data, dict) else {}
+    return str(data.get("message") or error.data or "no message")
+
+
+@contextmanager
+def github_calls(what: str) -> Iterator[None]:
+    """Turn PyGithub's and requests' exceptions into trunkguard's, each in one line."""
+    try:
+        yield
+    except RateLimitExceededExceedsMaxWait as error:
+        wait = error.wait or _wait_from(error.headers)
+        raise RateLimited(f"{what}: rate limited for {wait:.0f} s", wait) from None
+    except RateLimitExceededException as error:
+        wait = _wait_from(error.headers)
+        raise RateLimited(f"{what}: rate limited for {wait:.0f} s", wait) from None
+    except BadCredentialsException as error:
+        raise GitHubError(f"{what}: GitHub refused the credentials ({_message(error)})") from None
+    except UnknownObjectException:
+        raise NotFound(f"{what}: not found (gone, or not visible to the App)") from None
+    except GithubException as error:
+        if error.status >= 500 or error.status == 429:
+            raise GitHubUnavailable(f"{what}: GitHub answered {error.status}") from None
+        if error.status == 403 and "rate limit" in _message(error).lower():
+            wait = _wait_from(error.headers)
+            raise RateLimited(f"{what}: rate limited for {wait:.0f} s", wait) from None
+        raise GitHubError(f"{what}: GitHub answered {error.status}: {_message(error)}") from None
+    except requests.RequestException as error:
+        reason = type(error).__name__
+        raise GitHubUnavailable(f"{what}: no answer from GitHub ({reason})") from None
+
+
+class GitHubClient:
+    """The calls trunkguard makes, as one installation (or one Actions token) may make them."""
+
+    def __init__(self, github: Github, token: Any) -> None:
+        self._github = github
+        self._token = token  # a callable giving a token valid for a while yet
+
+    def token(self) -> str:
+        """Return an access token for git over HTTPS (cached until shortly before it expires)."""
+        with github_calls("installation token"):
+            return str(self._token())
+
+    def repository(self, full_name: str) -> RepositoryInfo:
+        """Return where to clone `full_name` from, and its default branch."""
+        with github_calls(full_name):
+            repo = self._github.get_repo(full_name)
+            return RepositoryInfo(repo.full_name, repo.clone_url, repo.default_branch)
+
+    def open_pulls(self, full_name: str) -> list[OpenPull]:
+        """Return the repository's open pull requests."""
+        with github_calls(f"{full_name} pull requests"):
+            repo = self._github.get_repo(full_name)
+            return [
+                OpenPull(
+                    p.number,
+                    p.user.login if p.user else "ghost",
+                    p.head.sha,
+                    p.head.ref,
+                    p.base.ref,
+                    bool(p.draft),
+                    tuple(label.name for label in p.labels),
+                )
+                for p in repo.get_pulls(state="open")
+            ]
+
+    def create_check_run(self, full_name: str, head_sha: str, evaluation: Evaluation) -> int:
+        """Post the check run for `head_sha`; return its id."""
+        annotations = [
+            {
+                "path": a.path,
+                "start_line": a.start_line,
+                "end_line": a.end_line,
+                "annotation_level": a.level,
+                "message": a.message,
+            }
+            for a in evaluation.annotations
+        ]
+        output: dict[str, Any] = {"title": evaluation.title, "summary": evaluation.summary}
+        if annotations:
+            output["annotations"] = annotations
+        with github_calls(f"{full_name} check run"):
+            run = self._github.get_repo(full_name).create_check_run(
+                CHECK_NAME,
+                head_sha,
+                status="completed",
+                conclusion=str(evaluation.conclusion),
+                output=output,
+            )
+            return int(run.id)
+
+    def find_comment(self, full_name: str, number: int) -> tuple[int, str] | None:
+        """Return our comment on pull request `number` (found by its marker): id and body."""
+        with github_calls(f"{full_name}#{number} comments"):
+            issue = self._github.get_repo(full_name).get_issue(number)
+            for comment in issue.get_comments():
+                if MARKER in (comment.body or ""):
+                    return int(comment.id), str(comment.body)
+        return None
+
+    def create_comment(self, full_name: str, number: int, body: str) -> int:
+        """Comment on pull request `number`; return the comment's id."""
+        with github_calls(f"{full_name}#{number} comment"):
+            issue = self._github.get_repo(full_name).get_issue(number)
+            return int(issue.create_comment(body).id)
+
+    def edit_comment(self, full_name: str, number: int, comment_id: int, body: str) -> None:
+        """Replace the text of a comment on pull request `number`."""
+        with github_calls(f"{full_name} comment {comment_id}"):
+            issue = self._github.get_repo(full_name).get_issue(number)
+            issue.get_comment(comment_id).edit(body)
+
+    def delete_comment(self, full_name: str, number: int, comment_id: int) -> None:
+        """Delete a comment on pull request `number` (already gone is fine)."""
+        try:
+            with github_calls(f"{full_name} comment {comment_id}"):
+                issue = self._github.get_repo(full_name).get_issue(number)
+                issue.get_comment(comment_id).delete()
+        except NotFound:
+            pass
+
+
+def _github(api_url: str, auth: Auth.Auth, retry: GithubRetry | None) -> Github:
+    return Github(
+        auth=auth,
+        base_url=api_url,
+        retry=retry or retry_policy(),
+        timeout=TIMEOUT,
+        per_page=PER_PAGE,
+        lazy=True,  # objects are fetched when read: an edit is one request, not two
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
+
+
+def token_client(api_url: str, token: str, retry: GithubRetry | None = None) -> GitHubClient:
+    """A client with one token: a GitHub Actions GITHUB_TOKEN, for `pr-check`."""
+    return GitHubClient(_github(api_url, Auth.Token(token), retry), lambda: token)
+
+
+class GitHubApp:
+    """The App: signs JWTs with its private key, and hands out one client per installation,
+    each caching its installation token until shortly before it expires."""
+
+    def __init__(
+        self, app_id: int, private_key: str, api_url: str, retry: GithubRetry | None = None
+    ) -> None:
+        self._auth = Auth.AppAuth(app_id, private_key)
+        self._api_url = api_url
+        self._retry = retry
+        self._clients: dict[int, GitHubClient] = {}
+        self._lock = threading.Lock()
+
+    def installation(self, installation_id: int) -> GitHubClient:
+        """Return the client for one installation of the App."""
+        with self._lock:
+            client = self._clients.get(installation_id)
+            if client is None:
+                auth = self._auth.get_installation_auth(installation_id)
+                github = _github(self._api_url, auth, self._retry)
+                # Github() gave `auth` its requester; its token property fetches and caches.
+                client = GitHubClient(github, lambda: auth.token)
+                self._clients[installation_id] = client
+            return client
+
+    def forget(self, installation_ids: Sequence[int]) -> None:
+        """Drop the cached clients (and tokens) of uninstalled installations."""
+        with self._lock:
+            for installation_id in installation_ids:
+                self._clients.pop(installation_id, None)

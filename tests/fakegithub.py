@@ -1,0 +1,361 @@
+"""A fake GitHub on loopback, over real HTTP: enough REST API for the App, and git's smart HTTP.
+
+Bodies are shaped from the recorded examples in tests/fixtures/github/rest (GitHub's OpenAPI
+description's examples), request bodies are checked against that description, anything it
+does not know is a 404, and everything asked is recorded. Repositories are bare repositories
+under `root` (owner/name.git), served by `git http-backend` to holders of a valid token.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import re
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import jwt
+import pygit2
+import uvicorn
+from fastapi import FastAPI, Request, Response
+
+FIXTURES = Path(__file__).parent / "fixtures" / "github" / "rest"
+EXAMPLES = FIXTURES / "openapi-examples"
+
+
+def example(name: str) -> Any:
+    """Load one of the OpenAPI description's example bodies."""
+    return json.loads((EXAMPLES / f"{name}.json").read_text())
+
+
+def _nullable(schema: Any) -> Any:
+    """Turn OpenAPI 3.0's `nullable: true` into JSON Schema's type lists."""
+    if isinstance(schema, list):
+        return [_nullable(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _nullable(v) for k, v in schema.items() if k != "nullable"}
+    if schema.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+class OpenAPI:
+    """The operations of the description subset, and a validator for their request bodies."""
+
+    def __init__(self) -> None:
+        spec = json.loads((FIXTURES / "openapi-subset.json").read_text())
+        self.spec = _nullable(spec)
+        self.operations: list[tuple[str, re.Pattern[str], dict[str, Any]]] = []
+        for template, item in spec["paths"].items():
+            pattern = re.compile("^" + re.sub(r"\{[^}]+\}", r"[^/]+", template) + "$")
+            for method, operation in item.items():
+                if method != "parameters":
+                    self.operations.append((method.upper(), pattern, operation))
+
+    def check(self, method: str, path: str, body: Any) -> str | None:
+        """Return why `body` is not a valid request for the operation, or None."""
+        for op_method, pattern, operation in self.operations:
+            if op_method == method and pattern.match(path):
+                content = operation.get("requestBody", {}).get("content", {})
+                schema = content.get("application/json", {}).get("schema")
+                if schema is None:
+                    return None
+                resolver_schema = {**self.spec, **_nullable(schema)}
+                try:
+                    jsonschema.validate(body, resolver_schema)
+                except jsonschema.ValidationError as error:
+                    return f"{error.message} at {'/'.join(map(str, error.absolute_path))}"
+                return None
+        return None
+
+
+@dataclass
+class Fault:
+    """An error to answer with instead of the real thing, `times` times."""
+
+    method: str
+    path: str  # a regular expression matched against the request path
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    times: int = 1
+
+
+@dataclass
+class Pull:
+    """A pull request of the fake: its head is read from refs/pull/N/head when asked."""
+
+    number: int
+    author: str
+    head_ref: str
+    base_ref: str
+    draft: bool = False
+    labels: tuple[str, ...] = ()
+    state: str = "open"
+
+
+class FakeGitHub:
+    """The fake: start() it, point the App at `url`, look at `requests`, `check_runs`,
+    `comments` afterwards."""
+
+    def __init__(self, root: Path, app_id: int, public_key: str) -> None:
+        self.root = root
+        self.app_id = app_id
+        self.public_key = public_key
+        self.openapi = OpenAPI()
+        self.installations: dict[int, set[str]] = {}
+        self.pulls: dict[str, dict[int, Pull]] = {}
+        self.default_branch: dict[str, str] = {}
+        self.tokens: dict[str, int] = {}
+        self.refused_tokens: set[str] = set()
+        self.check_runs: list[dict[str, Any]] = []
+        self.comments: dict[int, dict[str, Any]] = {}
+        self.requests: list[tuple[str, str, Any]] = []
+        self.invalid: list[str] = []  # request bodies the description refuses
+        self.faults: list[Fault] = []
+        self.git_fetches = 0
+        self._lock = threading.Lock()
+        self._ids = iter(range(1000, 10**9))
+        self.url = ""
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- set-up ------------------------------------------------------------------------
+    def add_repository(self, full_name: str, installation: int, default_branch: str) -> Path:
+        """Create an empty bare repository served as `full_name`; return its path."""
+        path = self.root / f"{full_name}.git"
+        pygit2.init_repository(str(path), bare=True)
+        self.installations.setdefault(installation, set()).add(full_name)
+        self.pulls.setdefault(full_name, {})
+        self.default_branch[full_name] = default_branch
+        return path
+
+    def add_pull(self, full_name: str, pull: Pull) -> None:
+        """Open a pull request (its refs/pull/N/head must exist in the repository)."""
+        self.pulls[full_name][pull.number] = pull
+
+    def clone_url(self, full_name: str) -> str:
+        return f"{self.url}/git/{full_name}.git"
+
+    # -- serving -----------------------------------------------------------------------
+    def start(self) -> str:
+        """Serve on a free loopback port; return the API URL."""
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(self._app(), host="127.0.0.1", port=port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake GitHub did not start")
+            time.sleep(0.01)
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+
+    def posted(self, method: str, pattern: str) -> list[Any]:
+        """The bodies of the requests with this method whose path matches `pattern`."""
+        return [b for m, p, b in self.requests if m == method and re.search(pattern, p)]
+
+    def _app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.api_route("/{path:path}", methods=["GET", "POST", "PATCH", "DELETE"])
+        async def route(path: str, request: Request) -> Response:
+            body = await request.body()
+            return self._handle(request.method, "/" + path, request, body)
+
+        return app
+
+    def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+        text = json.dumps(body).replace("https://api.github.com", self.url)
+        return Response(text, status, headers, media_type="application/json; charset=utf-8")
+
+    def _handle(self, method: str, path: str, request: Request, raw: bytes) -> Response:
+        if path.startswith("/git/"):
+            return self._git(method, path[len("/git") :], request, raw)
+        body = json.loads(raw) if raw else None
+        with self._lock:
+            self.requests.append((method, path, body))
+            for fault in self.faults:
+                if fault.times > 0 and fault.method == method and re.search(fault.path, path):
+                    fault.times -= 1
+                    return self._json(fault.status, fault.body, fault.headers)
+        if body is not None:
+            problem = self.openapi.check(method, path, body)
+            if problem is not None:
+                self.invalid.append(f"{method} {path}: {problem}")
+                return self._json(422, {"message": "Validation Failed", "detail": problem})
+        auth = request.headers.get("authorization", "")
+        match = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
+        if match and method == "POST":
+            return self._access_token(int(match[1]), auth)
+        installation = self._installation(auth)
+        if installation is None:
+            return self._json(401, {"message": "Bad credentials"})
+        match = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)?", path)
+        if not match or match[1] not in self.installations.get(installation, ()):
+            return self._json(404, {"message": "Not Found"})
+        return self._repo(method, match[1], match[2] or "", body)
+
+    def _access_token(self, installation: int, auth: str) -> Response:
+        token = auth.removeprefix("Bearer ")
+        try:
+            claims = jwt.decode(token, self.public_key, algorithms=["RS256"])
+        except jwt.PyJWTError as error:
+            return self._json(401, {"message": f"A JSON web token could not be decoded: {error}"})
+        if str(claims.get("iss")) != str(self.app_id):
+            return self._json(401, {"message": "'Issuer' claim ('iss') must be the App id"})
+        if installation not in self.installations:
+            return self._json(404, {"message": "Not Found"})
+        token = f"ghs_fake{next(self._ids)}"
+        self.tokens[token] = installation
+        answer = example("apps.create-installation-access-token.201")
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        answer.update(token=token, expires_at=expires)
+        return self._json(201, answer)
+
+    def _installation(self, auth: str) -> int | None:
+        token = re.sub(r"^(token|Bearer) ", "", auth)
+        if token in self.refused_tokens:
+            return None
+        return self.tokens.get(token)
+
+    def _pull_body(self, full_name: str, pull: Pull) -> dict[str, Any]:
+        body = copy.deepcopy(example("pulls.list.200")[0])
+        repo = pygit2.Repository(str(self.root / f"{full_name}.git"))
+        head = repo.references.get(f"refs/pull/{pull.number}/head")
+        body.update(
+            number=pull.number,
+            state=pull.state,
+            draft=pull.draft,
+            url=f"{self.url}/repos/{full_name}/pulls/{pull.number}",
+            labels=[{"id": i, "name": n, "color": "ededed"} for i, n in enumerate(pull.labels)],
+        )
+        body["user"]["login"] = pull.author
+        body["head"].update(ref=pull.head_ref, sha=str(head.target) if head else "0" * 40)
+        body["base"].update(ref=pull.base_ref)
+        return body
+
+    def _repo(self, method: str, full_name: str, rest: str, body: Any) -> Response:
+        if method == "GET" and rest == "":
+            answer = example("repos.get.200")
+            answer.update(
+                full_name=full_name,
+                name=full_name.split("/")[1],
+                clone_url=self.clone_url(full_name),
+                default_branch=self.default_branch[full_name],
+                url=f"{self.url}/repos/{full_name}",
+            )
+            return self._json(200, answer)
+        if method == "GET" and rest == "/pulls":
+            pulls = [p for p in self.pulls[full_name].values() if p.state == "open"]
+            return self._json(200, [self._pull_body(full_name, p) for p in pulls])
+        if method == "POST" and rest == "/check-runs":
+            run_id = next(self._ids)
+            self.check_runs.append({"id": run_id, **body})
+            answer = example("checks.create.201.example-of-completed-conclusion")
+            answer.update(id=run_id, head_sha=body["head_sha"], name=body["name"])
+            answer.update(conclusion=body.get("conclusion"), status=body.get("status"))
+            return self._json(201, answer)
+        match = re.fullmatch(r"/issues/(\d+)/comments", rest)
+        if match and method == "GET":
+            mine = [
+                self._comment_body(full_name, i, c)
+                for i, c in sorted(self.comments.items())
+                if c["issue"] == int(match[1]) and c["repository"] == full_name
+            ]
+            return self._json(200, mine)
+        if match and method == "POST":
+            comment_id = next(self._ids)
+            self.comments[comment_id] = {
+                "repository": full_name,
+                "issue": int(match[1]),
+                "body": body["body"],
+                "edits": 0,
+            }
+            return self._json(
+                201, self._comment_body(full_name, comment_id, self.comments[comment_id])
+            )
+        match = re.fullmatch(r"/issues/comments/(\d+)", rest)
+        if match and int(match[1]) in self.comments:
+            comment_id = int(match[1])
+            if method == "PATCH":
+                self.comments[comment_id]["body"] = body["body"]
+                self.comments[comment_id]["edits"] += 1
+                return self._json(
+                    200, self._comment_body(full_name, comment_id, self.comments[comment_id])
+                )
+            if method == "DELETE":
+                del self.comments[comment_id]
+                return Response(status_code=204)
+        return self._json(404, {"message": "Not Found"})
+
+    def _comment_body(self, full_name: str, comment_id: int, comment: dict[str, Any]) -> Any:
+        answer = copy.deepcopy(example("issues.create-comment.201"))
+        answer.update(
+            id=comment_id,
+            body=comment["body"],
+            url=f"{self.url}/repos/{full_name}/issues/comments/{comment_id}",
+        )
+        return answer
+
+    def _git(self, method: str, path: str, request: Request, body: bytes) -> Response:
+        """git's smart HTTP, through `git http-backend`, for holders of a valid token."""
+        auth = request.headers.get("authorization", "")
+        token = None
+        if auth.startswith("Basic "):
+            user, _, token = base64.b64decode(auth[6:]).decode().partition(":")
+        match = re.match(r"/([^/]+/[^/]+)\.git/", path)
+        installation = self.tokens.get(token or "") if token not in self.refused_tokens else None
+        if (
+            installation is None
+            or not match
+            or match[1] not in self.installations.get(installation, ())
+        ):
+            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="fake GitHub"'})
+        if path.endswith("/info/refs"):
+            with self._lock:
+                self.git_fetches += 1
+        env = {
+            "GIT_PROJECT_ROOT": str(self.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": request.url.query,
+            "CONTENT_TYPE": request.headers.get("content-type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": "x-access-token",
+            "REMOTE_ADDR": "127.0.0.1",
+            "GIT_PROTOCOL": request.headers.get("git-protocol", ""),
+            "HTTP_CONTENT_ENCODING": request.headers.get("content-encoding", ""),
+            "PATH": "/usr/bin:/bin",
+        }
+        done = subprocess.run(
+            ["git", "http-backend"], input=body, env=env, capture_output=True, timeout=120
+        )
+        head, _, payload = done.stdout.partition(b"\r\n\r\n")
+        status, headers = 200, {}
+        for line in head.decode().split("\r\n"):
+            name, _, value = line.partition(": ")
+            if name.lower() == "status":
+                status = int(value.split()[0])
+            elif name:
+                headers[name] = value
+        return Response(payload, status, headers)

@@ -1,0 +1,217 @@
+"""The App end to end: signed deliveries to the server on loopback, jobs, a fake GitHub over
+real HTTP (REST and git's smart HTTP), and what ends up posted there."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.evaluation import MARKER
+from bot.github_app import GitHubApp, retry_policy
+from bot.job_queue import InProcessQueue
+from bot.jobs import Services
+from bot.server import create_app
+from bot.store import Store
+from bot.webhooks import signature
+from tests.fakegithub import FakeGitHub, Pull
+from tests.gitrepo import BOB, NOW, GitRepo, numbered
+
+WEBHOOKS = Path(__file__).parent / "fixtures/github/webhooks"
+SECRET = b"an App's webhook secret"
+APP_ID = 4242
+INSTALLATION = 42
+REPO = "acme/app"
+
+
+@pytest.fixture(scope="module")
+def keys():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+@pytest.fixture
+def github(tmp_path, keys):
+    fake = FakeGitHub(tmp_path / "github", APP_ID, keys[1])
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+class Served:
+    """trunkguard's server on loopback, its job queue and store."""
+
+    def __init__(self, url: str, jobs: InProcessQueue, store: Store) -> None:
+        self.url = url
+        self.jobs = jobs
+        self.store = store
+
+    def deliver(self, event: str, payload: dict, delivery: str) -> tuple[int, dict]:
+        body = json.dumps(payload).encode()
+        request = urllib.request.Request(
+            f"{self.url}/webhook",
+            data=body,
+            headers={
+                "X-GitHub-Event": event,
+                "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": signature(SECRET, body),
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            status, document = answer.status, json.loads(answer.read())
+        self.jobs.join()
+        return status, document
+
+
+@pytest.fixture
+def served(tmp_path, db_url, github, keys):
+    store = Store(db_url)
+    store.upgrade()
+    app = GitHubApp(APP_ID, keys[0], github.url, retry_policy(max_wait=5, backoff=0.01))
+    services = Services(store, app.installation, tmp_path / "mirrors", clock=lambda: NOW)
+    jobs = InProcessQueue(services)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(SECRET, store, jobs), host="127.0.0.1", port=port,
+                       log_level="warning")
+    )  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield Served(f"http://127.0.0.1:{port}", jobs, store)
+    server.should_exit = True
+    thread.join(timeout=10)
+    jobs.close()
+    store.close()
+
+
+def build(github: FakeGitHub) -> GitRepo:
+    """acme/app: an old branch (#7, by bob) and a young one (#8, by ada) that edit the same
+    lines of app.py, so each will conflict with the other once either lands."""
+    path = github.add_repository(REPO, INSTALLATION, "main")
+    t = GitRepo.__new__(GitRepo)
+    GitRepo.__init__(t, path.parent / "build.git")
+    base = t.commit({"app.py": numbered(), "README": "app\n"}, days_ago=40, branch="main")
+    old = t.commit({"app.py": numbered(changes={10: "old branch"})}, days_ago=19,
+                   parents=[base], branch="old-feature", author=BOB)  # fmt: skip
+    young = t.commit({"app.py": numbered(changes={10: "young branch"})}, days_ago=0.5,
+                     parents=[base], branch="young-feature")  # fmt: skip
+    t.ref("refs/pull/7/head", old)
+    t.ref("refs/pull/8/head", young)
+    t.git("push", "--quiet", str(path), "+refs/*:refs/*")
+    github.add_pull(REPO, Pull(7, "bob", "old-feature", "main"))
+    github.add_pull(REPO, Pull(8, "ada", "young-feature", "main"))
+    return t
+
+
+def pull_request_event(action: str, number: int, head_ref: str, head_sha: str) -> dict:
+    payload = json.loads((WEBHOOKS / "pull_request/synchronize.json").read_text())
+    payload["action"] = action
+    payload["installation"] = {"id": INSTALLATION}
+    payload["repository"]["full_name"] = REPO
+    payload["pull_request"].update(number=number)
+    payload["pull_request"]["head"].update(ref=head_ref, sha=head_sha)
+    return payload
+
+
+def test_an_old_conflicting_pull_request_gets_a_failing_check_and_one_comment(served, github):
+    t = build(github)
+    old_head = str(t.repo.references["refs/pull/7/head"].target)
+
+    status, _ = served.deliver(
+        "pull_request", pull_request_event("opened", 7, "old-feature", old_head), "d-1"
+    )
+    assert status == 202
+    assert github.invalid == []
+    [run] = github.check_runs
+    assert (run["name"], run["head_sha"], run["conclusion"]) == ("trunkguard", old_head, "failure")
+    assert run["output"]["title"] == "Branch is 19 days old; the limit is 14 days (and 1 more)"
+    assert [a["path"] for a in run["output"]["annotations"]] == ["app.py"]
+    [comment] = github.comments.values()
+    assert comment["issue"] == 7 and MARKER in comment["body"]
+    assert "Will conflict with #8 by @ada once either lands: app.py (lines 10)" in comment["body"]
+    assert github.git_fetches >= 1  # the mirror came over smart HTTP, with the token
+
+    # The author fixes the conflict (takes the young branch's line) and pushes.
+    fixed = t.commit({"app.py": numbered(changes={10: "young branch"})}, days_ago=0.1,
+                     parents=[t.repo.references["refs/pull/7/head"].target],
+                     branch="old-feature", author=BOB)  # fmt: skip
+    t.ref("refs/pull/7/head", fixed)
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    event = pull_request_event("synchronize", 7, "old-feature", str(fixed))
+    assert served.deliver("pull_request", event, "d-2")[0] == 202
+    assert [r["conclusion"] for r in github.check_runs] == ["failure", "failure"]
+    assert github.check_runs[1]["output"]["title"] == "Branch is 19 days old; the limit is 14 days"
+    [comment] = github.comments.values()  # the same comment, edited: never a second one
+    assert comment["edits"] == 1
+    assert "#8" not in comment["body"] and "19 days old" in comment["body"]
+
+    # GitHub redelivers the same delivery: acknowledged, nothing new posted.
+    posted = len(github.requests)
+    assert served.deliver("pull_request", event, "d-2") == (200, {"message": "already received"})
+    assert len(github.requests) == posted
+
+
+def test_a_young_pull_request_without_conflicts_passes_silently(served, github):
+    t = build(github)
+    del github.pulls[REPO][7]  # alone: nothing to conflict with
+    head = str(t.repo.references["refs/pull/8/head"].target)
+    served.deliver("pull_request", pull_request_event("opened", 8, "young-feature", head), "d-1")
+    [run] = github.check_runs
+    assert run["conclusion"] == "success"
+    assert github.comments == {}  # no comment on a healthy pull request
+
+
+def test_a_push_to_trunk_reviews_every_open_pull_request_and_a_rerun_posts_once(served, github):
+    t = build(github)
+    push = json.loads((WEBHOOKS / "push/with-installation.json").read_text())
+    push.update(ref="refs/heads/main", deleted=False, installation={"id": INSTALLATION})
+    push["repository"].update(full_name=REPO, default_branch="main")
+    served.deliver("push", push, "d-1")
+    assert sorted(r["head_sha"] for r in github.check_runs) == sorted(
+        str(t.repo.references[f"refs/pull/{n}/head"].target) for n in (7, 8)
+    )
+    assert sorted(c["issue"] for c in github.comments.values()) == [7, 8]
+    # Trunk moves without touching app.py: no verdict changed, nothing is posted again.
+    main = t.repo.references["refs/heads/main"].target
+    t.commit({"README": "app, documented\n"}, days_ago=0.2, parents=[main], branch="main")
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    posted = len(github.requests)
+    served.deliver("push", push, "d-2")
+    assert [m for m, *_ in github.requests[posted:]] == ["GET", "GET"]  # repository, pulls
+    # The "Re-run" button: a new check run for that pull request; the comment stays as it is.
+    suite = json.loads((WEBHOOKS / "check_suite/rerequested.json").read_text())
+    suite["installation"] = {"id": INSTALLATION}
+    suite["repository"]["full_name"] = REPO
+    suite["check_suite"]["pull_requests"] = [{"number": 8}]
+    runs = len(github.check_runs)
+    assert served.deliver("check_suite", suite, "d-3")[0] == 202
+    assert [r["head_sha"] for r in github.check_runs[runs:]] == [suite_head(t, 8)]
+    assert all(c["edits"] == 0 for c in github.comments.values())
+
+
+def suite_head(t: GitRepo, number: int) -> str:
+    return str(t.repo.references[f"refs/pull/{number}/head"].target)
