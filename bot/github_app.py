@@ -275,6 +275,8 @@ class GitHubApp:
             if client is None:
                 auth = self._auth.get_installation_auth(installation_id)
                 github = _github(self._api_url, auth, self._retry)
+                with github_calls(f"installation {installation_id}"):
+                    auth.token  # noqa: B018  fetched now, so that a refusal names the installation
                 # Github() gave `auth` its requester; its token property fetches and caches.
                 client = GitHubClient(github, lambda: auth.token)
                 self._clients[installation_id] = client

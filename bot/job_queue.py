@@ -7,6 +7,7 @@ import queue
 import threading
 from dataclasses import replace
 
+from bot.errors import TrunkguardError
 from bot.github_app import GitHubUnavailable
 from bot.jobs import JOBS, Job, Services
 
@@ -80,7 +81,10 @@ class InProcessQueue:
                     delay = min(MAX_DELAY, error.retry_after * job.attempt)
                     logger.warning("job retried in %.0f s: %s", delay, error)
                     self.put(replace(job, attempt=job.attempt + 1), delay)
-            except Exception:
+            except TrunkguardError as error:  # said in one line, without credentials
+                assert job is not None
+                logger.error("job failed: %s", error, extra={"job": job.name})
+            except Exception:  # a bug: the traceback is what its fixer needs
                 assert job is not None
                 logger.exception("job failed", extra={"job": job.name, "delivery": job.delivery})
             finally:

@@ -100,6 +100,7 @@ class Pull:
     draft: bool = False
     labels: tuple[str, ...] = ()
     state: str = "open"
+    head_sha: str | None = None  # what the API says the head is, if not refs/pull/N/head
 
 
 class FakeGitHub:
@@ -249,7 +250,8 @@ class FakeGitHub:
             labels=[{"id": i, "name": n, "color": "ededed"} for i, n in enumerate(pull.labels)],
         )
         body["user"]["login"] = pull.author
-        body["head"].update(ref=pull.head_ref, sha=str(head.target) if head else "0" * 40)
+        sha = pull.head_sha or (str(head.target) if head else "0" * 40)
+        body["head"].update(ref=pull.head_ref, sha=sha)
         body["base"].update(ref=pull.base_ref)
         return body
 

@@ -4,6 +4,7 @@ real HTTP (REST and git's smart HTTP), and what ends up posted there."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -22,7 +23,7 @@ from bot.jobs import Services
 from bot.server import create_app
 from bot.store import Store
 from bot.webhooks import signature
-from tests.fakegithub import FakeGitHub, Pull
+from tests.fakegithub import FakeGitHub, Fault, Pull
 from tests.gitrepo import BOB, NOW, GitRepo, numbered
 
 WEBHOOKS = Path(__file__).parent / "fixtures/github/webhooks"
@@ -215,3 +216,178 @@ def test_a_push_to_trunk_reviews_every_open_pull_request_and_a_rerun_posts_once(
 
 def suite_head(t: GitRepo, number: int) -> str:
     return str(t.repo.references[f"refs/pull/{number}/head"].target)
+
+
+def opened(t: GitRepo, number: int, ref: str) -> dict:
+    return pull_request_event("opened", number, ref, suite_head(t, number))
+
+
+def test_a_fixed_conflict_edits_the_comment_to_resolved_or_deletes_it(served, github):
+    t = build(github)
+    del github.pulls[REPO][7]
+    github.add_pull(REPO, Pull(9, "bob", "young-two", "main"))
+    base = t.repo.references["refs/heads/main"].target
+    other = t.commit({"app.py": numbered(changes={10: "third way"})}, days_ago=0.2,
+                     parents=[base], branch="young-two", author=BOB)  # fmt: skip
+    t.ref("refs/pull/9/head", other)
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    served.deliver("pull_request", opened(t, 8, "young-feature"), "d-1")
+    [comment] = github.comments.values()
+    assert "Will conflict with #9 by @bob" in comment["body"]
+    assert github.check_runs[-1]["conclusion"] == "neutral"  # a conflict warns by default
+
+    # #8 takes #9's line: no conflict left, the comment says so.
+    fixed = t.commit({"app.py": numbered(changes={10: "third way"})}, days_ago=0.1,
+                     parents=[t.repo.references["refs/pull/8/head"].target],
+                     branch="young-feature")  # fmt: skip
+    t.ref("refs/pull/8/head", fixed)
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    event = pull_request_event("synchronize", 8, "young-feature", str(fixed))
+    served.deliver("pull_request", event, "d-2")
+    [comment] = github.comments.values()
+    assert comment["body"].startswith(MARKER + "\n**trunkguard**: resolved")
+    assert github.check_runs[-1]["conclusion"] == "success"
+
+    # A repository that prefers deletion says so in its configuration.
+    main = t.repo.references["refs/heads/main"].target
+    t.commit({".github/trunkguard.yml": "policy:\n  comment:\n    resolved: delete\n"},
+             days_ago=0.05, parents=[main], branch="main")  # fmt: skip
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    served.deliver("pull_request", pull_request_event("labeled", 8, "young-feature", str(fixed)),
+                   "d-3")  # fmt: skip
+    assert github.comments == {}
+
+
+def test_drafts_and_exempt_labels_get_a_neutral_check_with_the_reason(served, github):
+    t = build(github)
+    github.pulls[REPO][7].draft = True
+    github.pulls[REPO][8].labels = ("hotfix",)
+    main = "policy:\n  exempt:\n    labels: [hotfix]\n"
+    head = t.repo.references["refs/heads/main"].target
+    t.commit({".github/trunkguard.yml": main}, days_ago=1, parents=[head], branch="main")
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    served.deliver("pull_request", opened(t, 7, "old-feature"), "d-1")
+    served.deliver("pull_request", opened(t, 8, "young-feature"), "d-2")
+    titles = [(r["conclusion"], r["output"]["title"]) for r in github.check_runs]
+    assert titles == [
+        ("neutral", "Draft pull request: not checked until it is ready for review"),
+        ("neutral", "Exempt: labelled 'hotfix'"),
+    ]
+    assert github.comments == {}
+
+
+@pytest.mark.parametrize(
+    ("config", "title"),
+    [
+        ("policy:\n  age:\n    fail_days: soon\n",
+         "Invalid .github/trunkguard.yml: policy.age.fail_days: Input should be a valid "
+         "integer, got 'soon'"),
+        ("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+            f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+            for p, c in zip("abcdefg", "bcdefgh", strict=True)),
+         "Invalid .github/trunkguard.yml: more than 10,000 values once aliases are expanded"),
+        ("# padding\n" * 200_000,
+         "Invalid .github/trunkguard.yml: 2,000,000 bytes; a configuration is at most 64 KiB"),
+    ],
+)  # fmt: skip
+def test_an_unusable_configuration_fails_the_check_naming_the_problem(served, github, config,
+                                                                       title):  # fmt: skip
+    t = build(github)
+    main = t.repo.references["refs/heads/main"].target
+    t.commit({".github/trunkguard.yml": config}, days_ago=1, parents=[main], branch="main")
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    served.deliver("pull_request", opened(t, 8, "young-feature"), "d-1")
+    [run] = github.check_runs
+    assert (run["conclusion"], run["output"]["title"]) == ("failure", title)
+    assert github.comments == {}
+
+
+def test_a_head_pushed_during_the_review_is_left_to_the_push_own_event(served, github):
+    t = build(github)
+    github.pulls[REPO][8].head_sha = "1" * 40  # GitHub already knows a newer head
+    served.deliver("pull_request", opened(t, 8, "young-feature"), "d-1")
+    assert github.check_runs == [] and github.comments == {}
+    # The branch deleted under us: the same, no crash, nothing posted.
+    github.pulls[REPO][8].head_sha = None
+    t.repo.references.delete("refs/pull/8/head")
+    t.git("push", "--quiet", "--prune", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    served.deliver("pull_request", pull_request_event("synchronize", 8, "x", "0" * 40), "d-2")
+    assert github.check_runs == []
+
+
+def test_github_refusing_or_failing_is_logged_in_one_line_and_nothing_is_lost(
+    served, github, keys, caplog
+):
+    t = build(github)
+    # A 5xx and a short rate limit are waited out inside the request.
+    github.faults += [
+        Fault("GET", r"/pulls$", 502, body={"message": "Server Error"}),
+        Fault("GET", r"/repos/acme/app$", 403, {"x-ratelimit-remaining": "0",
+              "x-ratelimit-reset": str(int(time.time()) + 1)},
+              {"message": "API rate limit exceeded for installation ID 42."}),
+    ]  # fmt: skip
+    served.deliver("pull_request", opened(t, 8, "young-feature"), "d-1")
+    assert len(github.check_runs) == 1
+
+    # A long rate limit: the job waits for it instead of failing.
+    limited = {"message": "You have exceeded a secondary rate limit."}
+    github.faults.append(Fault("GET", r"/pulls$", 429, {"Retry-After": "3600"}, limited))
+    with caplog.at_level(logging.WARNING):
+        served.deliver("pull_request", opened(t, 7, "old-feature"), "d-2")
+    assert served.jobs.pending() == 1
+    assert "job retried in 3600 s" in caplog.text
+
+    # An installation GitHub does not know, a repository gone, a token refused: one line each.
+    caplog.clear()
+    unknown = opened(t, 8, "young-feature")
+    unknown["installation"] = {"id": 999}
+    gone = opened(t, 8, "young-feature")
+    gone["repository"]["full_name"] = "acme/gone"
+    with caplog.at_level(logging.ERROR):
+        served.deliver("pull_request", unknown, "d-3")
+        served.deliver("pull_request", gone, "d-4")
+        github.refused_tokens.update(github.tokens)
+        served.deliver("pull_request", opened(t, 8, "young-feature"), "d-5")
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failures == [
+        "job failed: installation 999: not found (gone, or not visible to the App)",
+        "job failed: acme/gone pull requests: not found (gone, or not visible to the App)",
+        "job failed: acme/app pull requests: GitHub refused the credentials (Bad credentials)",
+    ]
+    assert len(github.check_runs) == 1  # nothing posted by the failures
+    for token in github.tokens:
+        assert token not in caplog.text
+    assert keys[0].splitlines()[1] not in caplog.text
+
+
+def test_a_landed_pull_request_is_recorded_and_the_ones_it_conflicted_with_reviewed(served, github):
+    from sqlalchemy import select
+
+    from bot.models import MergedWork
+
+    t = build(github)
+    served.deliver("pull_request", opened(t, 7, "old-feature"), "d-1")
+    served.deliver("pull_request", opened(t, 8, "young-feature"), "d-2")
+    assert "Will conflict with #8" in github.comments[min(github.comments)]["body"]
+
+    # #8 lands as a merge commit on main.
+    main = t.repo.references["refs/heads/main"].target
+    head8 = t.repo.references["refs/pull/8/head"].target
+    merge = t.commit({"app.py": numbered(changes={10: "young branch"})}, days_ago=0.01,
+                     parents=[main, head8], branch="main", message="Merge #8")  # fmt: skip
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    github.pulls[REPO][8].state = "closed"
+    closed = pull_request_event("closed", 8, "young-feature", str(head8))
+    closed["pull_request"].update(merged=True, merge_commit_sha=str(merge))
+    assert served.deliver("pull_request", closed, "d-3")[0] == 202
+
+    with served.store.engine.connect() as connection:
+        columns = (MergedWork.merge_commit, MergedWork.lifetime_seconds, MergedWork.commits,
+                   MergedWork.conflicted)  # fmt: skip
+        [row] = connection.execute(select(*columns)).all()
+    assert (row.merge_commit, row.commits, row.conflicted) == (str(merge), 1, False)
+    assert row.lifetime_seconds == round((0.5 - 0.01) * 86400)
+    # #7 was reviewed again: what it conflicted with is on main now.
+    body = github.comments[min(github.comments)]["body"]
+    assert "Conflicts with main on 1 file: app.py (lines 10)" in body and "#8" not in body
+    assert served.store.pull_request(REPO, 8).state == "closed"
