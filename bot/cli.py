@@ -745,6 +745,87 @@ def serve(host: str, port: int) -> None:
         store.close()
 
 
+@cli.command(name="pr-check")
+@click.option(
+    "--event",
+    "event_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="GITHUB_EVENT_PATH",
+    required=True,
+    help="The pull_request event (env GITHUB_EVENT_PATH, set by GitHub Actions).",
+)
+@click.option(
+    "--token",
+    envvar="GITHUB_TOKEN",
+    required=True,
+    help="A token with checks, pull requests and contents access (env GITHUB_TOKEN).",
+)
+@click.option(
+    "--api-url",
+    envvar="GITHUB_API_URL",
+    default="https://api.github.com",
+    show_default=True,
+    help="GitHub's API (env GITHUB_API_URL; GitHub Enterprise Server sets its own).",
+)
+@click.option(
+    "--mirror-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="TRUNKGUARD_MIRROR_DIR",
+    help="Where the repository's mirror is kept (default: the cache directory).",
+)
+@_db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def pr_check(
+    event_path: Path,
+    token: str,
+    api_url: str,
+    mirror_dir: Path | None,
+    db_url: str | None,
+    as_json: bool,
+) -> None:
+    """Check one pull request from a GitHub Actions workflow, without installing the App.
+
+    Reads the pull_request event, mirrors the repository with the token, and posts the same
+    check run named trunkguard and the same one comment as the App would. The exit status
+    is 0 whatever the verdict: the check run carries it (require it in branch protection).
+
+    \b
+    Examples (in a workflow step; see the README for the whole workflow):
+      trunkguard pr-check
+      trunkguard pr-check --event event.json --token "$GITHUB_TOKEN" --json
+    """
+    from bot.github_app import token_client
+    from bot.review import review_pull_request
+
+    try:
+        event = json.loads(event_path.read_bytes())
+        repository = str(event["repository"]["full_name"])
+        number = int(event["pull_request"]["number"])
+    except (ValueError, KeyError, TypeError):
+        raise click.ClickException(f"{event_path}: not a pull_request event") from None
+    mirrors = mirror_dir or Path(platformdirs.user_cache_dir("trunkguard")) / "app-mirrors"
+    client = token_client(api_url.rstrip("/"), token)
+    review = review_pull_request(client, _open_store(db_url), mirrors, repository, number)
+    verdict = review.evaluation
+    if as_json:
+        _print_json(
+            {
+                "repository": repository,
+                "pull_request": number,
+                "outcome": str(review.outcome),
+                "head": review.head_sha,
+                "conclusion": str(verdict.conclusion) if verdict else None,
+                "title": verdict.title if verdict else None,
+                "comment": review.comment,
+            }
+        )
+        return
+    if verdict is None:
+        click.echo(f"{repository}#{number}: {review.outcome}; nothing posted")
+        return
+    click.echo(f"{repository}#{number}: {verdict.conclusion}: {verdict.title}")
+
+
 @cli.group(name="app")
 def app_group() -> None:
     """The GitHub App: what to register.

@@ -391,3 +391,34 @@ def test_a_landed_pull_request_is_recorded_and_the_ones_it_conflicted_with_revie
     body = github.comments[min(github.comments)]["body"]
     assert "Conflicts with main on 1 file: app.py (lines 10)" in body and "#8" not in body
     assert served.store.pull_request(REPO, 8).state == "closed"
+
+
+def test_pr_check_posts_the_same_check_and_comment_from_github_actions(tmp_path, github):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    t = build(github)
+    github.tokens["ghs_actions_token"] = INSTALLATION  # the workflow's GITHUB_TOKEN
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(opened(t, 7, "old-feature")))
+    environment = {
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_TOKEN": "ghs_actions_token",
+        "GITHUB_API_URL": github.url,
+        "TRUNKGUARD_MIRROR_DIR": str(tmp_path / "mirrors"),
+        "TRUNKGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+    }
+    result = CliRunner().invoke(cli, ["pr-check", "--json"], env=environment)
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert (answer["conclusion"], answer["comment"]) == ("failure", "created")
+    assert answer["title"].startswith("Branch is") and "; the limit is 14 days" in answer["title"]
+    [run] = github.check_runs
+    assert run["head_sha"] == suite_head(t, 7)
+    assert len(github.comments) == 1
+
+    bad = tmp_path / "push.json"
+    bad.write_text('{"ref": "refs/heads/main"}')
+    result = CliRunner().invoke(cli, ["pr-check", "--event", str(bad)], env=environment)
+    assert (result.exit_code, result.output) == (1, f"Error: {bad}: not a pull_request event\n")
