@@ -708,36 +708,46 @@ def current(db_url: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 def serve(host: str, port: int) -> None:
-    """Run the GitHub App's webhook server (work in progress: see the README's roadmap).
+    """Run the GitHub App: webhooks in, check runs and comments out.
 
-    Settings come from TRUNKGUARD_* environment variables (TRUNKGUARD_WEBHOOK_SECRET at least);
-    start-up fails with one line per missing or bad setting. Deliveries are verified, recorded
-    and queued to jobs run in this process; GET /healthz answers load balancers.
+    Settings come from TRUNKGUARD_* environment variables (see the README); start-up fails
+    with one line per missing or bad setting. With no App credentials yet, the server offers
+    a setup page that registers the App on GitHub from its manifest and keeps its key and
+    secret in a file only this user can read (restart afterwards). Deliveries are verified,
+    recorded and queued to jobs run in this process; GET /healthz answers load balancers.
 
     \b
     Examples:
-      TRUNKGUARD_WEBHOOK_SECRET=... trunkguard serve --port 8000
-      trunkguard serve --host 0.0.0.0 --port 8080
+      trunkguard serve                      # first run: open http://127.0.0.1:8000/
+      TRUNKGUARD_APP_ID=1234 TRUNKGUARD_PRIVATE_KEY_PATH=key.pem \\
+        TRUNKGUARD_WEBHOOK_SECRET=... trunkguard serve --host 0.0.0.0 --port 8080
     """
     import uvicorn
 
     from bot.github_app import GitHubApp
     from bot.job_queue import InProcessQueue
     from bot.jobs import Services
-    from bot.server import create_app
-    from bot.settings import load_settings
+    from bot.server import create_app, create_setup_app
+    from bot.settings import app_credentials, load_settings
     from bot.store import Store, database_url
 
     settings = load_settings(os.environ)
-    assert settings.webhook_secret is not None
+    credentials = app_credentials(settings)
+    if credentials is None:
+        click.echo(
+            f"trunkguard: no GitHub App yet: open http://{host}:{port}/ to register it "
+            "(or set TRUNKGUARD_APP_ID, TRUNKGUARD_PRIVATE_KEY_PATH, TRUNKGUARD_WEBHOOK_SECRET)",
+            err=True,
+        )
+        setup = create_setup_app(
+            settings.github_api_url, settings.public_url, settings.credentials_file
+        )
+        uvicorn.run(setup, host=host, port=port, log_level="warning")
+        return
     store = Store(database_url(settings.database_url)).ready()
-    key = settings.private_key_text()
-    app = None
-    if settings.app_id is not None and key is not None:
-        app = GitHubApp(settings.app_id, key, settings.github_api_url)
-    services = Services(store, app.installation if app else None, settings.mirror_dir)
-    jobs = InProcessQueue(services)
-    server = create_app(settings.webhook_secret.get_secret_value().encode(), store, jobs)
+    app = GitHubApp(credentials.app_id, credentials.private_key, settings.github_api_url)
+    jobs = InProcessQueue(Services(store, app.installation, settings.mirror_dir))
+    server = create_app(credentials.webhook_secret.encode(), store, jobs)
     try:
         uvicorn.run(server, host=host, port=port, log_level="warning")
     finally:
@@ -852,16 +862,12 @@ def app_manifest_command(url: str | None) -> None:
       trunkguard app manifest
       trunkguard app manifest --url https://trunkguard.example.com > manifest.json
     """
-    from config import app_manifest
+    from bot.registration import manifest_for
 
-    manifest = json.loads(json.dumps(app_manifest()))  # a copy to fill in
-    if url is not None:
-        if not url.startswith(("https://", "http://")):
-            raise click.BadParameter(f"'{url}' is not an http(s) URL", param_hint="--url")
-        base = url.rstrip("/")
-        manifest["url"] = base
-        manifest["hook_attributes"]["url"] = f"{base}/webhook"
-        manifest["redirect_url"] = f"{base}/setup/done"
+    try:
+        manifest = manifest_for(url)
+    except TrunkguardError as error:
+        raise click.BadParameter(str(error), param_hint="--url") from None
     click.echo(json.dumps(manifest, indent=2))
 
 

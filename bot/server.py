@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import hmac
+import html
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from bot.errors import TrunkguardError
 from bot.jobs import Job
+from bot.registration import (
+    Credentials,
+    RegistrationError,
+    exchange_code,
+    manifest_for,
+    new_state,
+    save_credentials,
+    setup_page,
+    web_url,
+)
 from bot.routing import jobs_for
 from bot.store import Store
 from bot.webhooks import SIGNATURE_HEADER, verify_signature
@@ -71,5 +84,50 @@ def create_app(secret: bytes, store: Store, jobs: JobSink) -> FastAPI:
         if not queued:
             return _answer(202, f"{event} is not acted on")
         return _answer(202, f"queued {len(queued)} job{'s' if len(queued) != 1 else ''}")
+
+    return app
+
+
+def create_setup_app(api_url: str, public_url: str | None, credentials_file: Path) -> FastAPI:
+    """The server before the App exists: a page that registers it from its manifest, and the
+    redirect GitHub comes back to with a code; webhooks get 503 until then."""
+    app = FastAPI(title="trunkguard setup", docs_url=None, redoc_url=None, openapi_url=None)
+    state = new_state()
+    done: dict[str, Credentials] = {}
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "setup"}
+
+    @app.get("/", response_class=HTMLResponse)
+    def setup(request: Request, organization: str = "") -> HTMLResponse:
+        base = public_url or str(request.base_url)
+        page = setup_page(manifest_for(base), web_url(api_url), state, organization)
+        return HTMLResponse(page)
+
+    @app.get("/setup/done", response_class=HTMLResponse)
+    def registered(code: str = "", state_back: str = Query("", alias="state")) -> HTMLResponse:
+        if not hmac.compare_digest(state_back, state):
+            return HTMLResponse("This link did not come from this setup page.", 400)
+        if "app" in done:
+            return HTMLResponse("The App is registered already.", 409)
+        try:
+            credentials = exchange_code(api_url, code)
+            save_credentials(credentials_file, credentials)
+        except (RegistrationError, OSError) as error:
+            return HTMLResponse(f"Not registered: {html.escape(str(error))}", 502)
+        done["app"] = credentials
+        logger.info("App registered", extra={"app_id": credentials.app_id})
+        return HTMLResponse(
+            f"<p>Registered the GitHub App <a href='{html.escape(credentials.html_url)}'>"
+            f"{html.escape(credentials.slug)}</a> (id {credentials.app_id}). Its key and webhook "
+            f"secret are in {html.escape(str(credentials_file))}, readable by this user only.</p>"
+            "<p>Restart <code>trunkguard serve</code>, then install the App on your "
+            "repositories from its page.</p>"
+        )
+
+    @app.post("/webhook")
+    def webhook() -> JSONResponse:
+        return _answer(503, "the App is not registered yet: open this server's setup page")
 
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -10,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import TrunkguardError
+from bot.registration import load_credentials
 
 
 class SettingsError(TrunkguardError):
@@ -30,6 +32,12 @@ class Settings(BaseSettings):
         default_factory=lambda: Path(platformdirs.user_data_dir("trunkguard")) / "mirrors"
     )
     github_api_url: str = "https://api.github.com"
+    public_url: str | None = None  # the server's address as GitHub reaches it (setup page)
+    credentials_file: Path = Field(
+        default_factory=lambda: (
+            Path(platformdirs.user_data_dir("trunkguard")) / "app-credentials.json"
+        )
+    )
 
     @field_validator("github_api_url")
     @classmethod
@@ -71,10 +79,38 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         ]
         raise SettingsError("\n".join(lines)) from None
     problems = []
-    if settings.webhook_secret is None:
+    given = (settings.app_id, settings.private_key or settings.private_key_path)
+    if any(v is not None for v in given) and settings.webhook_secret is None:
         problems.append("TRUNKGUARD_WEBHOOK_SECRET: missing (the secret set on the GitHub App)")
+    if settings.webhook_secret is not None and settings.app_id is None:
+        problems.append("TRUNKGUARD_APP_ID: missing (the App's id, on its settings page)")
+    if settings.webhook_secret is not None and given[1] is None:
+        problems.append(
+            "TRUNKGUARD_PRIVATE_KEY_PATH: missing (or TRUNKGUARD_PRIVATE_KEY: the App's key)"
+        )
     if settings.private_key_path is not None and not settings.private_key_path.is_file():
         problems.append(f"TRUNKGUARD_PRIVATE_KEY_PATH: no such file: {settings.private_key_path}")
     if problems:
         raise SettingsError("\n".join(problems))
     return settings
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """What the server needs to act as the App; repr never shows the key or the secret."""
+
+    app_id: int
+    private_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+
+
+def app_credentials(settings: Settings) -> AppCredentials | None:
+    """The App's credentials: from the environment, else from the file the setup page wrote;
+    None when there are none yet (the server then offers its setup page)."""
+    key = settings.private_key_text()
+    if settings.app_id is not None and key is not None and settings.webhook_secret is not None:
+        return AppCredentials(settings.app_id, key, settings.webhook_secret.get_secret_value())
+    saved = load_credentials(settings.credentials_file)
+    if saved is None:
+        return None
+    return AppCredentials(saved.app_id, saved.private_key, saved.webhook_secret)

@@ -123,6 +123,8 @@ class FakeGitHub:
         self.invalid: list[str] = []  # request bodies the description refuses
         self.faults: list[Fault] = []
         self.git_fetches = 0
+        self.manifest_codes: set[str] = set()  # codes the manifest flow hands back
+        self.private_key = ""  # what a manifest conversion returns as the App's key
         self._lock = threading.Lock()
         self._ids = iter(range(1000, 10**9))
         self.url = ""
@@ -203,6 +205,9 @@ class FakeGitHub:
             if problem is not None:
                 self.invalid.append(f"{method} {path}: {problem}")
                 return self._json(422, {"message": "Validation Failed", "detail": problem})
+        match = re.fullmatch(r"/app-manifests/([^/]+)/conversions", path)
+        if match and method == "POST":
+            return self._conversion(match[1])
         auth = request.headers.get("authorization", "")
         match = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
         if match and method == "POST":
@@ -230,6 +235,17 @@ class FakeGitHub:
         answer = example("apps.create-installation-access-token.201")
         expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
         answer.update(token=token, expires_at=expires)
+        return self._json(201, answer)
+
+    def _conversion(self, code: str) -> Response:
+        """The manifest flow's last step: a code GitHub issued, once, for the App's secrets."""
+        if code not in self.manifest_codes:
+            return self._json(404, {"message": "Not Found"})
+        self.manifest_codes.discard(code)
+        answer = example("apps.get-authenticated.200")
+        secret = "a webhook secret from GitHub"
+        answer.update(id=self.app_id, slug="trunkguard-test", pem=self.private_key,
+                      webhook_secret=secret, client_secret="unused")  # fmt: skip
         return self._json(201, answer)
 
     def _installation(self, auth: str) -> int | None:

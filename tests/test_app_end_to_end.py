@@ -422,3 +422,42 @@ def test_pr_check_posts_the_same_check_and_comment_from_github_actions(tmp_path,
     bad.write_text('{"ref": "refs/heads/main"}')
     result = CliRunner().invoke(cli, ["pr-check", "--event", str(bad)], env=environment)
     assert (result.exit_code, result.output) == (1, f"Error: {bad}: not a pull_request event\n")
+
+
+def test_the_setup_page_registers_the_app_and_keeps_its_secrets_owner_only(tmp_path, github,
+                                                                         keys):  # fmt: skip
+    from fastapi.testclient import TestClient
+
+    from bot.server import create_setup_app
+    from bot.settings import app_credentials, load_settings
+
+    github.private_key = keys[0]
+    github.manifest_codes.add("a1b2c3")
+    saved = tmp_path / "secrets" / "app-credentials.json"
+    client = TestClient(create_setup_app(github.url, "https://tg.example", saved))
+    page = client.get("/", params={"organization": "acme"}).text
+    assert f'action="{github.url}/organizations/acme/settings/apps/new?state=' in page
+    assert "https://tg.example/webhook" in page and "checks" in page
+    state = page.split("?state=")[1].split('"')[0]
+
+    assert (
+        client.get("/setup/done", params={"code": "a1b2c3", "state": "forged"}).status_code == 400
+    )
+    done = client.get("/setup/done", params={"code": "a1b2c3", "state": state})
+    assert done.status_code == 200 and "(id 4242)" in done.text
+    assert "a webhook secret from GitHub" not in done.text and "PRIVATE KEY" not in done.text
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert client.post("/webhook").status_code == 503
+
+    settings = load_settings({"TRUNKGUARD_CREDENTIALS_FILE": str(saved)})
+    credentials = app_credentials(settings)
+    assert (credentials.app_id, credentials.webhook_secret) == (
+        4242,
+        "a webhook secret from GitHub",
+    )
+    assert "secret" not in repr(credentials) and "KEY" not in repr(credentials)
+    # A code works once: a replayed redirect is refused in one line.
+    again = TestClient(create_setup_app(github.url, None, tmp_path / "other.json"))
+    state = again.get("/").text.split("?state=")[1].split('"')[0]
+    refused = again.get("/setup/done", params={"code": "a1b2c3", "state": state})
+    assert refused.status_code == 502 and "GitHub refused the code (404)" in refused.text

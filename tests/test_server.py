@@ -184,8 +184,15 @@ def test_settings_say_every_problem_in_one_line_each_and_hide_secrets(tmp_path):
         "TRUNKGUARD_WEBHOOK_SECRET: missing (the secret set on the GitHub App)",
         f"TRUNKGUARD_PRIVATE_KEY_PATH: no such file: {tmp_path / 'key.pem'}",
     ]
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"TRUNKGUARD_WEBHOOK_SECRET": "s3cret"})
+    assert str(caught.value).splitlines() == [
+        "TRUNKGUARD_APP_ID: missing (the App's id, on its settings page)",
+        "TRUNKGUARD_PRIVATE_KEY_PATH: missing (or TRUNKGUARD_PRIVATE_KEY: the App's key)",
+    ]
     settings = load_settings(
         {
+            "TRUNKGUARD_APP_ID": "12",
             "TRUNKGUARD_WEBHOOK_SECRET": "s3cret",
             "TRUNKGUARD_PRIVATE_KEY": "-----BEGIN KEY-----",
             "TRUNKGUARD_GITHUB_API_URL": "https://ghe.example/api/v3/",
@@ -208,12 +215,28 @@ def test_serve_over_real_http(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    (tmp_path / "key.pem").write_bytes(key)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"  # GitHub is out of reach
     db = f"sqlite:///{tmp_path / 'served.db'}"
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
+        "TRUNKGUARD_APP_ID": "12",
+        "TRUNKGUARD_PRIVATE_KEY_PATH": str(tmp_path / "key.pem"),
         "TRUNKGUARD_WEBHOOK_SECRET": SECRET.decode(),
         "TRUNKGUARD_DATABASE_URL": db,
+        "TRUNKGUARD_GITHUB_API_URL": nowhere,
+        "TRUNKGUARD_MIRROR_DIR": str(tmp_path / "mirrors"),
     }
     trunkguard = str(Path(sys.executable).with_name("trunkguard"))
     server = subprocess.Popen(
