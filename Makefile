@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_store
 	$(BIN)/python -m tests.bench.bench_mirror
 	$(BIN)/python -m tests.bench.bench_webhook
+	$(BIN)/python -m tests.bench.bench_review
 
 clean:
 	rm -rf $(VENV) demo .bench build *.egg-info

@@ -23,7 +23,7 @@ from rich.text import Text
 from analyzers.divergence import ScanReport
 from analyzers.divergence import scan as scan_repository
 from analyzers.errors import AnalysisError, WorkerError
-from analyzers.forecast import ForecastMemo, forecast
+from analyzers.forecast import Forecast, ForecastMemo, forecast
 from analyzers.history import History, history
 from analyzers.refs import Inventory, PullHeads, PullRule, check_glob, inventory
 from analyzers.replay import replay
@@ -45,6 +45,7 @@ from bot.render import (
     trends_table,
     unknown_line,
 )
+from bot.scanning import scan_and_store
 from config import defaults
 
 if TYPE_CHECKING:
@@ -392,24 +393,23 @@ def scan(
       trunkguard scan . --open-pulls @open.txt
       trunkguard scan . --db postgresql://trunkguard@db.internal/trunkguard
     """
-    started = datetime.now(UTC)
     repo = _open(target, cache_dir)
     rule = _pull_rule(pull_heads, pull_days, open_pulls)
-    try:
-        found = inventory(
-            repo, trunk=trunk, remote=remote, include=include, exclude=exclude, pulls=rule, now=now
+    store = None if no_store else _open_store(db_url)
+    with _progress("scanning branches", sys.stderr.isatty()) as progress:
+        found, report = scan_and_store(
+            store,
+            repository_name(target),
+            repo,
+            now,
+            progress,
+            trunk=trunk,
+            remote=remote,
+            include=include,
+            exclude=exclude,
+            pulls=rule,
         )
-        _say_left_out(found, rule)
-        with _progress("scanning branches", sys.stderr.isatty()) as progress:
-            report = scan_repository(repo, found, now, progress)
-    except (TrunkguardError, AnalysisError, pygit2.GitError) as error:
-        if not no_store:
-            _open_store(db_url).save_failure(repository_name(target), "scan", str(error), started)
-        raise
-    if not no_store:
-        store = _open_store(db_url)
-        store.save_scan(repository_name(target), report, started)
-        store.prune(repository_name(target), defaults()["store"]["keep_daily_days"], started)
+    _say_left_out(found, rule)
     _say_gaps(report)
     if as_json:
         _print_json(scan_payload(report, target))
@@ -943,8 +943,12 @@ def demo(path: Path, as_json: bool) -> None:
     console.print(Text(f"$ trunkguard scan {path}", style="dim"))
     console.print(scan_table(report, console.width))
     console.print(Text(f"\n$ trunkguard conflicts {path}", style="dim"))
-    for block in forecast_text(forecast(repo, found, now)):
+    predicted = forecast(repo, found, now)
+    for block in forecast_text(predicted):
         console.print(block, soft_wrap=True)
+    console.print(Text("\n# what the App posts on the oldest branch's pull request", style="dim"))
+    for line in _demo_review(report, predicted):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
     console.print(Text(f"\n$ trunkguard replay {path}", style="dim"))
     assert found.trunk is not None
     for block in replay_text(replay(repo, found.trunk.target, 200)):
@@ -952,6 +956,31 @@ def demo(path: Path, as_json: bool) -> None:
     console.print(Text(f"\n$ trunkguard trends {path} --weeks 8", style="dim"))
     figures, _ = _weekly(repo, found, now, 8, {}, {}, None)
     console.print(trends_table(figures, _limit_days(), console.width))
+
+
+def _demo_review(report: ScanReport, predicted: Forecast) -> list[str]:
+    """The check run and comment the App would post if the oldest branch were pull request
+    #1 and every other branch an open pull request: the texts, built without GitHub."""
+    from bot.evaluation import PullRequest, clashes_for, comment_body, evaluate
+    from bot.policy import default_config
+
+    branch = max(report.branches, key=lambda b: b.age_seconds)
+    others = [b.name for b in report.branches if b.name != branch.name]
+    pulls = {name: (n, "teammate") for n, name in enumerate(others, 2)}
+    on_trunk = next(t for t in predicted.with_trunk if t.branch == branch.name)
+    policy = default_config().policy
+    subject = PullRequest(1, "you", branch.name, report.trunk.name)
+    clashes = clashes_for(branch.name, predicted.pairs, pulls)
+    verdict = evaluate(subject, branch, on_trunk.conflicts, clashes, policy)
+    comment = comment_body(subject, verdict, policy.comment.when) or "(no comment: all is well)"
+    return [
+        f"check run 'trunkguard': {verdict.conclusion}: {verdict.title}",
+        "",
+        verdict.summary,
+        "",
+        "the one comment (kept up to date, never repeated):",
+        comment.split("\n", 1)[1],
+    ]
 
 
 def main() -> None:

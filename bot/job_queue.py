@@ -29,6 +29,8 @@ class InProcessQueue:
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._timers: set[threading.Timer] = set()
         self._lock = threading.Lock()
+        self._closing = False
+        self._dropped = 0
         self._thread = threading.Thread(target=self._run, name="trunkguard-jobs", daemon=True)
         self._thread.start()
 
@@ -57,13 +59,17 @@ class InProcessQueue:
         """Wait until every queued job has run (not those waiting to be retried)."""
         self._jobs.join()
 
-    def close(self) -> None:
-        """Let the queued jobs finish, drop the delayed ones, then stop the thread."""
+    def close(self, wait: float = 10.0) -> None:
+        """Stop: the running job may finish (for up to `wait` seconds); the queued and delayed
+        ones are dropped and counted in the log (this queue keeps nothing across restarts)."""
         with self._lock:
             for timer in self._timers:
                 timer.cancel()
+        self._closing = True
         self._jobs.put(None)
-        self._thread.join()
+        self._thread.join(wait)
+        if self._dropped:
+            logger.warning("%d queued jobs dropped at shutdown", self._dropped)
 
     def _run(self) -> None:
         while True:
@@ -71,6 +77,9 @@ class InProcessQueue:
             try:
                 if job is None:
                     return
+                if self._closing:
+                    self._dropped += 1
+                    continue
                 for follow in JOBS[job.name](self._services, **job.arguments) or []:
                     self.put(replace(follow, delivery=job.delivery))
             except GitHubUnavailable as error:

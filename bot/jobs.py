@@ -8,20 +8,18 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pygit2
 
-from analyzers.divergence import ScanReport, scan
-from analyzers.errors import AnalysisError
 from analyzers.history import landed_pull
-from analyzers.refs import PullHeads, PullRule, inventory
+from analyzers.refs import PullHeads, PullRule
 from bot.github_app import GitHubClient
 from bot.mirror import app_mirror_path, fetch_mirror, remove_mirror
 from bot.promisor import fetch_objects
 from bot.review import NO_COMMENT, Review, _memo, review_pull_request
+from bot.scanning import scan_and_store
 from bot.store import PullRecord, Store
 from config import defaults
 
@@ -62,22 +60,6 @@ class Services:
 Follow = list[Job]
 
 
-def scan_and_store(
-    store: Store, name: str, repo: pygit2.Repository, rule: PullRule, now: int, **choose: Any
-) -> ScanReport:
-    """Scan a repository and keep the figures (or the failure): the one scan-then-store."""
-    started = datetime.now(UTC)
-    try:
-        found = inventory(repo, pulls=rule, now=now, **choose)
-        report = scan(repo, found, now)
-    except (AnalysisError, pygit2.GitError) as error:
-        store.save_failure(name, "scan", str(error), started)
-        raise
-    store.save_scan(name, report, started)
-    store.prune(name, defaults()["store"]["keep_daily_days"], started)
-    return report
-
-
 def register_repositories(services: Services, installation: int, added: list[str]) -> Follow:
     """An App installation now covers these repositories: note them, then scan each."""
     services.store.register_installation(installation, added)
@@ -114,8 +96,7 @@ def scan_repository(services: Services, installation: int, repository: str) -> F
     repo = _fetch(services, client, repository)
     open_numbers = frozenset(p.number for p in client.open_pulls(repository))
     rule = PullRule(PullHeads.NONE, defaults()["pulls"]["recent_days"], open_numbers)
-    now = services.now()
-    scan_and_store(services.store, repository, repo, rule, now)
+    scan_and_store(services.store, repository, repo, services.now(), pulls=rule)
     return []
 
 

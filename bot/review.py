@@ -17,6 +17,7 @@ from analyzers.divergence import BranchReport, scan
 from analyzers.errors import AnalysisError
 from analyzers.forecast import ForecastMemo, forecast
 from analyzers.refs import BranchRef, Inventory, PullHeads, PullRule, inventory
+from analyzers.trunk import TrunkIndex
 from bot.evaluation import (
     Conclusion,
     Evaluation,
@@ -111,9 +112,15 @@ def figures(
     # Only pull requests are compared: a branch no pull request proposes is nobody's review.
     found = replace(found, branches=tuple(b for b in found.branches if b.pulls))
     ours = _entry(found, pull.number)
-    if ours is None:
+    if ours is None or found.trunk is None:
         return None
-    report = scan(repo, replace(found, branches=(ours,)), now)
+    # Trunk's history is indexed once for the scan and the forecast, and kept in the memo for
+    # the next pull request on the same base (a push to trunk reviews them all).
+    if memo.trunk is None or memo.trunk.head != found.trunk.target:
+        memo.trunk = TrunkIndex(repo, found.trunk.target)
+        memo.walks.clear()
+    found = replace(found, index=memo.trunk)
+    report = scan(repo, replace(found, branches=(ours,)), now, trunk=memo.trunk)
     branch = next((b for b in report.branches if b.name == ours.name), None)
     if branch is None:
         return None

@@ -259,7 +259,7 @@ def test_an_internal_error_is_one_line(runner, team_repo, monkeypatch):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(bot.cli, "scan_repository", broken)
+    monkeypatch.setattr(bot.cli, "scan_and_store", broken)
     result = runner.invoke(cli, ["scan", str(team_repo.path)])
     assert result.exit_code == 1
     assert "internal error: ZeroDivisionError" in result.stderr
