@@ -461,3 +461,29 @@ def test_the_setup_page_registers_the_app_and_keeps_its_secrets_owner_only(tmp_p
     state = again.get("/").text.split("?state=")[1].split('"')[0]
     refused = again.get("/setup/done", params={"code": "a1b2c3", "state": state})
     assert refused.status_code == 502 and "GitHub refused the code (404)" in refused.text
+
+
+def test_installing_scans_each_repository_and_removing_deletes_its_mirror(served, github,
+                                                                        tmp_path):  # fmt: skip
+    from bot.mirror import app_mirror_path
+
+    build(github)
+    installed = json.loads((WEBHOOKS / "installation/created.json").read_text())
+    installed["installation"]["id"] = INSTALLATION
+    installed["repositories"] = [{"full_name": REPO}]
+    assert served.deliver("installation", installed, "d-1") == (202, {"message": "queued 1 job"})
+    assert served.store.installation_of(REPO) == INSTALLATION
+    assert sorted(served.store.weekly_ages(REPO)) != []  # the first scan was stored
+    mirror = app_mirror_path(tmp_path / "mirrors", REPO)
+    assert (mirror / "refs").is_dir() or (mirror / "packed-refs").exists()
+    on_disk = b"".join(p.read_bytes() for p in mirror.rglob("*") if p.is_file())
+    for token in github.tokens:  # the token was used in memory only
+        assert token.encode() not in on_disk
+    assert github.clone_url(REPO).encode() not in (mirror / "config").read_bytes()
+
+    removed = json.loads((WEBHOOKS / "installation_repositories/removed.json").read_text())
+    removed["installation"]["id"] = INSTALLATION
+    removed["repositories_removed"] = [{"full_name": REPO}]
+    served.deliver("installation_repositories", removed, "d-2")
+    assert not mirror.exists()
+    assert served.store.installation_of(REPO) is None
