@@ -109,13 +109,6 @@ def history(
     with scratch_view(repo, fetcher) as scratch:
         for done, (step, merge) in enumerate(((i, c) for i, c in recent if i in wanted), 1):
             own = [repo[c].peel(pygit2.Commit) for c in brought[step]]
-            first_parent = repo[merge.parent_ids[0]].peel(pygit2.Commit)
-            diff = first_parent.tree.diff_to_tree(merge.tree)
-            stats: tuple[int, int | None, int | None]
-            try:
-                stats = (diff.stats.files_changed, diff.stats.insertions, diff.stats.deletions)
-            except READ_ERRORS:
-                stats = (len(diff), None, None)  # line counts need blobs this repository lacks
             result, warned = _redo(repo, scratch, merge, cache)
             if result.conflicts:
                 paid.append(PaidConflict(str(merge.id), merge.commit_time, warned))
@@ -124,19 +117,7 @@ def history(
                     side, side_warned = _redo(repo, scratch, commit, cache)
                     if side.conflicts:
                         paid.append(PaidConflict(str(commit.id), commit.commit_time, side_warned))
-            merged.append(
-                MergedWork(
-                    merge_commit=str(merge.id),
-                    landed_at=merge.commit_time,
-                    first_commit_at=min((c.author.time for c in own), default=merge.commit_time),
-                    commits=len(own),
-                    files_changed=stats[0],
-                    lines_added=stats[1],
-                    lines_deleted=stats[2],
-                    conflicted=None if result.unknown else bool(result.conflicts),
-                    first_warning_at=warned,
-                )
-            )
+            merged.append(_merged_work(repo, merge, own, result, warned))
             if progress is not None:
                 progress(done, len(wanted))
     landings = tuple(c.commit_time for _, c in recent)
@@ -180,12 +161,6 @@ def landed_pull(
     walker = repo.walk(head, pygit2.enums.SortMode.NONE)
     walker.hide(before.id)
     own = list(walker)
-    diff = before.tree.diff_to_tree(commit.tree)
-    stats: tuple[int, int | None, int | None]
-    try:
-        stats = (diff.stats.files_changed, diff.stats.insertions, diff.stats.deletions)
-    except READ_ERRORS:
-        stats = (len(diff), None, None)
     cache = {} if cache is None else cache
     with scratch_view(repo, fetcher) as scratch:
         if len(commit.parent_ids) >= 2 and commit.parent_ids[1] == head:
@@ -194,10 +169,28 @@ def landed_pull(
             job = MergeJob(None, str(before.id), str(head))
             result = cached(cache, job) or run_job(scratch, job)
             warned = None
+    return _merged_work(repo, commit, own, result, warned)
+
+
+def _merged_work(
+    repo: pygit2.Repository,
+    landing: pygit2.Commit,
+    own: list[pygit2.Commit],
+    result: MergeResult,
+    warned: int | None,
+) -> MergedWork:
+    """What `landing` brought to trunk (its diff from its first parent) from `own` commits."""
+    before = repo[landing.parent_ids[0]].peel(pygit2.Commit)
+    diff = before.tree.diff_to_tree(landing.tree)
+    stats: tuple[int, int | None, int | None]
+    try:
+        stats = (diff.stats.files_changed, diff.stats.insertions, diff.stats.deletions)
+    except READ_ERRORS:
+        stats = (len(diff), None, None)  # line counts need blobs this repository lacks
     return MergedWork(
-        merge_commit=str(commit.id),
-        landed_at=commit.commit_time,
-        first_commit_at=min((c.author.time for c in own), default=commit.commit_time),
+        merge_commit=str(landing.id),
+        landed_at=landing.commit_time,
+        first_commit_at=min((c.author.time for c in own), default=landing.commit_time),
         commits=len(own),
         files_changed=stats[0],
         lines_added=stats[1],
