@@ -13,12 +13,13 @@ from typing import Any
 
 import pygit2
 
+from analyzers.forecast import ForecastMemo
 from analyzers.history import landed_pull
 from analyzers.refs import PullHeads, PullRule
 from bot.github_app import GitHubClient
 from bot.mirror import app_mirror_path, fetch_mirror, remove_mirror
 from bot.promisor import fetch_objects
-from bot.review import NO_COMMENT, Review, _memo, review_pull_request
+from bot.review import NO_COMMENT, Review, review_pull_request, stored_memo
 from bot.scanning import scan_and_store
 from bot.store import PullRecord, Store
 from config import defaults
@@ -136,11 +137,11 @@ def evaluate_open_pulls(
         return []
     repo = _fetch(services, client, repository)
     now = services.now()
-    memos: dict[str, Any] = {}
+    memos: dict[str, ForecastMemo] = {}  # one per base: its trunk index and merges shared
     for pull in chosen:
-        memo = memos.get(pull.base_ref) or memos.setdefault(
-            pull.base_ref, _memo(services.store, repo, pull.base_ref)
-        )
+        if pull.base_ref not in memos:
+            memos[pull.base_ref] = stored_memo(services.store, repo, pull.base_ref)
+        memo = memos[pull.base_ref]
         review = review_pull_request(
             client,
             services.store,

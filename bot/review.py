@@ -293,7 +293,7 @@ def review_pull_request(
     except ConfigError as error:
         return publish(client, store, full_name, pull, _config_failure(error), None, force)
     if memo is None:
-        memo = _memo(store, repo, pull.base_ref)
+        memo = stored_memo(store, repo, pull.base_ref)
     known = set(memo.merges)
     try:
         measured = figures(repo, pull, open_pulls, config, memo, now)
@@ -309,7 +309,7 @@ def review_pull_request(
     return publish(client, store, full_name, pull, verdict, config, force)
 
 
-def _memo(store: Store, repo: pygit2.Repository, base: str) -> ForecastMemo:
+def stored_memo(store: Store, repo: pygit2.Repository, base: str) -> ForecastMemo:
     """Start from the merges already done on this trunk tree (the store's merge cache)."""
     reference = repo.references.get(f"refs/heads/{base}")
     if reference is None:
