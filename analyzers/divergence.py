@@ -51,6 +51,7 @@ class BranchReport:
     overlap_files: tuple[str, ...] | None
     pulls: tuple[int, ...] = ()
     unknown: tuple[Unknown, ...] = ()  # figures that are None, and why
+    last_author: str | None = None  # who made the head commit
 
     @property
     def integrated(self) -> bool:
@@ -95,6 +96,7 @@ class _BranchWalk:
     first_author_time: int | None
     head_time: int
     authors: tuple[str, ...]
+    head_author: str
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,7 @@ def _walk(repo: pygit2.Repository, ref: BranchRef, trunk: TrunkIndex) -> _Branch
         first_author_time=min((c.author.time for c in own), default=None),
         head_time=head.commit_time,
         authors=_authors(own),
+        head_author=head.author.name,
     )
 
 
@@ -224,6 +227,7 @@ def _report(
         overlap_files=None if overlap is None else tuple(sorted(overlap)),
         pulls=walk.ref.pulls,
         unknown=tuple(gaps),
+        last_author=walk.head_author,
     )
 
 

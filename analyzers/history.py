@@ -56,6 +56,8 @@ class PaidConflict:
     merge_commit: str
     merged_at: int
     first_warning_at: int | None
+    summary: str = ""  # the merge commit's subject line
+    paths: tuple[str, ...] = ()  # the paths it conflicted on
 
     @property
     def lead_time_seconds(self) -> int | None:
@@ -111,12 +113,12 @@ def history(
             own = [repo[c].peel(pygit2.Commit) for c in brought[step]]
             result, warned = _redo(repo, scratch, merge, cache)
             if result.conflicts:
-                paid.append(PaidConflict(str(merge.id), merge.commit_time, warned))
+                paid.append(_paid(merge, result, warned))
             for commit in own:
                 if len(commit.parent_ids) == 2:  # trunk merged into the branch, say
                     side, side_warned = _redo(repo, scratch, commit, cache)
                     if side.conflicts:
-                        paid.append(PaidConflict(str(commit.id), commit.commit_time, side_warned))
+                        paid.append(_paid(commit, side, side_warned))
             merged.append(_merged_work(repo, merge, own, result, warned))
             if progress is not None:
                 progress(done, len(wanted))
@@ -124,6 +126,12 @@ def history(
     merge_landings = tuple(c.commit_time for i, c in recent if i in wanted)
     paid.sort(key=lambda p: p.merged_at)
     return History(tuple(merged), landings, merge_landings, tuple(paid))
+
+
+def _paid(merge: pygit2.Commit, result: MergeResult, warned: int | None) -> PaidConflict:
+    subject = merge.message.split("\n", 1)[0].strip()
+    paths = tuple(sorted({c.path for c in result.conflicts}))
+    return PaidConflict(str(merge.id), merge.commit_time, warned, subject, paths)
 
 
 def _redo(

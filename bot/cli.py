@@ -23,12 +23,9 @@ from rich.text import Text
 from analyzers.divergence import ScanReport
 from analyzers.divergence import scan as scan_repository
 from analyzers.errors import AnalysisError, WorkerError
-from analyzers.forecast import Forecast, ForecastMemo, forecast
-from analyzers.history import History, history
+from analyzers.forecast import Forecast, forecast
 from analyzers.refs import Inventory, PullHeads, PullRule, check_glob, inventory
 from analyzers.replay import replay
-from analyzers.trends import WEEK, OpenWork, WeekFigures, week_start, weekly_trends
-from analyzers.trunk import TrunkIndex
 from bot import demo as demo_repo
 from bot.errors import TrunkguardError
 from bot.mirror import is_url, open_repository
@@ -45,7 +42,8 @@ from bot.render import (
     trends_table,
     unknown_line,
 )
-from bot.scanning import scan_and_store
+from bot.report.gather import limit_days, mine_weeks
+from bot.scanning import forecast_and_store, scan_and_store
 from config import defaults
 
 if TYPE_CHECKING:
@@ -463,7 +461,6 @@ def conflicts(
       trunkguard conflicts ~/src/app --active-days 14 --exclude 'release/*'
       trunkguard conflicts https://example.com/org/app.git --json
     """
-    started = datetime.now(UTC)
     store = None if no_store else _open_store(db_url)
     repo = _open(target, cache_dir)
     rule = _pull_rule(pull_heads, pull_days, open_pulls)
@@ -471,27 +468,13 @@ def conflicts(
         repo, trunk=trunk, remote=remote, include=include, exclude=exclude, pulls=rule, now=now
     )
     _say_left_out(found, rule)
-    memo = ForecastMemo()
-    if store is not None and found.trunk is not None:
-        trunk_tree = str(repo[found.trunk.target].peel(pygit2.Commit).tree_id)
-        memo = ForecastMemo(store.merge_cache(trunk_tree))
-    known = set(memo.merges)
     with _progress("merging", sys.stderr.isatty()) as progress:
-        result = forecast(
-            repo,
-            found,
-            now,
-            active_days=active_days,
-            memo=memo,
-            progress=progress,
-            fetcher=fetch_objects,
+        result = forecast_and_store(
+            store, repository_name(target), repo, found, now, progress, active_days
         )
     line = unknown_line(result.unknown_figures(), "merges")
     if line:
         click.echo(line, err=True)
-    if store is not None and result.trunk_head is not None:
-        store.add_to_merge_cache({k: v for k, v in memo.merges.items() if k not in known})
-        store.save_forecast(repository_name(target), result, now, started)
     if as_json:
         _print_json(forecast_payload(result, target))
         return
@@ -562,32 +545,6 @@ def replay_merges(
         console.print(block, soft_wrap=True)
 
 
-def _limit_days() -> int:
-    return int(defaults()["policy"]["age"]["fail_days"])
-
-
-def _weekly(
-    repo: pygit2.Repository,
-    found: Inventory,
-    now: int,
-    weeks: int,
-    scanned: dict[int, list[int]],
-    predicted: dict[int, int],
-    progress: Callable[[int, int], None] | None,
-) -> tuple[tuple[WeekFigures, ...], History]:
-    """Mine trunk's history and today's branches into weekly figures; also return the history."""
-    assert found.trunk is not None
-    index = TrunkIndex(repo, found.trunk.target)
-    report = scan_repository(repo, found, now, trunk=index)
-    mined = history(
-        repo, index, week_start(now) - weeks * WEEK, progress=progress, fetcher=fetch_objects
-    )
-    open_work = [OpenWork(w.first_commit_at, w.landed_at) for w in mined.merged]
-    open_work += [OpenWork(now - b.age_seconds, None) for b in report.branches if b.ahead]
-    figures = weekly_trends(now, weeks, _limit_days() * 86400, mined, open_work, scanned, predicted)
-    return figures, mined
-
-
 @cli.command()
 @repository_options
 @click.option(
@@ -639,7 +596,9 @@ def trends(
     if found.trunk is None:
         raise click.ClickException(f"{target}: the repository has no commits yet")
     with _progress("mining history", sys.stderr.isatty()) as progress:
-        figures, mined = _weekly(repo, found, now, weeks, scanned, predicted, progress)
+        figures, mined = mine_weeks(
+            repo, found, now, weeks, scanned, predicted, limit_days(), progress=progress
+        )
     store.save_merged_work(name, mined.merged)
     unredone = sum(1 for w in mined.merged if w.conflicted is None)
     if unredone:
@@ -652,7 +611,107 @@ def trends(
         _print_json(trends_payload(figures, target))
         return
     console = Console()
-    console.print(trends_table(figures, _limit_days(), console.width))
+    console.print(trends_table(figures, limit_days(), console.width))
+
+
+def _parse_week(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        year, week = value.upper().split("-W")
+        start = datetime.fromisocalendar(int(year), int(week), 1).replace(tzinfo=UTC)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not an ISO week, e.g. 2026-W48") from None
+    return int(start.timestamp())
+
+
+@cli.command()
+@repository_options
+@click.option(
+    "--week",
+    metavar="YYYY-Www",
+    callback=_parse_week,
+    help="The ISO week to report on, e.g. 2026-W48 (default: the week of --now).",
+)
+@click.option(
+    "--now",
+    metavar="ISO8601",
+    callback=_parse_now,
+    help="The moment the figures are measured at (default: now).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["markdown", "html", "json"]),
+    default="markdown",
+    show_default=True,
+    help="Markdown as the GitHub issue shows it, a self-contained HTML page, or JSON.",
+)
+@pull_options
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file ('-': standard output). Default: standard output; "
+    "for HTML, trunkguard-report-WEEK.html in the current directory.",
+)
+@_db_option
+def report(
+    target: str,
+    trunk: str | None,
+    remote: str,
+    cache_dir: Path | None,
+    as_json: bool,
+    week: int | None,
+    now: int,
+    output_format: str,
+    output: Path | None,
+    pull_heads: str,
+    pull_days: int,
+    open_pulls: frozenset[int] | None,
+    db_url: str | None,
+) -> None:
+    """Write the weekly divergence report: headline figures against last week and the
+    4-week trend, conflicts paid and how early trunkguard would have warned, the oldest,
+    most diverged, idle and stale branches, forecast conflicts and a land order, charts.
+
+    Today's scan and forecast are stored first; weeks before the first stored scan are
+    filled from trunk's history. Needs no GitHub.
+
+    \b
+    Examples:
+      trunkguard report . --format html          # then open trunkguard-report-*.html
+      trunkguard report ~/src/app --week 2026-W47 --format markdown --output week47.md
+      trunkguard report . --json
+    """
+    from bot.report.gather import gather_report
+    from bot.report.html import report_html
+    from bot.report.markdown import report_markdown
+    from bot.report.payload import report_payload
+
+    store = _open_store(db_url)
+    repo = _open(target, cache_dir)
+    name = repository_name(target)
+    rule = _pull_rule(pull_heads, pull_days, open_pulls)
+    with _progress("mining history", sys.stderr.isatty()) as progress:
+        gathered = gather_report(
+            store, name, repo, now, week, progress, trunk=trunk, remote=remote, pulls=rule
+        )
+    weekly = gathered.report
+    if as_json or output_format == "json":
+        text = json.dumps(report_payload(weekly), indent=2, ensure_ascii=False) + "\n"
+    elif output_format == "html":
+        text = report_html(weekly)
+        output = output or Path(f"trunkguard-report-{weekly.week}.html")
+    else:
+        text = report_markdown(weekly)
+    if output is None or str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"{output}: cannot write: {error.strerror}") from None
+    click.echo(f"report for {weekly.week} written to {output}")
 
 
 @cli.group()
@@ -954,8 +1013,8 @@ def demo(path: Path, as_json: bool) -> None:
     for block in replay_text(replay(repo, found.trunk.target, 200)):
         console.print(block, soft_wrap=True)
     console.print(Text(f"\n$ trunkguard trends {path} --weeks 8", style="dim"))
-    figures, _ = _weekly(repo, found, now, 8, {}, {}, None)
-    console.print(trends_table(figures, _limit_days(), console.width))
+    figures, _ = mine_weeks(repo, found, now, 8, {}, {}, limit_days())
+    console.print(trends_table(figures, limit_days(), console.width))
 
 
 def _demo_review(report: ScanReport, predicted: Forecast) -> list[str]:

@@ -37,6 +37,8 @@ class Repository(Base):
     name: Mapped[str] = mapped_column(String(1024), unique=True)
     installation_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When its weekly report is due, from its config: {"weekday", "time", "timezone"}.
+    report_schedule: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
 
 
 class Scan(Base):
@@ -84,6 +86,7 @@ class BranchSnapshot(Base):
     overlap_files: Mapped[list[Any] | None] = mapped_column(NULLABLE_JSON)
     pull_requests: Mapped[list[Any] | None] = mapped_column(NULLABLE_JSON)
     unknown: Mapped[list[Any] | None] = mapped_column(NULLABLE_JSON)  # [{"figures", "reason"}]
+    last_author: Mapped[str | None] = mapped_column(String(1024))
 
 
 class PredictedConflict(Base):
@@ -167,3 +170,31 @@ class WebhookDelivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     event: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Report(Base):
+    """A weekly report published on GitHub: which issue holds it, and a digest of its text."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("repository_id", "week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(8))  # ISO week, e.g. 2026-W48
+    issue_number: Mapped[int | None] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Nudge(Base):
+    """A nudge posted on an idle pull request: one per head commit, so one per idle stretch."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (UniqueConstraint("repository_id", "number", "head_sha"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    head_sha: Mapped[str] = mapped_column(SHA)
+    comment_id: Mapped[int | None] = mapped_column(BigInteger)
+    nudged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.errors import TrunkguardError
 from config import defaults
@@ -14,7 +23,8 @@ from config import defaults
 MAX_BYTES = 64 * 1024  # a policy is a few lines; anything bigger is a mistake or an attack
 MAX_ALIASES = 100  # YAML aliases can expand exponentially ("billion laughs") ...
 MAX_NODES = 10_000  # ... so the document, aliases expanded, must stay this small too
-REPOSITORY_SECTIONS = ("policy", "forecast", "pulls")  # what a repository may set
+# What a repository may set:
+REPOSITORY_SECTIONS = ("policy", "forecast", "pulls", "report", "nudges")
 
 Switch = Literal["fail", "warn", "off"]
 
@@ -102,12 +112,66 @@ class Pulls(_Strict):
     recent_days: int = Field(ge=1)
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class ReportSettings(_Strict):
+    """When and where the weekly divergence report is published."""
+
+    weekday: Weekday
+    time: str
+    timezone: str
+    issue: Literal["single", "weekly"]
+    label: str = Field(min_length=1, max_length=50)
+    mention_authors: bool
+    stale_days: int = Field(ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected a timezone name such as UTC or Europe/Berlin") from None
+        return value
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _unquoted_time(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 10:30 as the base-60 number 630: read it back as a time.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return f"{value // 60:02d}:{value % 60:02d}"
+        return value
+
+    @field_validator("time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            raise ValueError("expected a 24-hour time of day such as 09:00")
+        return value
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        """The time of day as (hour, minute)."""
+        hour, minute = self.time.split(":")
+        return int(hour), int(minute)
+
+
+class Nudges(_Strict):
+    """Whether idle pull requests get a short comment, and after how many idle days."""
+
+    enabled: bool
+    idle_days: int = Field(ge=1)
+
+
 class RepositoryConfig(_Strict):
     """Everything a repository's .github/trunkguard.yml may set, merged over the defaults."""
 
     policy: Policy
     forecast: Forecast
     pulls: Pulls
+    report: ReportSettings
+    nudges: Nudges
 
 
 class _CountingLoader(yaml.SafeLoader):

@@ -69,9 +69,16 @@ def read_config(repo: pygit2.Repository, branch: str) -> RepositoryConfig:
     reference = repo.references.get(f"refs/heads/{branch}")
     if reference is None:
         return default_config()
-    tree = reference.peel(pygit2.Commit).tree
+    return config_at(repo, reference.peel(pygit2.Commit))
+
+
+def config_at(repo: pygit2.Repository, commit: pygit2.Commit) -> RepositoryConfig:
+    """Read .github/trunkguard.yml as `commit` has it, over the defaults (none: the defaults).
+
+    Raises ConfigError for a file that cannot be used.
+    """
     try:
-        entry = tree[CONFIG_PATH]
+        entry = commit.tree[CONFIG_PATH]
     except KeyError:
         return default_config()
     blob = repo[entry.id]

@@ -1,5 +1,5 @@
-"""Scan a repository and keep the figures: the one scan-then-store, for the CLI, the App's
-jobs and (later) the scheduler."""
+"""Scan a repository, or forecast its conflicts, and keep the figures: the one
+measure-then-store for the CLI, the App's jobs and the scheduler."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import pygit2
 
 from analyzers.divergence import Progress, ScanReport, scan
 from analyzers.errors import AnalysisError
+from analyzers.forecast import Forecast, ForecastMemo, forecast
 from analyzers.refs import Inventory, inventory
 from bot.errors import TrunkguardError
+from bot.promisor import fetch_objects
 from config import defaults
 
 if TYPE_CHECKING:
@@ -40,3 +42,30 @@ def scan_and_store(
         store.save_scan(name, report, started)
         store.prune(name, defaults()["store"]["keep_daily_days"], started)
     return found, report
+
+
+def forecast_and_store(
+    store: Store | None,
+    name: str,
+    repo: pygit2.Repository,
+    found: Inventory,
+    now: int,
+    progress: Progress | None = None,
+    active_days: int | None = None,
+) -> Forecast:
+    """Forecast the conflicts of `found`'s branches as of `now`, starting from the merges the
+    store already did on this trunk, and keep the predictions and the new merges."""
+    started = datetime.now(UTC)
+    memo = ForecastMemo()
+    if store is not None and found.trunk is not None:
+        trunk_tree = str(repo[found.trunk.target].peel(pygit2.Commit).tree_id)
+        memo = ForecastMemo(store.merge_cache(trunk_tree))
+    known = set(memo.merges)
+    days = defaults()["forecast"]["active_days"] if active_days is None else active_days
+    result = forecast(
+        repo, found, now, active_days=days, memo=memo, progress=progress, fetcher=fetch_objects
+    )
+    if store is not None and result.trunk_head is not None:
+        store.add_to_merge_cache({k: v for k, v in memo.merges.items() if k not in known})
+        store.save_forecast(name, result, now, started)
+    return result

@@ -42,8 +42,10 @@ from bot.models import (
     BranchSnapshot,
     MergeCacheEntry,
     MergedWork,
+    Nudge,
     PredictedConflict,
     PullRequest,
+    Report,
     Repository,
     Scan,
     WebhookDelivery,
@@ -536,12 +538,176 @@ class Store:
                 ).on_conflict_do_update(index_elements=["repository_id", "number"], set_=values)
             )
 
+    def week_scan(self, repository: str, week: int) -> StoredScan | None:
+        """Return the last scan stored in the ISO week starting at `week`, with its branches."""
+        with self._errors(), Session(self.engine) as session:
+            scan_id = self._last_scan_of_each_week(session, repository, "scan").get(week)
+            if scan_id is None:
+                return None
+            scan = session.get(Scan, scan_id)
+            assert scan is not None
+            rows = session.scalars(
+                select(BranchSnapshot)
+                .where(BranchSnapshot.scan_id == scan_id)
+                .order_by(BranchSnapshot.name)
+            )
+            branches = tuple(_branch(row) for row in rows)
+            measured = int(_aware(scan.measured_at).timestamp())
+            return StoredScan(measured, scan.trunk_name or "", branches)
+
+    def week_forecast(self, repository: str, week: int) -> StoredForecast | None:
+        """Return the conflicts predicted by the last forecast stored in the ISO week at `week`."""
+        with self._errors(), Session(self.engine) as session:
+            scan_id = self._last_scan_of_each_week(session, repository, "conflicts").get(week)
+            if scan_id is None:
+                return None
+            scan = session.get(Scan, scan_id)
+            assert scan is not None
+            rows = session.scalars(
+                select(PredictedConflict)
+                .where(PredictedConflict.scan_id == scan_id, PredictedConflict.unknown.is_(None))
+                .order_by(PredictedConflict.branch, PredictedConflict.other)
+            )
+            with_trunk: dict[str, tuple[str, ...]] = {}
+            pairs: list[tuple[str, str, tuple[str, ...]]] = []
+            for row in rows:
+                paths = tuple(sorted({c["path"] for c in row.conflicts}))
+                if row.other is None:
+                    with_trunk[row.branch] = paths
+                else:
+                    pairs.append((row.branch, row.other, paths))
+            measured = int(_aware(scan.measured_at).timestamp())
+            return StoredForecast(measured, with_trunk, tuple(pairs))
+
+    def set_report_schedule(self, repository: str, schedule: dict[str, str]) -> None:
+        """Keep when a repository's weekly report is due (weekday, time, timezone)."""
+        with self._errors(), Session(self.engine) as session, session.begin():
+            repository_id = self._repository_id(session, repository, datetime.now(UTC))
+            session.execute(
+                update(Repository)
+                .where(Repository.id == repository_id)
+                .values(report_schedule=schedule)
+            )
+
+    def installed_repositories(self) -> list[InstalledRepository]:
+        """Return every repository an App installation covers, with its report schedule."""
+        with self._errors(), Session(self.engine) as session:
+            rows = session.execute(
+                select(Repository.name, Repository.installation_id, Repository.report_schedule)
+                .where(Repository.installation_id.is_not(None))
+                .order_by(Repository.name)
+            ).all()
+            return [InstalledRepository(name, int(i), schedule) for name, i, schedule in rows]
+
+    def report(self, repository: str, week: str) -> PublishedReport | None:
+        """Return the report published for an ISO week (e.g. 2026-W48), if any."""
+        with self._errors(), Session(self.engine) as session:
+            row = session.scalar(
+                select(Report)
+                .join(Repository, Report.repository_id == Repository.id)
+                .where(Repository.name == repository, Report.week == week)
+            )
+            return None if row is None else PublishedReport(row.week, row.issue_number, row.digest)
+
+    def last_report_issue(self, repository: str) -> int | None:
+        """Return the issue that holds the newest published report, if any."""
+        with self._errors(), Session(self.engine) as session:
+            return session.scalar(
+                select(Report.issue_number)
+                .join(Repository, Report.repository_id == Repository.id)
+                .where(Repository.name == repository, Report.issue_number.is_not(None))
+                .order_by(Report.week.desc())
+                .limit(1)
+            )
+
+    def save_report(self, repository: str, published: PublishedReport, at: datetime) -> None:
+        """Keep that a week's report was published (insert, or replace that week's row)."""
+        values = {
+            "issue_number": published.issue_number,
+            "digest": published.digest,
+            "published_at": at,
+        }
+        dialect = self.engine.dialect.name
+        with self._errors(), Session(self.engine) as session, session.begin():
+            repository_id = self._repository_id(session, repository, at)
+            statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Report)
+            session.execute(
+                statement.values(
+                    repository_id=repository_id, week=published.week, **values
+                ).on_conflict_do_update(index_elements=["repository_id", "week"], set_=values)
+            )
+
+    def claim_nudge(self, repository: str, number: int, head_sha: str, at: datetime) -> bool:
+        """Claim the nudge of a pull request's idle stretch (its head); False if already done."""
+        dialect = self.engine.dialect.name
+        with self._errors(), Session(self.engine) as session, session.begin():
+            repository_id = self._repository_id(session, repository, at)
+            statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Nudge)
+            claimed = session.execute(
+                statement.values(
+                    repository_id=repository_id, number=number, head_sha=head_sha, nudged_at=at
+                )
+                .on_conflict_do_nothing()
+                .returning(Nudge.id)
+            ).first()
+            return claimed is not None
+
+    def release_nudge(self, repository: str, number: int, head_sha: str) -> None:
+        """Give a claimed nudge back (it could not be posted), so a later run tries again."""
+        with self._errors(), Session(self.engine) as session, session.begin():
+            repository_id = self._repository_id(session, repository, datetime.now(UTC))
+            session.execute(
+                delete(Nudge).where(
+                    Nudge.repository_id == repository_id,
+                    Nudge.number == number,
+                    Nudge.head_sha == head_sha,
+                )
+            )
+
     def save_failure(self, repository: str, kind: str, error: str, started: datetime) -> int:
         """Record a scan that failed, with its error text, so that the history shows the gap."""
         with self._errors(), Session(self.engine) as session, session.begin():
             return self._add_scan(
                 session, repository, kind, started, started, status="failed", error=error
             )
+
+
+@dataclass(frozen=True)
+class StoredScan:
+    """A stored scan: when it measured, trunk's name, and the branches as they were."""
+
+    measured_at: int
+    trunk: str
+    branches: tuple[BranchReport, ...]
+
+
+@dataclass(frozen=True)
+class StoredForecast:
+    """A stored forecast: branches in conflict with trunk, and pairs of branches in conflict,
+    each with the paths (merges whose outcome was unknown left out)."""
+
+    measured_at: int
+    with_trunk: dict[str, tuple[str, ...]]
+    pairs: tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class InstalledRepository:
+    """A repository an App installation covers, and when its report is due (None: not known
+    yet, the defaults apply)."""
+
+    name: str
+    installation: int
+    report_schedule: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class PublishedReport:
+    """A week's report as published: the issue holding it and a digest of its text."""
+
+    week: str
+    issue_number: int | None
+    digest: str
 
 
 @dataclass(frozen=True)
@@ -610,7 +776,36 @@ def _snapshot(scan_id: int, b: BranchReport) -> dict[str, Any]:
         "overlap_files": None if b.overlap_files is None else list(b.overlap_files),
         "pull_requests": list(b.pulls) or None,
         "unknown": [_unknown(gap) for gap in b.unknown] or None,
+        "last_author": b.last_author,
     }
+
+
+def _branch(row: BranchSnapshot) -> BranchReport:
+    return BranchReport(
+        name=row.name,
+        ref=row.ref,
+        head=row.head,
+        ahead=row.ahead,
+        behind=row.behind,
+        merge_base=row.merge_base,
+        merge_base_time=None
+        if row.merge_base_time is None
+        else int(_aware(row.merge_base_time).timestamp()),
+        age_seconds=row.age_seconds,
+        base_age_seconds=row.base_age_seconds,
+        idle_seconds=row.idle_seconds,
+        authors=tuple(row.authors),
+        files_changed=row.files_changed,
+        lines_added=row.lines_added,
+        lines_deleted=row.lines_deleted,
+        trunk_files_changed=row.trunk_files_changed,
+        overlap_files=None if row.overlap_files is None else tuple(row.overlap_files),
+        pulls=tuple(row.pull_requests or ()),
+        unknown=tuple(
+            Unknown(tuple(g["figures"]), g["reason"], g.get("object")) for g in row.unknown or ()
+        ),
+        last_author=row.last_author,
+    )
 
 
 def _unknown(gap: Unknown) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def test_a_file_overrides_key_by_key():
          "policy.age: warn_days (20) must not exceed fail_days (14)"),
         ("policy:\n  agee: {}\n", "policy.agee: unknown key"),
         ("store:\n  keep_daily_days: 1\n",
-         "store: unknown key (a repository may set policy, forecast, pulls)"),
+         "store: unknown key (a repository may set policy, forecast, pulls, report, nudges)"),
         ("policy:\n  conflicts:\n    with_trunk: block\n",
          "policy.conflicts.with_trunk: Input should be 'fail', 'warn' or 'off', got 'block'"),
         ("policy:\n  exempt:\n    labels: wip\n",

@@ -1,0 +1,134 @@
+"""Gather a week's report for one repository: measure and store today, mine trunk's history,
+read the week's stored figures, and build the report from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pygit2
+
+from analyzers.divergence import Progress, ScanReport
+from analyzers.divergence import scan as scan_branches
+from analyzers.history import History, history
+from analyzers.refs import Inventory
+from analyzers.trends import WEEK, OpenWork, WeekFigures, week_start, weekly_trends
+from analyzers.trunk import TrunkIndex
+from bot.errors import TrunkguardError
+from bot.policy import RepositoryConfig
+from bot.promisor import fetch_objects
+from bot.report.weekly import TREND_WEEKS, WeeklyReport, build_report
+from bot.review import config_at
+from bot.scanning import forecast_and_store, scan_and_store
+from config import defaults
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+
+class ReportError(TrunkguardError):
+    """A report that cannot be made: a week in the future, a repository without commits."""
+
+
+def limit_days(config: RepositoryConfig | None = None) -> int:
+    """Days after which a branch is over the limit: the failing age, else the warning age."""
+    if config is not None:
+        age = config.policy.age
+        chosen = age.fail_days or age.warn_days
+        if chosen is not None:
+            return chosen
+    return int(defaults()["policy"]["age"]["fail_days"])
+
+
+def mine_weeks(
+    repo: pygit2.Repository,
+    found: Inventory,
+    now: int,
+    weeks: int,
+    scanned: dict[int, list[int]],
+    predicted: dict[int, int],
+    limit: int,
+    report: ScanReport | None = None,
+    progress: Progress | None = None,
+) -> tuple[tuple[WeekFigures, ...], History]:
+    """Mine trunk's history and today's branches into weekly figures up to the week of `now`
+    (weeks with a stored scan use it); also return the history mined."""
+    assert found.trunk is not None
+    index = TrunkIndex(repo, found.trunk.target)
+    if report is None:
+        report = scan_branches(repo, found, now, trunk=index)
+    mined = history(
+        repo, index, week_start(now) - weeks * WEEK, progress=progress, fetcher=fetch_objects
+    )
+    open_work = [OpenWork(w.first_commit_at, w.landed_at) for w in mined.merged]
+    open_work += [OpenWork(report.now - b.age_seconds, None) for b in report.branches if b.ahead]
+    figures = weekly_trends(now, weeks, limit * 86400, mined, open_work, scanned, predicted)
+    return figures, mined
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """A week's report, and the repository configuration it followed."""
+
+    report: WeeklyReport
+    config: RepositoryConfig
+
+
+def gather_report(
+    store: Store,
+    name: str,
+    repo: pygit2.Repository,
+    now: int,
+    week: int | None = None,
+    progress: Progress | None = None,
+    **choose: Any,
+) -> Gathered:
+    """Build the report of the ISO week starting at `week` (default: the week of `now`).
+
+    Today's scan is stored first (and, for the current week, today's forecast), so that the
+    report is read from stored figures like any other week's; trunk's history fills the weeks
+    before the first stored scan, and the merged work it finds is kept too.
+    """
+    current = week_start(now)
+    start = current if week is None else week
+    if start > current:
+        raise ReportError("that week has not begun yet")
+    found, today = scan_and_store(store, name, repo, now, **choose)
+    if found.trunk is None:
+        raise ReportError(f"{name}: the repository has no commits yet")
+    config = config_at(repo, repo[found.trunk.target].peel(pygit2.Commit))
+    if start == current:
+        forecast_and_store(store, name, repo, found, now, active_days=config.forecast.active_days)
+    end = min(start + WEEK - 1, now)
+    limit = limit_days(config)
+    weeks, mined = mine_weeks(
+        repo,
+        found,
+        end,
+        TREND_WEEKS,
+        store.weekly_ages(name),
+        store.weekly_predicted(name),
+        limit,
+        today,
+        progress,
+    )
+    store.save_merged_work(name, mined.merged)
+    scanned = store.week_scan(name, start)
+    predicted = store.week_forecast(name, start)
+    settings = config.report
+    report = build_report(
+        name,
+        weeks,
+        now,
+        mined.paid,
+        None if scanned is None else scanned.branches,
+        None if scanned is None else scanned.measured_at,
+        None if predicted is None else predicted.with_trunk,
+        () if predicted is None else predicted.pairs,
+        None if predicted is None else predicted.measured_at,
+        limit_days=limit,
+        stale_days=settings.stale_days,
+        idle_days=config.nudges.idle_days,
+        mention_authors=settings.mention_authors,
+    )
+    return Gathered(report, config)

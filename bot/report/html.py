@@ -1,0 +1,104 @@
+"""The weekly report as one self-contained HTML page: inline CSS and SVG charts, no network."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from bot.render import humane_duration
+from bot.report.charts import Chart, nice_ceiling, report_charts
+from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
+from bot.report.weekly import Direction, WeeklyReport
+
+# Small on purpose: the SVG scales to its box, and text must stay legible at phone width.
+WIDTH, HEIGHT = 420, 230
+LEFT, RIGHT, TOP, BOTTOM = 36, 8, 28, 26  # room for the axes' labels
+MOST_LABELS = 7  # x-axis labels shown; the rest are skipped evenly
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def svg_chart(chart: Chart) -> Markup:
+    """Draw one chart as inline SVG that scales to its container's width."""
+    top = nice_ceiling(max(chart.values, default=0.0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    count = max(1, len(chart.values))
+    slot = plot_w / count
+
+    def y(value: float) -> float:
+        return TOP + plot_h * (1 - value / top)
+
+    parts = [
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(chart.title)}" '
+        f'class="chart" data-chart="{escape(chart.key)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(chart.title)}</title>",
+    ]
+    for fraction in (0.0, 0.5, 1.0):
+        level = y(top * fraction)
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{level:.1f}" y2="{level:.1f}" '
+            f'class="grid"/><text x="{LEFT - 6}" y="{level + 4:.1f}" class="axis" '
+            f'text-anchor="end">{_number(top * fraction)}</text>'
+        )
+    centres = [LEFT + slot * (i + 0.5) for i in range(len(chart.values))]
+    if chart.kind == "bar":
+        bar = min(48.0, slot * 0.7)
+        for x, value in zip(centres, chart.values, strict=True):
+            height = plot_h * value / top
+            parts.append(
+                f'<rect x="{x - bar / 2:.1f}" y="{TOP + plot_h - height:.1f}" '
+                f'width="{bar:.1f}" height="{height:.1f}" rx="3" class="bar"/>'
+            )
+            parts.append(
+                f'<text x="{x:.1f}" y="{TOP + plot_h - height - 5:.1f}" class="value" '
+                f'text-anchor="middle">{_number(value)}</text>'
+            )
+    else:
+        points = " ".join(f"{x:.1f},{y(v):.1f}" for x, v in zip(centres, chart.values, strict=True))
+        parts.append(f'<polyline points="{points}" class="line" fill="none"/>')
+        for x, value in zip(centres, chart.values, strict=True):
+            parts.append(f'<circle cx="{x:.1f}" cy="{y(value):.1f}" r="3.5" class="dot"/>')
+        if chart.values:
+            parts.append(
+                f'<text x="{centres[-1]:.1f}" y="{y(chart.values[-1]) - 9:.1f}" class="value" '
+                f'text-anchor="middle">{_number(chart.values[-1])}</text>'
+            )
+    step = -(-len(chart.labels) // MOST_LABELS)  # ceiling division
+    for i, (x, label) in enumerate(zip(centres, chart.labels, strict=True)):
+        if i % step == 0 or i == len(chart.labels) - 1:
+            parts.append(
+                f'<text x="{x:.1f}" y="{HEIGHT - 8}" class="axis" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
+    parts.append(f'<text x="4" y="12" class="axis">{escape(chart.y_label)}</text></svg>')
+    return Markup("".join(parts))
+
+
+_environment = Environment(
+    loader=PackageLoader("bot.report", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_environment.filters.update(duration=humane_duration, day=day, moment=moment)
+
+
+def report_html(report: WeeklyReport, logins: Mapping[int, str] | None = None) -> str:
+    """Render the report as one HTML page with nothing to fetch."""
+    template = _environment.get_template("report.html")
+    return template.render(
+        report=report,
+        logins=logins or {},
+        charts=[(chart, svg_chart(chart)) for chart in report_charts(report)],
+        figure=figure,
+        change=change,
+        lead=lead,
+        period=period(report),
+        verdict=verdict(report),
+        paid_sentence=paid_sentence(report),
+        Direction=Direction,
+    )

@@ -1,0 +1,194 @@
+"""The weekly report as GitHub-flavoured Markdown with Mermaid charts, for the report issue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.render import humane_duration
+from bot.report.charts import Chart, nice_ceiling, report_charts
+from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
+from bot.report.weekly import BranchLine, WeeklyReport
+
+MARKER = "<!-- trunkguard:weekly-report -->"  # finds the report issue among others
+
+
+def _code(text: str) -> str:
+    """A name as inline code that no table cell or Markdown syntax can break."""
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def _plain(text: str) -> str:
+    """Text from git (an author's name) that must not mention, link or format anything."""
+    for char in "\\`*_[]<>|#":
+        text = text.replace(char, "\\" + char)
+    return text.replace("@", "@\u2060")  # a word joiner: no one is mentioned by accident
+
+
+def title(report: WeeklyReport, per_week: bool) -> str:
+    """The report issue's title: per week, or the one kept open."""
+    if per_week:
+        return f"trunkguard weekly report {report.week}: {report.repository}"
+    return f"trunkguard weekly report: {report.repository}"
+
+
+def _branch(line: BranchLine) -> str:
+    pulls = " ".join(f"#{n}" for n in line.pulls)
+    return _code(line.name) + (f" ({pulls})" if pulls else "")
+
+
+def _author(line: BranchLine, logins: Mapping[int, str], mention: bool) -> str:
+    if mention:
+        for number in line.pulls:
+            if number in logins:
+                return f"@{logins[number]}"
+    return _plain(line.last_author) if line.last_author else "–"
+
+
+def _mermaid(chart: Chart) -> list[str]:
+    def quoted(text: str) -> str:
+        return '"' + text.replace('"', "'") + '"'
+
+    top = nice_ceiling(max(chart.values, default=0.0))
+    values = ", ".join(f"{v:g}" for v in chart.values)
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f"    title {quoted(chart.title)}",
+        f"    x-axis [{', '.join(quoted(label) for label in chart.labels)}]",
+        f"    y-axis {quoted(chart.y_label)} 0 --> {top:g}",
+        f"    {chart.kind} [{values}]",
+        "```",
+    ]
+
+
+def report_markdown(
+    report: WeeklyReport, logins: Mapping[int, str] | None = None, html_note: str = ""
+) -> str:
+    """Render the report for a GitHub issue; `logins` maps pull requests to their authors'
+    GitHub logins (mentioned only if the report's config opts in)."""
+    logins = logins or {}
+    mention = report.mention_authors
+    out = [
+        MARKER,
+        f"## trunkguard weekly report: {report.repository}, {report.week}",
+        "",
+        f"{period(report)} · figures as of {moment(report.end)}. {verdict(report)}",
+        "",
+        "| Figure | This week | Against last week | Against the 4 weeks before |",
+        "|---|---:|---|---|",
+    ]
+    for m in report.headline:
+        out.append(
+            f"| {m.label} | **{figure(m, m.value)}** | "
+            f"{change(m, m.last_week, m.against_last_week)} | "
+            f"{change(m, m.baseline, m.against_trend)} |"
+        )
+    out += ["", f"Over the age limit means older than {report.limit_days} days.", ""]
+
+    out += ["### Conflicts paid this week", "", paid_sentence(report), ""]
+    if report.paid:
+        out += ["| Merge | Merged | Conflicted on | trunkguard's first warning | Lead time |"]
+        out += ["|---|---|---|---|---|"]
+        for p in report.paid:
+            paths = ", ".join(_code(path) for path in p.paths[:3])
+            if len(p.paths) > 3:
+                paths += f" and {len(p.paths) - 3} more"
+            warned = day(p.first_warning_at) if p.first_warning_at is not None else "–"
+            out.append(
+                f"| {_code(p.merge_commit[:10])} {_plain(p.summary)} | {day(p.merged_at)} | "
+                f"{paths or '–'} | {warned} | {lead(p.lead_time_seconds)} |"
+            )
+        out.append("")
+
+    charts = report_charts(report)
+    out += ["### Charts", ""]
+    for chart in charts:
+        out += _mermaid(chart) + [""]
+
+    if report.scanned_at is None:
+        out += [
+            "### Branches",
+            "",
+            f"No scan was stored in {report.week}: the lists of branches are only kept for "
+            "weeks with a scan.",
+            "",
+        ]
+    else:
+        out += [
+            "### Oldest branches",
+            "",
+            f"{report.open_branches} open branches at the scan of {moment(report.scanned_at)}.",
+            "",
+        ]
+        out += _table(report.oldest, logins, mention)
+        if report.most_behind:
+            out += ["### Most diverged from trunk", ""]
+            out += _table(report.most_behind, logins, mention)
+        out += [f"### Idle work (no commit for {report.idle_days} days), by how much it blocks", ""]
+        if report.idle:
+            out += [
+                "Landing the work at the top first settles the most conflicts: each branch it "
+                "blocks then updates once.",
+                "",
+                "| Branch | Idle | Blocks | Last author |",
+                "|---|---|---:|---|",
+            ]
+            for b in report.idle:
+                out.append(
+                    f"| {_branch(b)} | {humane_duration(b.idle_seconds)} | {b.blocks} | "
+                    f"{_author(b, logins, mention)} |"
+                )
+        else:
+            out.append("None.")
+        out += ["", f"### Stale branches (no pull request, no commit for {report.stale_days} days)"]
+        out.append("")
+        if report.stale:
+            out += ["Delete them or land them:", ""]
+            out += [
+                f"- {_code(b.name)}: last commit {humane_duration(b.idle_seconds)} ago by "
+                f"{_plain(b.last_author or 'unknown')}, {b.ahead} commits not on trunk"
+                for b in report.stale[:25]
+            ]
+            if len(report.stale) > 25:
+                out.append(f"- and {len(report.stale) - 25} more")
+        else:
+            out.append("None.")
+        out.append("")
+
+    out += ["### Forecast conflicts", ""]
+    if report.forecast_at is None:
+        out.append(f"No forecast was stored in {report.week}.")
+    elif not report.pairs and not report.with_trunk:
+        out.append(f"None at the forecast of {moment(report.forecast_at)}.")
+    else:
+        out += [f"At the forecast of {moment(report.forecast_at)}:", ""]
+        for branch, conflicted in report.with_trunk:
+            out.append(f"- {_code(branch)} conflicts with trunk on {_paths(conflicted)}")
+        for pair in report.pairs:
+            out.append(f"- {_code(pair.a)} and {_code(pair.b)} on {_paths(pair.paths)}")
+        if report.land_order:
+            out += ["", "Suggested land order:", ""]
+            out += [
+                f"{n}. {_code(step.branch)}: {step.reason}"
+                for n, step in enumerate(report.land_order, 1)
+            ]
+    out += ["", "---", f"Made by trunkguard. {html_note}".rstrip()]
+    return "\n".join(out) + "\n"
+
+
+def _paths(paths: tuple[str, ...]) -> str:
+    shown = ", ".join(_code(p) for p in paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+def _table(lines: tuple[BranchLine, ...], logins: Mapping[int, str], mention: bool) -> list[str]:
+    out = [
+        "| Branch | Age | Behind trunk | Ahead | Idle | Last author |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for b in lines:
+        out.append(
+            f"| {_branch(b)} | {humane_duration(b.age_seconds)} | {b.behind:,} | {b.ahead:,} | "
+            f"{humane_duration(b.idle_seconds)} | {_author(b, logins, mention)} |"
+        )
+    return out + [""]

@@ -1,0 +1,80 @@
+"""Words and numbers shared by the report's Markdown and HTML: durations, dates, changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.render import humane_duration
+from bot.report.weekly import Direction, Measure, Unit, WeeklyReport
+
+
+def figure(measure: Measure, value: float | None) -> str:
+    """Say a headline value: a humane duration or a count; a dash when nothing tells."""
+    if value is None:
+        return "–"
+    if measure.unit is Unit.DURATION:
+        return humane_duration(int(value))
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def change(measure: Measure, before: float | None, direction: Direction) -> str:
+    """Say how this week compares with `before`: arrow, the figure then, better or worse."""
+    if direction is Direction.UNKNOWN:
+        return "no comparison"
+    if direction is Direction.SAME:
+        return f"→ same ({figure(measure, before)})"
+    return f"{measure.arrow(before)} {direction} (was {figure(measure, before)})"
+
+
+def day(moment: int) -> str:
+    """A day as people write it in a report: Tue 24 Nov."""
+    return datetime.fromtimestamp(moment, UTC).strftime("%a %d %b").replace(" 0", " ")
+
+
+def moment(timestamp: int) -> str:
+    """A moment to the minute, in UTC."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def period(report: WeeklyReport) -> str:
+    """The week's dates: Mon 23 Nov – Sun 29 Nov 2026."""
+    last = report.start + 6 * 86400
+    year = datetime.fromtimestamp(last, UTC).year
+    return f"{day(report.start)} – {day(last)} {year}"
+
+
+def verdict(report: WeeklyReport) -> str:
+    """One sentence on the week: how many headline figures got better or worse."""
+    better = [m for m in report.headline if m.against_last_week is Direction.BETTER]
+    worse = [m for m in report.headline if m.against_last_week is Direction.WORSE]
+    if not better and not worse:
+        return "No headline figure changed since last week."
+    parts = []
+    if better:
+        parts.append(f"{len(better)} better")
+    if worse:
+        parts.append(f"{len(worse)} worse")
+    worst = f" Worse: {', '.join(m.label.lower() for m in worse)}." if worse else ""
+    return f"Against last week: {' and '.join(parts)}.{worst}"
+
+
+def paid_sentence(report: WeeklyReport) -> str:
+    """What the week's paid conflicts say about the forecast's worth."""
+    count = len(report.paid)
+    if not count:
+        return "No merge conflicted this week."
+    merges = "merge" if count == 1 else "merges"
+    told = report.warned_in_time
+    return (
+        f"{count} {merges} conflicted this week. trunkguard would have warned of {told} of "
+        f"{'it' if count == 1 else 'them'} a day or more before the merge."
+    )
+
+
+def lead(lead_seconds: int | None) -> str:
+    """Say a lead time; none when the forecast could not have told."""
+    if lead_seconds is None:
+        return "could not be told"
+    if lead_seconds < 60:
+        return "none (the conflict came with the last commit)"
+    return humane_duration(lead_seconds)
