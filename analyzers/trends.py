@@ -58,6 +58,14 @@ def week_name(start: int) -> str:
     return f"{year}-W{week:02d}"
 
 
+def week_named(name: str) -> int:
+    """Return the start of the ISO week named like 2026-W48; ValueError for another name."""
+    year, separator, week = name.upper().partition("-W")
+    if not separator or not (year.isdigit() and week.isdigit()):
+        raise ValueError(f"not an ISO week name: {name!r}")
+    return int(datetime.fromisocalendar(int(year), int(week), 1).replace(tzinfo=UTC).timestamp())
+
+
 def _p90(values: Sequence[int]) -> int | None:
     if not values:
         return None

@@ -18,6 +18,7 @@ import platformdirs
 import pygit2
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from rich.text import Text
 
 from analyzers.divergence import ScanReport
@@ -26,6 +27,7 @@ from analyzers.errors import AnalysisError, WorkerError
 from analyzers.forecast import Forecast, forecast
 from analyzers.refs import Inventory, PullHeads, PullRule, check_glob, inventory
 from analyzers.replay import replay
+from analyzers.trends import week_named
 from bot import demo as demo_repo
 from bot.errors import TrunkguardError
 from bot.mirror import is_url, open_repository
@@ -33,6 +35,7 @@ from bot.promisor import fetch_objects
 from bot.render import (
     forecast_payload,
     forecast_text,
+    humane_duration,
     policy_lines,
     replay_payload,
     replay_text,
@@ -618,11 +621,9 @@ def _parse_week(ctx: click.Context, param: click.Parameter, value: str | None) -
     if value is None:
         return None
     try:
-        year, week = value.upper().split("-W")
-        start = datetime.fromisocalendar(int(year), int(week), 1).replace(tzinfo=UTC)
+        return week_named(value)
     except ValueError:
         raise click.BadParameter(f"'{value}' is not an ISO week, e.g. 2026-W48") from None
-    return int(start.timestamp())
 
 
 @cli.command()
@@ -786,6 +787,7 @@ def serve(host: str, port: int) -> None:
     from bot.github_app import GitHubApp
     from bot.job_queue import InProcessQueue
     from bot.jobs import Services
+    from bot.scheduler import Scheduler
     from bot.server import create_app, create_setup_app
     from bot.settings import app_credentials, load_settings
     from bot.store import Store, database_url
@@ -805,13 +807,118 @@ def serve(host: str, port: int) -> None:
         return
     store = Store(database_url(settings.database_url)).ready()
     app = GitHubApp(credentials.app_id, credentials.private_key, settings.github_api_url)
-    jobs = InProcessQueue(Services(store, app.installation, settings.mirror_dir))
+    jobs = InProcessQueue(
+        Services(store, app.installation, settings.mirror_dir, report_dir=settings.report_dir)
+    )
+    scheduler = Scheduler(store, jobs.put).start()
     server = create_app(credentials.webhook_secret.encode(), store, jobs)
     try:
         uvicorn.run(server, host=host, port=port, log_level="warning")
     finally:
+        scheduler.shutdown()
         jobs.close()
         store.close()
+
+
+@cli.command(name="scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler alone, without the webhook server: the nightly scan of every
+    installed repository and each repository's weekly report, run in this process.
+
+    `trunkguard serve` runs the same scheduler; run this instead where webhooks are served
+    elsewhere. Jobs and their times are kept in the store: a restart loses and repeats
+    nothing. Settings as for `serve` (TRUNKGUARD_* variables).
+
+    \b
+    Example:
+      TRUNKGUARD_APP_ID=1234 TRUNKGUARD_PRIVATE_KEY_PATH=key.pem \\
+        TRUNKGUARD_WEBHOOK_SECRET=... trunkguard scheduler
+    """
+    import threading
+
+    from bot.github_app import GitHubApp
+    from bot.job_queue import InProcessQueue
+    from bot.jobs import Services
+    from bot.scheduler import Scheduler
+    from bot.settings import app_credentials, load_settings
+    from bot.store import Store, database_url
+
+    settings = load_settings(os.environ)
+    credentials = app_credentials(settings)
+    if credentials is None:
+        raise click.ClickException(
+            "no GitHub App credentials: set TRUNKGUARD_APP_ID, TRUNKGUARD_PRIVATE_KEY_PATH "
+            "and TRUNKGUARD_WEBHOOK_SECRET, or register the App with `trunkguard serve`"
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with Store(database_url(settings.database_url)) as store:
+        store.ready()
+        app = GitHubApp(credentials.app_id, credentials.private_key, settings.github_api_url)
+        jobs = InProcessQueue(
+            Services(store, app.installation, settings.mirror_dir, report_dir=settings.report_dir)
+        )
+        scheduler = Scheduler(store, jobs.put).start()
+        click.echo("trunkguard: scheduler running; Ctrl-C stops it", err=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            scheduler.shutdown()
+            jobs.close()
+
+
+@cli.command(name="schedule")
+@_db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def schedule_command(db_url: str | None, as_json: bool) -> None:
+    """List what the scheduler will run and when: the nightly scans and each installed
+    repository's weekly report, soonest first, from the store (nothing is run).
+
+    \b
+    Examples:
+      trunkguard schedule
+      trunkguard schedule --db postgresql://trunkguard@db.internal/trunkguard --json
+    """
+    from bot.scheduler import Scheduler
+
+    store = _open_store(db_url)
+    scheduler = Scheduler(store, lambda job: None).start(paused=True)
+    try:
+        plan = scheduler.plan()
+    finally:
+        scheduler.shutdown()
+    now = datetime.now(UTC)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "id": p.id,
+                    "what": p.what,
+                    "next_run": None if p.next_run is None else p.next_run.isoformat(),
+                    "trigger": p.trigger,
+                }
+                for p in plan
+            ]
+        )
+        return
+    if not plan:
+        click.echo(
+            "nothing scheduled yet: `trunkguard serve` (or `trunkguard scheduler`) plans the "
+            "nightly scans and a weekly report for each installed repository"
+        )
+        return
+    table = Table(title="Scheduled work", title_justify="left")
+    table.add_column("next run")
+    table.add_column("in", justify="right")
+    table.add_column("what")
+    for p in plan:
+        when = "paused" if p.next_run is None else p.next_run.strftime("%a %Y-%m-%d %H:%M %Z")
+        wait = (
+            "" if p.next_run is None else humane_duration(int((p.next_run - now).total_seconds()))
+        )
+        table.add_row(when, wait, p.what)
+    Console().print(table)
 
 
 @cli.command(name="pr-check")

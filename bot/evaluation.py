@@ -117,7 +117,8 @@ def _lines(ranges: tuple[tuple[int, int], ...]) -> str:
     return f" (lines {shown})" if shown else ""
 
 
-def _exemption(pull: PullRequest, policy: Policy) -> str | None:
+def exemption(pull: PullRequest, policy: Policy) -> str | None:
+    """Say why a pull request is exempt from checks, or None when it is not."""
     if pull.draft and policy.exempt.drafts:
         return "Draft pull request: not checked until it is ready for review"
     for label in pull.labels:
@@ -137,7 +138,7 @@ def evaluate(
     policy: Policy,
 ) -> Evaluation:
     """Judge one pull request against its repository's policy."""
-    exempt = _exemption(pull, policy)
+    exempt = exemption(pull, policy)
     findings: list[Finding] = []
     annotations: list[Annotation] = []
 

@@ -236,6 +236,21 @@ class GitHubClient:
         except NotFound:
             pass
 
+    def create_issue(self, full_name: str, title: str, body: str, label: str) -> int:
+        """Open an issue with one label (GitHub creates the label if it is new); return its
+        number."""
+        with github_calls(f"{full_name} issue"):
+            issue = self._github.get_repo(full_name).create_issue(
+                title=title, body=body, labels=[label]
+            )
+            return int(issue.number)
+
+    def edit_issue(self, full_name: str, number: int, title: str, body: str) -> None:
+        """Replace an issue's title and text, and open it again if someone closed it."""
+        with github_calls(f"{full_name}#{number}"):
+            issue = self._github.get_repo(full_name).get_issue(number)
+            issue.edit(title=title, body=body, state="open")
+
 
 def _github(api_url: str, auth: Auth.Auth, retry: GithubRetry | None) -> Github:
     return Github(

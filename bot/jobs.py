@@ -4,10 +4,12 @@ for. Each takes the services and plain-data arguments, and returns the jobs it a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +18,20 @@ import pygit2
 from analyzers.forecast import ForecastMemo
 from analyzers.history import landed_pull
 from analyzers.refs import PullHeads, PullRule
+from analyzers.trends import WEEK, week_named, week_start
+from bot.evaluation import PullRequest, exemption
 from bot.github_app import GitHubClient
 from bot.mirror import app_mirror_path, fetch_mirror, remove_mirror
+from bot.nudges import IdlePull, conflicting_pulls, nudge_body
+from bot.policy import ConfigError, RepositoryConfig, default_config
 from bot.promisor import fetch_objects
-from bot.review import NO_COMMENT, Review, review_pull_request, stored_memo
-from bot.scanning import scan_and_store
-from bot.store import PullRecord, Store
+from bot.report.gather import gather_report
+from bot.report.html import report_html
+from bot.report.markdown import report_markdown
+from bot.report.markdown import title as report_title
+from bot.review import NO_COMMENT, Review, read_config, review_pull_request, stored_memo
+from bot.scanning import forecast_and_store, scan_and_store
+from bot.store import PublishedReport, PullRecord, Store
 from config import defaults
 
 logger = logging.getLogger(__name__)
@@ -46,6 +56,7 @@ class Services:
     github: Callable[[int], GitHubClient] | None  # installation id -> client; None: no App
     mirror_dir: Path
     clock: Callable[[], float] = time.time  # what "now" is (tests fix it)
+    report_dir: Path | None = None  # where weekly HTML reports are written (None: not written)
 
     def now(self) -> int:
         """Return the current time in Unix seconds."""
@@ -91,14 +102,155 @@ def _fetch(services: Services, client: GitHubClient, repository: str) -> pygit2.
 
 
 def scan_repository(services: Services, installation: int, repository: str) -> Follow:
-    """Fetch a repository's mirror and scan it, the open pull requests deciding which heads
-    count; keep the figures."""
+    """Fetch a repository's mirror, scan it and forecast its conflicts (the open pull
+    requests deciding which heads count), keep the figures and when its report is due; then
+    nudge its idle pull requests if its config asks for that."""
     client = services.client(installation)
-    repo = _fetch(services, client, repository)
+    info = client.repository(repository)
+    repo = fetch_mirror(
+        app_mirror_path(services.mirror_dir, repository), info.clone_url, client.token()
+    )
     open_numbers = frozenset(p.number for p in client.open_pulls(repository))
     rule = PullRule(PullHeads.NONE, defaults()["pulls"]["recent_days"], open_numbers)
-    scan_and_store(services.store, repository, repo, services.now(), pulls=rule)
+    now = services.now()
+    config = _config(repo, info.default_branch, repository)
+    found, _ = scan_and_store(
+        services.store, repository, repo, now, pulls=rule, trunk=info.default_branch
+    )
+    forecast_and_store(
+        services.store, repository, repo, found, now, active_days=config.forecast.active_days
+    )
+    report = config.report
+    services.store.set_report_schedule(
+        repository,
+        {"weekday": report.weekday, "time": report.time, "timezone": report.timezone},
+    )
+    if not config.nudges.enabled:
+        return []
+    return [Job("nudge_idle_pulls", {"installation": installation, "repository": repository})]
+
+
+def _config(repo: pygit2.Repository, branch: str, repository: str) -> RepositoryConfig:
+    """The repository's config; the defaults (and a log line) when its file is unusable, since
+    scheduled work must go on (its pull requests' checks say what is wrong)."""
+    try:
+        return read_config(repo, branch)
+    except ConfigError as error:
+        logger.warning(
+            "config unusable, defaults used: %s", error, extra={"repository": repository}
+        )
+        return default_config()
+
+
+def nightly_scans(services: Services) -> Follow:
+    """Scan every repository an installation covers (the scheduler asks for this nightly)."""
+    return [
+        Job("scan_repository", {"installation": r.installation, "repository": r.name})
+        for r in services.store.installed_repositories()
+    ]
+
+
+def reported_week(now: int, weekday: str) -> int:
+    """The ISO week a scheduled report covers: the current one when it is published late in
+    the week (Friday to Sunday), else the week that just ended."""
+    current = week_start(now)
+    return current if weekday in ("fri", "sat", "sun") else current - WEEK
+
+
+def weekly_report(
+    services: Services, installation: int, repository: str, week: str | None = None
+) -> Follow:
+    """Build a repository's weekly report and publish it as its report issue (edited, never
+    posted twice for a week), and as an HTML page in the report directory if one is set."""
+    client = services.client(installation)
+    info = client.repository(repository)
+    repo = fetch_mirror(
+        app_mirror_path(services.mirror_dir, repository), info.clone_url, client.token()
+    )
+    pulls = client.open_pulls(repository)
+    rule = PullRule(PullHeads.NONE, defaults()["pulls"]["recent_days"], frozenset(
+        p.number for p in pulls))  # fmt: skip
+    now = services.now()
+    config = _config(repo, info.default_branch, repository)
+    start = week_named(week) if week else reported_week(now, config.report.weekday)
+    gathered = gather_report(
+        services.store, repository, repo, now, start, pulls=rule, trunk=info.default_branch
+    )
+    report, settings = gathered.report, gathered.config.report
+    logins = {p.number: p.author for p in pulls}
+    if services.report_dir is not None:
+        page = services.report_dir / repository / f"{report.week}.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(report_html(report, logins), encoding="utf-8")
+    body = report_markdown(report, logins)
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    store = services.store
+    published = store.report(repository, report.week)
+    if published is not None and published.digest == digest:
+        return []  # asked again (a retry, a restart): the issue already says this
+    per_week = settings.issue == "weekly"
+    title = report_title(report, per_week)
+    number = (
+        (published.issue_number if published else None)
+        if per_week
+        else store.last_report_issue(repository)
+    )
+    if number is None:
+        number = client.create_issue(repository, title, body, settings.label)
+    else:
+        client.edit_issue(repository, number, title, body)
+    store.save_report(repository, PublishedReport(report.week, number, digest), _utc(now))
+    logger.info("weekly report published: %s %s in #%d", repository, report.week, number)
     return []
+
+
+def nudge_idle_pulls(services: Services, installation: int, repository: str) -> Follow:
+    """Comment once per idle stretch on each open pull request with no commit for the
+    configured days (never drafts or exempt ones), naming the pull requests it holds up."""
+    client = services.client(installation)
+    info = client.repository(repository)
+    repo = fetch_mirror(
+        app_mirror_path(services.mirror_dir, repository), info.clone_url, client.token()
+    )
+    config = _config(repo, info.default_branch, repository)
+    if not config.nudges.enabled:
+        return []
+    now = services.now()
+    pulls = client.open_pulls(repository)
+    open_numbers = frozenset(p.number for p in pulls)
+    scanned = services.store.week_scan(repository, week_start(now))
+    predicted = services.store.week_forecast(repository, week_start(now))
+    pulls_of = {b.name: b.pulls for b in scanned.branches} if scanned else {}
+    behind = {n: b.behind for b in (scanned.branches if scanned else ()) for n in b.pulls}
+    pairs = predicted.pairs if predicted else ()
+    for pull in pulls:
+        subject = PullRequest(
+            pull.number, pull.author, pull.head_ref, pull.base_ref, pull.draft, pull.labels
+        )
+        if pull.draft or exemption(subject, config.policy) is not None:
+            continue
+        try:
+            head = repo[pygit2.Oid(hex=pull.head_sha)].peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError):
+            continue  # not fetched (yet): the next run sees it
+        idle = now - head.commit_time
+        if idle < config.nudges.idle_days * 86400:
+            continue
+        if not services.store.claim_nudge(repository, pull.number, pull.head_sha, _utc(now)):
+            continue  # nudged already in this idle stretch
+        conflicting = conflicting_pulls(pull.number, pulls_of, pairs, open_numbers)
+        body = nudge_body(IdlePull(pull.number, idle, behind.get(pull.number), conflicting))
+        try:
+            client.create_comment(repository, pull.number, body)
+        except Exception:
+            services.store.release_nudge(repository, pull.number, pull.head_sha)
+            raise
+        logger.info("idle pull request nudged: %s#%d", repository, pull.number)
+    return []
+
+
+def _utc(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def evaluate_pull(services: Services, installation: int, repository: str, number: int) -> Follow:
@@ -224,4 +376,7 @@ JOBS: dict[str, Callable[..., Follow]] = {
     "evaluate_pull": evaluate_pull,
     "evaluate_open_pulls": evaluate_open_pulls,
     "pull_closed": pull_closed,
+    "nightly_scans": nightly_scans,
+    "weekly_report": weekly_report,
+    "nudge_idle_pulls": nudge_idle_pulls,
 }

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     mirror_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("trunkguard")) / "mirrors"
     )
+    report_dir: Path | None = None  # weekly reports as HTML pages, one folder per repository
     github_api_url: str = "https://api.github.com"
     public_url: str | None = None  # the server's address as GitHub reaches it (setup page)
     credentials_file: Path = Field(

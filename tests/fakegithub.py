@@ -119,6 +119,7 @@ class FakeGitHub:
         self.refused_tokens: set[str] = set()
         self.check_runs: list[dict[str, Any]] = []
         self.comments: dict[int, dict[str, Any]] = {}
+        self.issues: dict[str, dict[int, dict[str, Any]]] = {}  # repository -> number -> issue
         self.requests: list[tuple[str, str, Any]] = []
         self.invalid: list[str] = []  # request bodies the description refuses
         self.faults: list[Fault] = []
@@ -311,6 +312,26 @@ class FakeGitHub:
             return self._json(
                 201, self._comment_body(full_name, comment_id, self.comments[comment_id])
             )
+        if method == "POST" and rest == "/issues":
+            taken = set(self.pulls[full_name]) | set(self.issues.get(full_name, {}))
+            number = max(taken, default=0) + 1
+            issue = {
+                "title": body["title"],
+                "body": body.get("body"),
+                "labels": list(body.get("labels", [])),
+                "state": "open",
+                "edits": 0,
+            }
+            self.issues.setdefault(full_name, {})[number] = issue
+            return self._json(201, self._issue_body(full_name, number, issue))
+        match = re.fullmatch(r"/issues/(\d+)", rest)
+        if match and method == "PATCH" and int(match[1]) in self.issues.get(full_name, {}):
+            # issues/update is not in the description subset: its answer is the issue, as
+            # for issues/create, whose example it reuses.
+            issue = self.issues[full_name][int(match[1])]
+            issue.update({k: body[k] for k in ("title", "body", "state") if k in body})
+            issue["edits"] += 1
+            return self._json(200, self._issue_body(full_name, int(match[1]), issue))
         match = re.fullmatch(r"/issues/comments/(\d+)", rest)
         if match and int(match[1]) in self.comments:
             comment_id = int(match[1])
@@ -324,6 +345,18 @@ class FakeGitHub:
                 del self.comments[comment_id]
                 return Response(status_code=204)
         return self._json(404, {"message": "Not Found"})
+
+    def _issue_body(self, full_name: str, number: int, issue: dict[str, Any]) -> Any:
+        answer = copy.deepcopy(example("issues.create.201"))
+        answer.update(
+            number=number,
+            title=issue["title"],
+            body=issue["body"],
+            state=issue["state"],
+            url=f"{self.url}/repos/{full_name}/issues/{number}",
+            labels=[{"id": i, "name": n, "color": "ededed"} for i, n in enumerate(issue["labels"])],
+        )
+        return answer
 
     def _comment_body(self, full_name: str, comment_id: int, comment: dict[str, Any]) -> Any:
         answer = copy.deepcopy(example("issues.create-comment.201"))

@@ -63,11 +63,18 @@ def paid_sentence(report: WeeklyReport) -> str:
     count = len(report.paid)
     if not count:
         return "No merge conflicted this week."
-    merges = "merge" if count == 1 else "merges"
+    if count == 1:
+        ahead = report.paid[0].lead_time_seconds
+        if ahead is None or ahead < 60:
+            return "1 merge conflicted this week; trunkguard could not have warned of it earlier."
+        return (
+            f"1 merge conflicted this week; trunkguard would have warned of it "
+            f"{humane_duration(ahead)} before."
+        )
     told = report.warned_in_time
     return (
-        f"{count} {merges} conflicted this week. trunkguard would have warned of {told} of "
-        f"{'it' if count == 1 else 'them'} a day or more before the merge."
+        f"{count} merges conflicted this week; trunkguard would have warned of {told} of them "
+        "a day or more before."
     )
 
 

@@ -1,0 +1,188 @@
+"""The scheduler (APScheduler 3): a nightly scan of every installed repository and each
+repository's weekly report at its own time. Its jobs and their next run times live in the
+store, so a restart neither loses nor repeats a run; a run missed while it was down happens
+once when it is back (coalesced), not once per missed slot. It only queues jobs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from analyzers.trends import week_name
+from bot.jobs import Job, reported_week
+from bot.policy import default_config
+from bot.store import Store
+
+logger = logging.getLogger(__name__)
+
+TABLE = "scheduled_jobs"
+NIGHTLY = "nightly-scans"
+SYNC = "sync-reports"
+REPORT_PREFIX = "report:"
+NIGHTLY_AT = (2, 0)  # UTC: when most teams sleep
+SYNC_MINUTES = 10  # how soon a repository's new report time (from its config) is picked up
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# The running scheduler, for the functions APScheduler calls by name. A module-level function
+# is what its persistent job store can keep (a textual reference), not a bound method.
+_active: Scheduler | None = None
+
+
+def queue_job(name: str, arguments: Mapping[str, Any]) -> None:
+    """Queue one job function run (what each scheduled job does when it is due)."""
+    if _active is None:
+        raise RuntimeError("no scheduler is running")
+    _active.put(Job(name, dict(arguments)))
+
+
+def sync_reports() -> None:
+    """Bring the weekly report jobs in line with the store (repositories and their times)."""
+    if _active is None:
+        raise RuntimeError("no scheduler is running")
+    _active.sync()
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A scheduled job as `trunkguard schedule` shows it."""
+
+    id: str
+    what: str
+    next_run: datetime | None  # None: paused
+    trigger: str
+
+
+def report_trigger(schedule: Mapping[str, str] | None) -> CronTrigger:
+    """The weekly trigger of a report schedule ({"weekday", "time", "timezone"}; None: the
+    defaults of config/default.yml)."""
+    if schedule is None:
+        report = default_config().report
+        schedule = {"weekday": report.weekday, "time": report.time, "timezone": report.timezone}
+    hour, minute = schedule["time"].split(":")
+    return CronTrigger(
+        day_of_week=schedule["weekday"],
+        hour=int(hour),
+        minute=int(minute),
+        timezone=ZoneInfo(schedule["timezone"]),
+    )
+
+
+def _same(a: Any, b: CronTrigger) -> bool:
+    return isinstance(a, CronTrigger) and (str(a), str(a.timezone)) == (str(b), str(b.timezone))
+
+
+class Scheduler:
+    """APScheduler with its jobs kept in the store's database; due jobs go to `put`."""
+
+    def __init__(self, store: Store, put: Callable[[Job], None]) -> None:
+        self.store = store
+        self.put = put
+        self._scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename=TABLE)},
+            executors={"default": ThreadPoolExecutor(2)},
+            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+            timezone=UTC,
+        )
+
+    def start(self, paused: bool = False) -> Scheduler:
+        """Start (paused: only to read the plan); add the standing jobs a new store lacks."""
+        global _active
+        _active = self
+        self._scheduler.start(paused=paused)
+        if paused:
+            return self
+        # Added once: re-adding would compute a new next run time and lose a missed run.
+        if self._scheduler.get_job(NIGHTLY) is None:
+            hour, minute = NIGHTLY_AT
+            self._scheduler.add_job(
+                queue_job,
+                CronTrigger(hour=hour, minute=minute, timezone=UTC),
+                args=["nightly_scans", {}],
+                id=NIGHTLY,
+                name="nightly scan of every installed repository",
+            )
+        if self._scheduler.get_job(SYNC) is None:
+            self._scheduler.add_job(
+                sync_reports,
+                IntervalTrigger(minutes=SYNC_MINUTES, timezone=UTC),
+                id=SYNC,
+                name="pick up report times from the repositories' configs",
+            )
+        self.sync()
+        self.catch_up()
+        return self
+
+    def catch_up(self) -> None:
+        """Queue the reports of weeks whose run was lost: APScheduler notes a run as done when
+        it hands the job over, so a job queued in memory and then lost to a restart would
+        never be published. The store's published reports tell which weeks are missing."""
+        now = datetime.now(UTC)
+        for job in self._scheduler.get_jobs():
+            if not job.id.startswith(REPORT_PREFIX):
+                continue
+            if job.next_run_time is None or job.next_run_time <= now:
+                continue  # about to run anyway (a missed run, coalesced)
+            slot = job.trigger.get_next_fire_time(None, now - timedelta(days=7))
+            if slot is None or slot > now:
+                continue
+            repository = job.args[1]["repository"]
+            week = week_name(reported_week(int(slot.timestamp()), WEEKDAYS[slot.weekday()]))
+            if self.store.report(repository, week) is None:
+                logger.info("weekly report caught up: %s %s", repository, week)
+                self.put(Job("weekly_report", {**job.args[1], "week": week}))
+
+    def sync(self) -> None:
+        """Add, move or remove the weekly report jobs to match the installed repositories."""
+        wanted = {}
+        for repository in self.store.installed_repositories():
+            trigger = report_trigger(repository.report_schedule)
+            wanted[REPORT_PREFIX + repository.name] = (repository, trigger)
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith(REPORT_PREFIX) and job.id not in wanted:
+                job.remove()
+                logger.info("weekly report unscheduled: %s", job.id)
+        for job_id, (repository, trigger) in wanted.items():
+            job = self._scheduler.get_job(job_id)
+            arguments = {"installation": repository.installation, "repository": repository.name}
+            if job is None:
+                self._scheduler.add_job(
+                    queue_job,
+                    trigger,
+                    args=["weekly_report", arguments],
+                    id=job_id,
+                    name=f"weekly report of {repository.name}",
+                )
+            elif not _same(job.trigger, trigger):
+                job.reschedule(trigger)  # the config changed: the new time counts from now
+            elif job.args[1] != arguments:
+                job.modify(args=["weekly_report", arguments])  # moved to another installation
+
+    def plan(self) -> list[Planned]:
+        """Every scheduled job and when it runs next, soonest first."""
+        jobs = [
+            Planned(job.id, job.name, job.next_run_time, str(job.trigger))
+            for job in self._scheduler.get_jobs()
+        ]
+        far = datetime.max.replace(tzinfo=UTC)
+        return sorted(jobs, key=lambda p: (p.next_run or far, p.id))
+
+    def move(self, job_id: str, next_run: datetime) -> None:
+        """Set when a job runs next (operators, and tests of missed runs)."""
+        self._scheduler.modify_job(job_id, next_run_time=next_run)
+
+    def shutdown(self) -> None:
+        """Stop; the plan stays in the store for the next start."""
+        global _active
+        self._scheduler.shutdown(wait=True)
+        if _active is self:
+            _active = None
