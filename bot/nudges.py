@@ -22,7 +22,9 @@ class IdlePull:
 
 def nudge_body(pull: IdlePull) -> str:
     """The nudge: how long it has been idle, what landing it first would settle, what to do."""
-    idle = f"No commit for {humane_duration(pull.idle_seconds)}"
+    days = pull.idle_seconds // 86400
+    since = f"{days} days" if days >= 2 else humane_duration(pull.idle_seconds)
+    idle = f"No commit for {since}"
     others = pull.conflicting
     if others:
         listed = ", ".join(f"#{n}" for n in others[:5]) + (

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -81,13 +82,24 @@ def _same(a: Any, b: CronTrigger) -> bool:
     return isinstance(a, CronTrigger) and (str(a), str(a.timezone)) == (str(b), str(b.timezone))
 
 
+class _BackgroundScheduler(BackgroundScheduler):  # type: ignore[misc]
+    """APScheduler's background scheduler, minus a loss at shutdown: the wake-up that stops
+    its thread processes due jobs once more, hands them to executors already shut down,
+    and still moves their next run time on, so the run is lost."""
+
+    def _process_jobs(self) -> float | None:
+        if self.state != STATE_RUNNING:
+            return None
+        return super()._process_jobs()  # type: ignore[no-any-return]
+
+
 class Scheduler:
     """APScheduler with its jobs kept in the store's database; due jobs go to `put`."""
 
     def __init__(self, store: Store, put: Callable[[Job], None]) -> None:
         self.store = store
         self.put = put
-        self._scheduler = BackgroundScheduler(
+        self._scheduler = _BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename=TABLE)},
             executors={"default": ThreadPoolExecutor(2)},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
@@ -125,7 +137,8 @@ class Scheduler:
     def catch_up(self) -> None:
         """Queue the reports of weeks whose run was lost: APScheduler notes a run as done when
         it hands the job over, so a job queued in memory and then lost to a restart would
-        never be published. The store's published reports tell which weeks are missing."""
+        never be published. The store's published reports tell which weeks are missing; a
+        repository with none yet gets its first at its next run, not at every start."""
         now = datetime.now(UTC)
         for job in self._scheduler.get_jobs():
             if not job.id.startswith(REPORT_PREFIX):
@@ -137,7 +150,8 @@ class Scheduler:
                 continue
             repository = job.args[1]["repository"]
             week = week_name(reported_week(int(slot.timestamp()), WEEKDAYS[slot.weekday()]))
-            if self.store.report(repository, week) is None:
+            last = self.store.last_report_week(repository)
+            if last is not None and last < week:  # ISO week names sort in time order
                 logger.info("weekly report caught up: %s %s", repository, week)
                 self.put(Job("weekly_report", {**job.args[1], "week": week}))
 

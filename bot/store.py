@@ -609,6 +609,15 @@ class Store:
             )
             return None if row is None else PublishedReport(row.week, row.issue_number, row.digest)
 
+    def last_report_week(self, repository: str) -> str | None:
+        """Return the newest week with a published report (e.g. 2026-W48), if any."""
+        with self._errors(), Session(self.engine) as session:
+            return session.scalar(
+                select(func.max(Report.week))
+                .join(Repository, Report.repository_id == Repository.id)
+                .where(Repository.name == repository)
+            )
+
     def last_report_issue(self, repository: str) -> int | None:
         """Return the issue that holds the newest published report, if any."""
         with self._errors(), Session(self.engine) as session:

@@ -7,7 +7,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.fakegithub import FakeGitHub
 from tests.gitrepo import GitRepo
 
 
@@ -59,3 +62,30 @@ def private_dirs(tmp_path, monkeypatch):
     """Keep every test's default store and mirror cache out of the user's own directories."""
     monkeypatch.setenv("TRUNKGUARD_DATABASE_URL", f"sqlite:///{tmp_path / 'default-store.db'}")
     monkeypatch.setenv("TRUNKGUARD_CACHE_DIR", str(tmp_path / "cache"))
+
+
+APP_ID = 4242  # the fake GitHub's App
+
+
+@pytest.fixture(scope="module")
+def keys():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+@pytest.fixture
+def github(tmp_path, keys):
+    fake = FakeGitHub(tmp_path / "github", APP_ID, keys[1])
+    fake.start()
+    yield fake
+    fake.stop()

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.evaluation import MARKER
 from bot.github_app import GitHubApp, retry_policy
@@ -23,38 +21,14 @@ from bot.jobs import Services
 from bot.server import create_app
 from bot.store import Store
 from bot.webhooks import signature
+from tests.conftest import APP_ID
 from tests.fakegithub import FakeGitHub, Fault, Pull
 from tests.gitrepo import BOB, NOW, GitRepo, numbered
 
 WEBHOOKS = Path(__file__).parent / "fixtures/github/webhooks"
 SECRET = b"an App's webhook secret"
-APP_ID = 4242
 INSTALLATION = 42
 REPO = "acme/app"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
-@pytest.fixture
-def github(tmp_path, keys):
-    fake = FakeGitHub(tmp_path / "github", APP_ID, keys[1])
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 class Served:
