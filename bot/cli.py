@@ -1091,7 +1091,8 @@ def demo(path: Path, as_json: bool) -> None:
 
     The repository has a busy trunk, old and fresh branches, an integrated one and branches
     that will conflict; every date is relative to now. The demo shows every command that works
-    without GitHub: scan, conflicts, replay, trends (from history; the demo stores nothing).
+    without GitHub: scan, conflicts, replay, trends (from history) and the weekly report, whose
+    HTML page it writes beside the repository (with a store of its own, demo.db, made anew).
 
     \b
     Example:
@@ -1122,6 +1123,28 @@ def demo(path: Path, as_json: bool) -> None:
     console.print(Text(f"\n$ trunkguard trends {path} --weeks 8", style="dim"))
     figures, _ = mine_weeks(repo, found, now, 8, {}, {}, limit_days())
     console.print(trends_table(figures, limit_days(), console.width))
+    _demo_report(path, repo, now, console)
+
+
+def _demo_report(path: Path, repo: pygit2.Repository, now: int, console: Console) -> None:
+    """Write the weekly report of the demo repository as HTML; show its Markdown headline."""
+    from bot.report.gather import gather_report
+    from bot.report.html import report_html
+    from bot.report.markdown import report_markdown
+    from bot.store import Store
+
+    database = path.parent / "demo.db"
+    database.unlink(missing_ok=True)
+    page = path.parent / "report.html"
+    with Store(f"sqlite:///{database.resolve()}") as store:
+        store.ready()
+        weekly = gather_report(store, str(path), repo, now).report
+    page.write_text(report_html(weekly), encoding="utf-8")
+    console.print(Text(f"\n$ trunkguard report {path} --format markdown", style="dim"))
+    headline = report_markdown(weekly).split("\n### Conflicts paid")[0].split("\n", 1)[1]
+    console.print(headline.strip(), soft_wrap=True, markup=False, highlight=False)
+    console.print(Text(f"\n$ trunkguard report {path} --format html", style="dim"))
+    console.print(f"The weekly report, one self-contained page: {page.resolve()}", soft_wrap=True)
 
 
 def _demo_review(report: ScanReport, predicted: Forecast) -> list[str]:

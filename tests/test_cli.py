@@ -199,6 +199,9 @@ def test_every_command_has_help_with_an_example(runner):
         "config check",
         "app manifest",
         "serve",
+        "report",
+        "schedule",
+        "scheduler",
     } <= set(seen)
 
 

@@ -69,7 +69,7 @@ def svg_chart(chart: Chart) -> Markup:
             )
     step = -(-len(chart.labels) // MOST_LABELS)  # ceiling division
     for i, (x, label) in enumerate(zip(centres, chart.labels, strict=True)):
-        if i % step == 0 or i == len(chart.labels) - 1:
+        if (len(chart.labels) - 1 - i) % step == 0:  # counted from the newest, always shown
             parts.append(
                 f'<text x="{x:.1f}" y="{HEIGHT - 8}" class="axis" '
                 f'text-anchor="middle">{escape(label)}</text>'

@@ -23,7 +23,14 @@ def change(measure: Measure, before: float | None, direction: Direction) -> str:
         return "no comparison"
     if direction is Direction.SAME:
         return f"→ same ({figure(measure, before)})"
-    return f"{measure.arrow(before)} {direction} (was {figure(measure, before)})"
+    then = figure(measure, before)
+    if then == figure(measure, measure.value) and measure.value is not None and before is not None:
+        # Rounded alike ("5 weeks" both): say by how much it moved instead.
+        delta = measure.value - before
+        size = figure(measure, abs(delta))
+        then = f"{'+' if delta > 0 else '-'}{size}"
+        return f"{measure.arrow(before)} {direction} ({then})"
+    return f"{measure.arrow(before)} {direction} (was {then})"
 
 
 def day(moment: int) -> str:
