@@ -1,27 +1,107 @@
-"""The in-process job queue: the embedded default, one worker thread in the server."""
+"""Running jobs: one attempt with its retries and dead letter (shared by every queue), and the
+in-process queue, the embedded default with one worker thread in the server."""
 
 from __future__ import annotations
 
 import logging
 import queue
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 
+from bot import metrics
 from bot.errors import TrunkguardError
 from bot.github_app import GitHubUnavailable
 from bot.jobs import JOBS, Job, Services
+from bot.store import FailedJobRecord, StoreError
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5  # a job GitHub keeps refusing (rate limit, 5xx) is tried this often
+MAX_ATTEMPTS = 8  # a job GitHub or the database keeps refusing is tried this often
 MAX_DELAY = 3600.0  # seconds: GitHub's primary rate limit resets within the hour
+STORE_BACKOFF = 5.0  # seconds before the first retry when the database is unreachable
+
+Put = Callable[[Job, float], None]  # queue a job after a delay in seconds
+
+
+def retry_delay(job: Job, error: Exception) -> float:
+    """How long to wait before trying `job` again after `error`: what GitHub asked for
+    (growing with each attempt), or an exponential backoff while the database is away."""
+    if isinstance(error, GitHubUnavailable):
+        return min(MAX_DELAY, error.retry_after * job.attempt)
+    return min(MAX_DELAY, STORE_BACKOFF * 2 ** (job.attempt - 1))
+
+
+def run_job(services: Services, job: Job, put: Put) -> str:
+    """Run one job and queue what it asks for next; return the outcome.
+
+    A job stopped by GitHub's rate limit or outage, or by the database being unreachable,
+    is queued again after a backoff, up to MAX_ATTEMPTS; then, or for a bug, it is kept in
+    the store's dead letters (`trunkguard jobs failed`). A job GitHub or the repository
+    refuses for good (gone, not installed) is said in one log line.
+    """
+    now = time.time()
+    if job.not_before is not None and job.not_before > now:
+        put(job, job.not_before - now)  # woken early: a broker caps how long it holds a job
+        metrics.JOBS.labels(job.name, "deferred").inc()
+        return "deferred"
+    if job.queued_at is not None and job.attempt == 1:
+        metrics.JOB_WAIT_SECONDS.labels(job.name).observe(max(0.0, now - job.queued_at))
+    started = time.perf_counter()
+    try:
+        outcome = _attempt(services, job, put)
+    finally:
+        metrics.JOB_SECONDS.labels(job.name).observe(time.perf_counter() - started)
+    metrics.JOBS.labels(job.name, outcome).inc()
+    return outcome
+
+
+def _attempt(services: Services, job: Job, put: Put) -> str:
+    where = {"job": job.name, "delivery": job.delivery, "attempt": job.attempt}
+    try:
+        follows = JOBS[job.name](services, **job.arguments) or []
+    except (GitHubUnavailable, StoreError) as error:
+        if job.attempt >= MAX_ATTEMPTS:
+            logger.error("job given up after %d attempts: %s", job.attempt, error, extra=where)
+            _dead_letter(services, job, str(error))
+            return "given_up"
+        delay = retry_delay(job, error)
+        logger.warning("job retried in %.0f s: %s", delay, error, extra=where)
+        put(replace(job, attempt=job.attempt + 1, not_before=time.time() + delay), delay)
+        return "retried"
+    except TrunkguardError as error:  # said in one line, without credentials
+        logger.error("job failed: %s", error, extra=where)
+        return "failed"
+    except Exception as error:  # a bug: the traceback is what its fixer needs
+        logger.exception("job failed", extra=where)
+        _dead_letter(services, job, f"{type(error).__name__}: {error}")
+        return "given_up"
+    for follow in follows:
+        put(replace(follow, delivery=job.delivery, queued_at=time.time()), 0.0)
+    return "done"
+
+
+def _dead_letter(services: Services, job: Job, error: str) -> None:
+    record = FailedJobRecord(
+        job.key, job.name, dict(job.arguments), job.delivery, job.attempt, error
+    )
+    try:
+        services.store.save_failed_job(record, datetime.now(UTC))
+    except StoreError as store_error:  # the job itself, so that an operator can send it again
+        logger.error(
+            "failed job not recorded (%s): %s",
+            store_error,
+            job.to_message(),
+            extra={"job": job.name},
+        )
 
 
 class InProcessQueue:
-    """Runs jobs one at a time on a thread of this process.
+    """Runs jobs one at a time on a thread of this process (no broker: the embedded default).
 
-    A job stopped by GitHub's rate limit or outage is queued again after the wait GitHub
-    asked for; any other failure is logged with its delivery, and the next job runs.
+    Queued jobs do not survive a restart: they are dropped and counted in the log.
     """
 
     def __init__(self, services: Services) -> None:
@@ -36,6 +116,8 @@ class InProcessQueue:
 
     def put(self, job: Job, delay: float = 0.0) -> None:
         """Queue a job, now or after `delay` seconds."""
+        if job.queued_at is None:
+            job = replace(job, queued_at=time.time())
         if delay <= 0:
             self._jobs.put(job)
             return
@@ -49,6 +131,10 @@ class InProcessQueue:
         with self._lock:
             self._timers = {t for t in self._timers if t.is_alive() and t.function is not None}
         self._jobs.put(job)
+
+    def depth(self) -> dict[str, int]:
+        """Jobs waiting to run, and waiting for their retry time."""
+        return {"queued": self._jobs.qsize(), "delayed": self.pending()}
 
     def pending(self) -> int:
         """How many jobs wait for their retry time."""
@@ -80,21 +166,8 @@ class InProcessQueue:
                 if self._closing:
                     self._dropped += 1
                     continue
-                for follow in JOBS[job.name](self._services, **job.arguments) or []:
-                    self.put(replace(follow, delivery=job.delivery))
-            except GitHubUnavailable as error:
-                assert job is not None
-                if job.attempt >= MAX_ATTEMPTS:
-                    logger.error("job given up: %s", error, extra={"job": job.name})
-                else:
-                    delay = min(MAX_DELAY, error.retry_after * job.attempt)
-                    logger.warning("job retried in %.0f s: %s", delay, error)
-                    self.put(replace(job, attempt=job.attempt + 1), delay)
-            except TrunkguardError as error:  # said in one line, without credentials
-                assert job is not None
-                logger.error("job failed: %s", error, extra={"job": job.name})
-            except Exception:  # a bug: the traceback is what its fixer needs
-                assert job is not None
-                logger.exception("job failed", extra={"job": job.name, "delivery": job.delivery})
+                run_job(self._services, job, self.put)
+            except Exception:  # never let the worker thread die
+                logger.exception("job runner failed")
             finally:
                 self._jobs.task_done()

@@ -5,6 +5,7 @@ for. Each takes the services and plain-data arguments, and returns the jobs it a
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +21,7 @@ from analyzers.history import landed_pull
 from analyzers.refs import PullHeads, PullRule
 from analyzers.trends import WEEK, week_named, week_start
 from bot.evaluation import PullRequest, exemption
-from bot.github_app import GitHubClient
+from bot.github_app import GitHubClient, RepositoryInfo
 from bot.mirror import app_mirror_path, fetch_mirror, remove_mirror
 from bot.nudges import IdlePull, conflicting_pulls, nudge_body
 from bot.policy import ConfigError, RepositoryConfig, default_config
@@ -46,6 +47,38 @@ class Job:
     arguments: Mapping[str, Any] = field(default_factory=dict)
     delivery: str | None = None  # the webhook delivery that asked for it, for the logs
     attempt: int = 1
+    not_before: float | None = None  # Unix time before which it must not run (a retry's wait)
+    queued_at: float | None = None  # when it was queued, for the wait a worker measures
+
+    @property
+    def key(self) -> str:
+        """What makes two jobs the same work (a redelivery, a duplicate): its name and
+        arguments, not its delivery, attempt or timing."""
+        what = json.dumps([self.name, self.arguments], sort_keys=True, default=str)
+        return hashlib.sha256(what.encode()).hexdigest()[:32]
+
+    def to_message(self) -> dict[str, Any]:
+        """The job as plain JSON data, for a broker."""
+        return {
+            "name": self.name,
+            "arguments": dict(self.arguments),
+            "delivery": self.delivery,
+            "attempt": self.attempt,
+            "not_before": self.not_before,
+            "queued_at": self.queued_at,
+        }
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> Job:
+        """The job a broker carried (see to_message)."""
+        return cls(
+            str(message["name"]),
+            dict(message.get("arguments") or {}),
+            message.get("delivery"),
+            int(message.get("attempt") or 1),
+            message.get("not_before"),
+            message.get("queued_at"),
+        )
 
 
 @dataclass(frozen=True)
@@ -94,11 +127,15 @@ def forget_repositories(services: Services, installation: int, removed: list[str
     return []
 
 
-def _fetch(services: Services, client: GitHubClient, repository: str) -> pygit2.Repository:
-    info = client.repository(repository)
-    return fetch_mirror(
-        app_mirror_path(services.mirror_dir, repository), info.clone_url, client.token()
-    )
+def _fetch(
+    services: Services, client: GitHubClient, repository: str, info: RepositoryInfo | None = None
+) -> pygit2.Repository:
+    """Bring a repository's mirror up to date: one fetch of it at a time across all workers."""
+    info = info or client.repository(repository)
+    with services.store.lock(f"fetch:{repository}"):
+        return fetch_mirror(
+            app_mirror_path(services.mirror_dir, repository), info.clone_url, client.token()
+        )
 
 
 def scan_repository(services: Services, installation: int, repository: str) -> Follow:
@@ -107,9 +144,7 @@ def scan_repository(services: Services, installation: int, repository: str) -> F
     nudge its idle pull requests if its config asks for that."""
     client = services.client(installation)
     info = client.repository(repository)
-    repo = fetch_mirror(
-        app_mirror_path(services.mirror_dir, repository), info.clone_url, client.token()
-    )
+    repo = _fetch(services, client, repository, info)
     open_numbers = frozenset(p.number for p in client.open_pulls(repository))
     rule = PullRule(PullHeads.NONE, defaults()["pulls"]["recent_days"], open_numbers)
     now = services.now()
@@ -164,9 +199,7 @@ def weekly_report(
     posted twice for a week), and as an HTML page in the report directory if one is set."""
     client = services.client(installation)
     info = client.repository(repository)
-    repo = fetch_mirror(
-        app_mirror_path(services.mirror_dir, repository), info.clone_url, client.token()
-    )
+    repo = _fetch(services, client, repository, info)
     pulls = client.open_pulls(repository)
     rule = PullRule(PullHeads.NONE, defaults()["pulls"]["recent_days"], frozenset(
         p.number for p in pulls))  # fmt: skip
@@ -185,21 +218,22 @@ def weekly_report(
     body = report_markdown(report, logins)
     digest = hashlib.sha256(body.encode()).hexdigest()
     store = services.store
-    published = store.report(repository, report.week)
-    if published is not None and published.digest == digest:
-        return []  # asked again (a retry, a restart): the issue already says this
-    per_week = settings.issue == "weekly"
-    title = report_title(report, per_week)
-    number = (
-        (published.issue_number if published else None)
-        if per_week
-        else store.last_report_issue(repository)
-    )
-    if number is None:
-        number = client.create_issue(repository, title, body, settings.label)
-    else:
-        client.edit_issue(repository, number, title, body)
-    store.save_report(repository, PublishedReport(report.week, number, digest), _utc(now))
+    with store.lock(f"report:{repository}"):  # two runs at once must not open two issues
+        published = store.report(repository, report.week)
+        if published is not None and published.digest == digest:
+            return []  # asked again (a retry, a restart): the issue already says this
+        per_week = settings.issue == "weekly"
+        title = report_title(report, per_week)
+        number = (
+            (published.issue_number if published else None)
+            if per_week
+            else store.last_report_issue(repository)
+        )
+        if number is None:
+            number = client.create_issue(repository, title, body, settings.label)
+        else:
+            client.edit_issue(repository, number, title, body)
+        store.save_report(repository, PublishedReport(report.week, number, digest), _utc(now))
     logger.info("weekly report published: %s %s in #%d", repository, report.week, number)
     return []
 
@@ -209,9 +243,7 @@ def nudge_idle_pulls(services: Services, installation: int, repository: str) -> 
     configured days (never drafts or exempt ones), naming the pull requests it holds up."""
     client = services.client(installation)
     info = client.repository(repository)
-    repo = fetch_mirror(
-        app_mirror_path(services.mirror_dir, repository), info.clone_url, client.token()
-    )
+    repo = _fetch(services, client, repository, info)
     config = _config(repo, info.default_branch, repository)
     if not config.nudges.enabled:
         return []

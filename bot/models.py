@@ -198,3 +198,20 @@ class Nudge(Base):
     head_sha: Mapped[str] = mapped_column(SHA)
     comment_id: Mapped[int | None] = mapped_column(BigInteger)
     nudged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FailedJob(Base):
+    """A job given up on (its tries spent, or a bug): the dead letter an operator looks at."""
+
+    __tablename__ = "failed_jobs"
+    __table_args__ = (Index("ix_failed_jobs_failed_at", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSON)
+    delivery: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int]
+    error: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retried_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -190,7 +190,21 @@ def publish(
     force: bool = False,
 ) -> Review:
     """Post the check run and keep the one comment, unless both are what was posted last
-    (`force`: post the check run anyway, as the "Re-run" button asks)."""
+    (`force`: post the check run anyway, as the "Re-run" button asks). Workers reviewing
+    the same pull request at once take turns, so the second sees what the first posted."""
+    with store.lock(f"publish:{full_name}#{pull.number}"):
+        return _publish(client, store, full_name, pull, evaluation, config, force)
+
+
+def _publish(
+    client: GitHubClient,
+    store: Store,
+    full_name: str,
+    pull: OpenPull,
+    evaluation: Evaluation,
+    config: RepositoryConfig | None,
+    force: bool,
+) -> Review:
     last = store.pull_request(full_name, pull.number)
     # The verdict, not the figures table: trunk moving on by a commit changes "behind" on
     # every pull request, and a new check run for each would spend the API budget on nothing.
@@ -285,7 +299,8 @@ def review_pull_request(
     path = app_mirror_path(mirror_dir, full_name)
     if fetch or not path.exists():
         info = client.repository(full_name)
-        repo = fetch_mirror(path, info.clone_url, client.token())
+        with store.lock(f"fetch:{full_name}"):  # one fetch of a repository at a time
+            repo = fetch_mirror(path, info.clone_url, client.token())
     else:
         repo = pygit2.Repository(str(path))
     head = repo.references.get(f"refs/pull/{number}/head")

@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Protocol
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
 
+from bot import metrics
 from bot.errors import TrunkguardError
 from bot.jobs import Job
 from bot.registration import (
@@ -33,9 +36,9 @@ logger = logging.getLogger(__name__)
 
 
 class JobSink(Protocol):
-    """Where the server hands its jobs: the in-process queue, or (later) Celery."""
+    """Where the server hands its jobs: the in-process queue, or Celery's broker."""
 
-    def put(self, job: Job) -> None: ...
+    def put(self, job: Job, delay: float = 0.0) -> None: ...
 
 
 def _answer(status: int, message: str) -> JSONResponse:
@@ -50,13 +53,31 @@ def create_app(secret: bytes, store: Store, jobs: JobSink) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/metrics")
+    def metrics_page() -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
     @app.post("/webhook")
     async def webhook(request: Request) -> JSONResponse:
         body = await request.body()
-        if not verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
-            return _answer(401, "missing or wrong X-Hub-Signature-256")
         event = request.headers.get("X-GitHub-Event")
-        delivery = request.headers.get("X-GitHub-Delivery")
+        # The store and the broker block: in a worker thread, the event loop keeps accepting.
+        answer = await run_in_threadpool(
+            receive,
+            body,
+            event,
+            request.headers.get("X-GitHub-Delivery"),
+            request.headers.get(SIGNATURE_HEADER),
+        )
+        outcome = "queued" if answer.status_code == 202 else str(answer.status_code)
+        metrics.DELIVERIES.labels(event or "none", outcome).inc()
+        return answer
+
+    def receive(
+        body: bytes, event: str | None, delivery: str | None, signed: str | None
+    ) -> JSONResponse:
+        if not verify_signature(secret, body, signed):
+            return _answer(401, "missing or wrong X-Hub-Signature-256")
         if not event or not delivery:
             return _answer(400, "missing X-GitHub-Event or X-GitHub-Delivery")
         try:
@@ -79,8 +100,16 @@ def create_app(secret: bytes, store: Store, jobs: JobSink) -> FastAPI:
             return _answer(503, "cannot record the delivery now; send it again")
         if not fresh:
             return _answer(200, "already received")
-        for job in queued:
-            jobs.put(Job(job.name, job.arguments, delivery))
+        try:
+            for job in queued:
+                jobs.put(Job(job.name, job.arguments, delivery))
+        except Exception as error:  # the broker is away: unrecord, so a redelivery is acted on
+            logger.error("jobs not queued", extra={"delivery": delivery, "error": str(error)})
+            try:
+                store.forget_delivery(delivery)
+            except TrunkguardError:
+                logger.error("delivery recorded but not queued", extra={"delivery": delivery})
+            return _answer(503, "cannot queue the delivery's jobs now; send it again")
         if not queued:
             return _answer(202, f"{event} is not acted on")
         return _answer(202, f"queued {len(queued)} job{'s' if len(queued) != 1 else ''}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import logging
 import os
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +43,7 @@ from bot.errors import TrunkguardError
 from bot.migrations import HEAD
 from bot.models import (
     BranchSnapshot,
+    FailedJob,
     MergeCacheEntry,
     MergedWork,
     Nudge,
@@ -113,7 +117,9 @@ class Store:
                 Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise StoreError(f"cannot create {self.url.database}: {error}") from error
-        self.engine: Engine = create_engine(self.url)
+        # pre_ping: after a database restart or failover, a pooled connection that died is
+        # replaced on its next use instead of failing one request per dead connection.
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
         if self.url.drivername.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -451,6 +457,100 @@ class Store:
         with self._errors(), self.engine.begin() as connection:
             return connection.execute(statement).first() is not None
 
+    def forget_delivery(self, delivery_id: str) -> None:
+        """Drop a delivery's id (its jobs could not be queued), so that a redelivery is acted on."""
+        with self._errors(), self.engine.begin() as connection:
+            connection.execute(
+                delete(WebhookDelivery).where(WebhookDelivery.delivery_id == delivery_id)
+            )
+
+    @contextmanager
+    def lock(self, name: str, wait: float = 600.0) -> Iterator[None]:
+        """Hold the lock called `name` across every process using this store, waiting up to
+        `wait` seconds for it: a PostgreSQL advisory lock (let go when its holder's
+        connection ends, so a killed worker never leaves it held), or a file lock beside a
+        SQLite database (whose users all share its machine)."""
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        if self.engine.dialect.name == "postgresql":
+            with self._errors(), self.engine.connect() as connection:
+                connection.execute(text(f"SET lock_timeout = {int(wait * 1000)}"))
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                connection.commit()
+                try:
+                    yield
+                finally:
+                    try:
+                        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                        connection.execute(text("RESET lock_timeout"))
+                        connection.commit()
+                    except DBAPIError:  # the connection died: so did the lock
+                        connection.invalidate()
+            return
+        folder = Path(self.url.database or ".").expanduser().parent / ".trunkguard-locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{key & 0xFFFFFFFFFFFF:012x}.lock", "a+b") as handle:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StoreError(f"lock {name}: not had within {wait:.0f} s") from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def save_failed_job(self, failed: FailedJobRecord, at: datetime) -> int:
+        """Keep a job given up on, for `trunkguard jobs failed`; return its id."""
+        with self._errors(), Session(self.engine) as session, session.begin():
+            row = FailedJob(
+                key=failed.key,
+                name=failed.name,
+                arguments=dict(failed.arguments),
+                delivery=failed.delivery,
+                attempts=failed.attempts,
+                error=failed.error[:4000],
+                failed_at=at,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def failed_jobs(self, limit: int = 100, include_retried: bool = False) -> list[FailedJobRecord]:
+        """The jobs given up on, newest first (those sent again left out unless asked for)."""
+        query = select(FailedJob).order_by(FailedJob.failed_at.desc(), FailedJob.id.desc())
+        if not include_retried:
+            query = query.where(FailedJob.retried_at.is_(None))
+        with self._errors(), Session(self.engine) as session:
+            return [
+                FailedJobRecord(
+                    r.key,
+                    r.name,
+                    r.arguments,
+                    r.delivery,
+                    r.attempts,
+                    r.error,
+                    r.id,
+                    _aware(r.failed_at),
+                    _aware(r.retried_at) if r.retried_at else None,
+                )
+                for r in session.scalars(query.limit(limit))
+            ]
+
+    def mark_failed_job_retried(self, failed_id: int, at: datetime) -> bool:
+        """Note that a failed job was sent again; False if there is no such unsent one."""
+        with self._errors(), self.engine.begin() as connection:
+            done = connection.execute(
+                update(FailedJob)
+                .where(FailedJob.id == failed_id, FailedJob.retried_at.is_(None))
+                .values(retried_at=at)
+                .returning(FailedJob.id)
+            ).first()
+            return done is not None
+
     def register_installation(self, installation_id: int, repositories: Sequence[str]) -> None:
         """Note that an App installation covers these repositories (by full name)."""
         if not repositories:
@@ -679,6 +779,21 @@ class Store:
             return self._add_scan(
                 session, repository, kind, started, started, status="failed", error=error
             )
+
+
+@dataclass(frozen=True)
+class FailedJobRecord:
+    """A job given up on: what it was, how often it was tried and the last error."""
+
+    key: str
+    name: str
+    arguments: dict[str, Any]
+    delivery: str | None
+    attempts: int
+    error: str
+    id: int | None = None
+    failed_at: datetime | None = None
+    retried_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,106 @@
+"""Celery workers on a Redis broker: the same jobs, run by any number of processes.
+
+Messages are acknowledged only when their job has run, so that a worker killed mid-job has
+the job redone by another once the broker's visibility timeout has passed (minutes, not the
+hour Celery's Redis transport waits by default). Jobs are idempotent (what was posted is
+kept in the store, and the same pull request is published by one worker at a time), so a
+job run twice posts nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from celery import Celery
+
+from bot.job_queue import run_job
+from bot.jobs import Job, Services
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "trunkguard"
+TASK = "trunkguard.run_job"
+
+
+class CeleryQueue:
+    """Hands jobs to the broker: what the server and the scheduler put jobs into when
+    TRUNKGUARD_BROKER_URL is set."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+        # The broker holds a delayed job only while its worker holds the message: never
+        # longer than the visibility timeout, or a second worker would be handed it too.
+        self.max_countdown = float(
+            app.conf.broker_transport_options.get("visibility_timeout", 3600) / 2
+        )
+
+    def put(self, job: Job, delay: float = 0.0) -> None:
+        """Send a job to the broker, to run now or after `delay` seconds (raises kombu's
+        OperationalError when the broker cannot be reached)."""
+        now = time.time()
+        if job.queued_at is None:
+            job = replace(job, queued_at=now)
+        if delay > self.max_countdown:  # wakes early, then waits again (see run_job)
+            job = replace(job, not_before=now + delay)
+        countdown = min(max(delay, 0.0), self.max_countdown) or None
+        self.app.send_task(
+            TASK,
+            args=[job.to_message()],
+            queue=QUEUE,
+            countdown=countdown,
+            task_id=f"{job.key}-{job.attempt}-{int(now * 1000)}",
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+        )
+
+    def depth(self) -> dict[str, int]:
+        """Jobs waiting in the broker, and those handed to a worker but not yet done."""
+        with self.app.connection_for_write() as connection:
+            client = connection.default_channel.client
+            return {"queued": int(client.llen(QUEUE)), "unacked": int(client.hlen("unacked"))}
+
+
+def celery_app(broker_url: str, visibility_timeout: int = 300) -> Celery:
+    """The Celery app trunkguard's workers, server and scheduler share."""
+    app = Celery("trunkguard", broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,  # acknowledged once run: a killed worker's job is redone
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,  # a worker holds one job beyond the one it runs
+        task_default_queue=QUEUE,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout,
+            # look for messages of dead workers every 5 s, not every 100 s
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
+        },
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        worker_enable_remote_control=False,  # no pidbox queues nobody reads
+    )
+    return app
+
+
+_services: Services | None = None
+_queue: CeleryQueue | None = None
+
+
+def serve_jobs(app: Celery, services: Services) -> CeleryQueue:
+    """Register the task that runs jobs with `services` in this (worker) process."""
+    global _services, _queue
+    _services = services
+    _queue = CeleryQueue(app)
+
+    @app.task(name=TASK, acks_late=True)  # type: ignore[untyped-decorator]
+    def run(message: dict[str, Any]) -> str:
+        assert _services is not None and _queue is not None
+        return run_job(_services, Job.from_message(message), _queue.put)
+
+    return _queue
