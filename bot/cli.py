@@ -767,30 +767,38 @@ def current(db_url: str | None) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--no-scheduler",
+    is_flag=True,
+    help="Serve webhooks only (another process runs `trunkguard scheduler`).",
+)
+def serve(host: str, port: int, no_scheduler: bool) -> None:
     """Run the GitHub App: webhooks in, check runs and comments out.
 
     Settings come from TRUNKGUARD_* environment variables (see the README); start-up fails
     with one line per missing or bad setting. With no App credentials yet, the server offers
     a setup page that registers the App on GitHub from its manifest and keeps its key and
     secret in a file only this user can read (restart afterwards). Deliveries are verified,
-    recorded and queued to jobs run in this process; GET /healthz answers load balancers.
+    recorded and queued: to jobs run in this process, or, with TRUNKGUARD_BROKER_URL, to
+    Celery workers (`trunkguard worker`). GET /healthz answers load balancers, GET /metrics
+    Prometheus. The scheduler runs here too unless --no-scheduler (run one per deployment).
 
     \b
     Examples:
       trunkguard serve                      # first run: open http://127.0.0.1:8000/
       TRUNKGUARD_APP_ID=1234 TRUNKGUARD_PRIVATE_KEY_PATH=key.pem \\
         TRUNKGUARD_WEBHOOK_SECRET=... trunkguard serve --host 0.0.0.0 --port 8080
+      TRUNKGUARD_BROKER_URL=redis://redis.internal:6379/0 \\
+        TRUNKGUARD_DATABASE_URL=postgresql://trunkguard@db/trunkguard \\
+        trunkguard serve --no-scheduler
     """
     import uvicorn
 
-    from bot.github_app import GitHubApp
-    from bot.job_queue import InProcessQueue
-    from bot.jobs import Services
+    from bot.metrics import watch_queue
+    from bot.runtime import start
     from bot.scheduler import Scheduler
     from bot.server import create_app, create_setup_app
     from bot.settings import app_credentials, load_settings
-    from bot.store import Store, database_url
 
     settings = load_settings(os.environ)
     credentials = app_credentials(settings)
@@ -805,19 +813,16 @@ def serve(host: str, port: int) -> None:
         )
         uvicorn.run(setup, host=host, port=port, log_level="warning")
         return
-    store = Store(database_url(settings.database_url)).ready()
-    app = GitHubApp(credentials.app_id, credentials.private_key, settings.github_api_url)
-    jobs = InProcessQueue(
-        Services(store, app.installation, settings.mirror_dir, report_dir=settings.report_dir)
-    )
-    scheduler = Scheduler(store, jobs.put).start()
-    server = create_app(credentials.webhook_secret.encode(), store, jobs)
+    runtime = start(settings, credentials)
+    watch_queue(runtime.jobs.depth)
+    scheduler = None if no_scheduler else Scheduler(runtime.store, runtime.jobs.put).start()
+    server = create_app(credentials.webhook_secret.encode(), runtime.store, runtime.jobs)
     try:
         uvicorn.run(server, host=host, port=port, log_level="warning")
     finally:
-        scheduler.shutdown()
-        jobs.close()
-        store.close()
+        if scheduler is not None:
+            scheduler.shutdown()
+        runtime.close()
 
 
 @cli.command(name="scheduler")
@@ -836,12 +841,9 @@ def scheduler_command() -> None:
     """
     import threading
 
-    from bot.github_app import GitHubApp
-    from bot.job_queue import InProcessQueue
-    from bot.jobs import Services
+    from bot.runtime import start
     from bot.scheduler import Scheduler
     from bot.settings import app_credentials, load_settings
-    from bot.store import Store, database_url
 
     settings = load_settings(os.environ)
     credentials = app_credentials(settings)
@@ -851,21 +853,163 @@ def scheduler_command() -> None:
             "and TRUNKGUARD_WEBHOOK_SECRET, or register the App with `trunkguard serve`"
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    with Store(database_url(settings.database_url)) as store:
-        store.ready()
-        app = GitHubApp(credentials.app_id, credentials.private_key, settings.github_api_url)
-        jobs = InProcessQueue(
-            Services(store, app.installation, settings.mirror_dir, report_dir=settings.report_dir)
+    runtime = start(settings, credentials)
+    scheduler = Scheduler(runtime.store, runtime.jobs.put).start()
+    click.echo("trunkguard: scheduler running; Ctrl-C stops it", err=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown()
+        runtime.close()
+
+
+@cli.command()
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=9101,
+    show_default=True,
+    help="Serve Prometheus metrics on this port (0: none).",
+)
+@click.option("--name", default=None, help="This worker's name (default: celery's, host based).")
+def worker(metrics_port: int, name: str | None) -> None:
+    """Run a Celery worker: take jobs from the broker and run them, one at a time.
+
+    Needs TRUNKGUARD_BROKER_URL (Redis) and the App's settings as for `serve`, with a
+    store all processes share (TRUNKGUARD_DATABASE_URL, PostgreSQL). Start as many as the
+    work needs, on as many machines; each keeps its mirrors in TRUNKGUARD_MIRROR_DIR. A job
+    is acknowledged once run: a worker killed mid-job has it redone by another after
+    TRUNKGUARD_VISIBILITY_TIMEOUT seconds (300). Jobs that keep failing are listed by
+    `trunkguard jobs failed`.
+
+    \b
+    Examples:
+      TRUNKGUARD_BROKER_URL=redis://127.0.0.1:6379/0 \\
+        TRUNKGUARD_DATABASE_URL=postgresql://trunkguard@127.0.0.1/trunkguard trunkguard worker
+      trunkguard worker --metrics-port 9102 --name second@%h   # a second on the same machine
+    """
+    from bot.runtime import services_for
+    from bot.settings import app_credentials, load_settings
+    from bot.workers import celery_app, serve_jobs
+
+    settings = load_settings(os.environ)
+    if settings.broker_url is None:
+        raise click.ClickException(
+            "TRUNKGUARD_BROKER_URL is not set: a worker takes its jobs from Redis "
+            "(e.g. redis://127.0.0.1:6379/0); without one, `trunkguard serve` runs them itself"
         )
-        scheduler = Scheduler(store, jobs.put).start()
-        click.echo("trunkguard: scheduler running; Ctrl-C stops it", err=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            scheduler.shutdown()
-            jobs.close()
+    credentials = app_credentials(settings)
+    if credentials is None:
+        raise click.ClickException(
+            "no GitHub App credentials: set TRUNKGUARD_APP_ID, TRUNKGUARD_PRIVATE_KEY_PATH "
+            "and TRUNKGUARD_WEBHOOK_SECRET, or register the App with `trunkguard serve`"
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    store, services = services_for(settings, credentials)
+    app = celery_app(settings.broker_url, settings.visibility_timeout)
+    queue = serve_jobs(app, services)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from bot.metrics import REGISTRY, watch_queue
+
+        watch_queue(queue.depth)
+        start_http_server(metrics_port, registry=REGISTRY)
+    argv = ["worker", "--pool=solo", "--loglevel=INFO", "--without-heartbeat"]
+    argv += ["--without-gossip", "--without-mingle", "-Q", "trunkguard"]
+    if name:
+        argv += ["--hostname", name]
+    try:
+        app.worker_main(argv)
+    finally:
+        store.close()
+
+
+@cli.group(name="jobs")
+def jobs_group() -> None:
+    """Look at the jobs workers gave up on, and send them again."""
+
+
+@jobs_group.command(name="failed")
+@_db_option
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@click.option("--all", "include_retried", is_flag=True, help="Also those sent again already.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+def jobs_failed(db_url: str | None, limit: int, include_retried: bool, as_json: bool) -> None:
+    """List the jobs given up on (GitHub or the database refused them on every try, or a
+    bug stopped them), newest first, with their last error.
+
+    \b
+    Examples:
+      trunkguard jobs failed
+      trunkguard jobs failed --db postgresql://trunkguard@db/trunkguard --json
+    """
+    store = _open_store(db_url)
+    failed = store.failed_jobs(limit, include_retried)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "id": f.id,
+                    "job": f.name,
+                    "arguments": f.arguments,
+                    "delivery": f.delivery,
+                    "attempts": f.attempts,
+                    "error": f.error,
+                    "failed_at": f.failed_at.isoformat() if f.failed_at else None,
+                    "retried_at": f.retried_at.isoformat() if f.retried_at else None,
+                }
+                for f in failed
+            ]
+        )
+        return
+    if not failed:
+        click.echo("no failed jobs")
+        return
+    now = datetime.now(UTC)
+    table = Table(title="Jobs given up on", title_justify="left")
+    for column in ("id", "when", "job", "what", "tries", "last error"):
+        table.add_column(column, overflow="fold")
+    for f in failed:
+        ago = humane_duration(int((now - f.failed_at).total_seconds())) if f.failed_at else ""
+        what = ", ".join(f"{k}={v}" for k, v in sorted(f.arguments.items()) if k != "installation")
+        table.add_row(str(f.id), f"{ago} ago", f.name, what, str(f.attempts), f.error)
+    Console().print(table)
+
+
+@jobs_group.command(name="retry")
+@click.argument("failed_id", type=int)
+@_db_option
+def jobs_retry(failed_id: int, db_url: str | None) -> None:
+    """Send a failed job again (to the broker, TRUNKGUARD_BROKER_URL), by its id in
+    `trunkguard jobs failed`.
+
+    \b
+    Example:
+      trunkguard jobs retry 17
+    """
+    from bot.jobs import Job
+    from bot.settings import load_settings
+    from bot.workers import CeleryQueue, celery_app
+
+    settings = load_settings(os.environ)
+    if settings.broker_url is None:
+        raise click.ClickException(
+            "TRUNKGUARD_BROKER_URL is not set: without a broker, jobs run inside "
+            "`trunkguard serve`; the next event or nightly scan does this work again"
+        )
+    store = _open_store(db_url)
+    found = next((f for f in store.failed_jobs(10000) if f.id == failed_id), None)
+    if found is None:
+        raise click.ClickException(
+            f"no failed job {failed_id} waiting (see trunkguard jobs failed)"
+        )
+    queue = CeleryQueue(celery_app(settings.broker_url, settings.visibility_timeout))
+    queue.put(Job(found.name, found.arguments, found.delivery))
+    store.mark_failed_job_retried(failed_id, datetime.now(UTC))
+    click.echo(f"job {failed_id} ({found.name}) sent again")
 
 
 @cli.command(name="schedule")

@@ -19,6 +19,7 @@ from github.GithubException import (
     RateLimitExceededException,
     UnknownObjectException,
 )
+from github.GithubObject import NotSet
 from urllib3.response import BaseHTTPResponse
 
 from bot.errors import TrunkguardError
@@ -181,8 +182,20 @@ class GitHubClient:
                 for p in repo.get_pulls(state="open")
             ]
 
-    def create_check_run(self, full_name: str, head_sha: str, evaluation: Evaluation) -> int:
-        """Post the check run for `head_sha`; return its id."""
+    def latest_check_run(self, full_name: str, head_sha: str) -> tuple[int, str | None] | None:
+        """Return the newest of our check runs on `head_sha` (its id and external id), if any:
+        what GitHub shows for the commit."""
+        with github_calls(f"{full_name} check runs"):
+            commit = self._github.get_repo(full_name).get_commit(head_sha)
+            for run in commit.get_check_runs(check_name=CHECK_NAME, filter="latest"):
+                return int(run.id), run.external_id
+        return None
+
+    def create_check_run(
+        self, full_name: str, head_sha: str, evaluation: Evaluation, external_id: str | None = None
+    ) -> int:
+        """Post the check run for `head_sha` (`external_id`: our digest of its verdict);
+        return its id."""
         annotations = [
             {
                 "path": a.path,
@@ -203,6 +216,7 @@ class GitHubClient:
                 status="completed",
                 conclusion=str(evaluation.conclusion),
                 output=output,
+                external_id=external_id or NotSet,
             )
             return int(run.id)
 

@@ -30,8 +30,8 @@ def retry_delay(job: Job, error: Exception) -> float:
     """How long to wait before trying `job` again after `error`: what GitHub asked for
     (growing with each attempt), or an exponential backoff while the database is away."""
     if isinstance(error, GitHubUnavailable):
-        return min(MAX_DELAY, error.retry_after * job.attempt)
-    return min(MAX_DELAY, STORE_BACKOFF * 2 ** (job.attempt - 1))
+        return min(MAX_DELAY, float(error.retry_after) * job.attempt)
+    return min(MAX_DELAY, STORE_BACKOFF * 2.0 ** (job.attempt - 1))
 
 
 def run_job(services: Services, job: Job, put: Put) -> str:

@@ -213,8 +213,16 @@ def _publish(
     check_run_id = last.check_run_id if last else None
     posted = False
     if force or last is None or (last.check_digest, last.head_sha) != (check_digest, pull.head_sha):
-        check_run_id = client.create_check_run(full_name, pull.head_sha, evaluation)
-        posted = True
+        # A job redone after a crash between posting and storing (a killed worker, a database
+        # restart) finds its check run on GitHub instead of posting it twice.
+        shown = None if force else client.latest_check_run(full_name, pull.head_sha)
+        if shown is not None and shown[1] == check_digest:
+            check_run_id = shown[0]
+        else:
+            check_run_id = client.create_check_run(
+                full_name, pull.head_sha, evaluation, check_digest
+            )
+            posted = True
 
     comment_id = last.comment_id if last else None
     comment_digest = last.comment_digest if last else None

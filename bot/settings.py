@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     private_key: SecretStr | None = None
     webhook_secret: SecretStr | None = None
     database_url: str | None = None
+    broker_url: str | None = None  # redis://host:6379/0: jobs go to Celery workers
+    visibility_timeout: int = Field(default=300, ge=10)  # s before a dead worker's job is redone
     mirror_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("trunkguard")) / "mirrors"
     )
@@ -46,6 +48,13 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL, e.g. https://ghe.example/api/v3")
         return value.rstrip("/")
+
+    @field_validator("broker_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("must be a Redis URL, e.g. redis://127.0.0.1:6379/0")
+        return value
 
     @field_validator("webhook_secret")
     @classmethod

@@ -219,7 +219,7 @@ class FakeGitHub:
         match = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)?", path)
         if not match or match[1] not in self.installations.get(installation, ()):
             return self._json(404, {"message": "Not Found"})
-        return self._repo(method, match[1], match[2] or "", body)
+        return self._repo(method, match[1], match[2] or "", body, dict(request.query_params))
 
     def _access_token(self, installation: int, auth: str) -> Response:
         token = auth.removeprefix("Bearer ")
@@ -272,7 +272,9 @@ class FakeGitHub:
         body["base"].update(ref=pull.base_ref)
         return body
 
-    def _repo(self, method: str, full_name: str, rest: str, body: Any) -> Response:
+    def _repo(
+        self, method: str, full_name: str, rest: str, body: Any, query: dict[str, str]
+    ) -> Response:
         if method == "GET" and rest == "":
             answer = example("repos.get.200")
             answer.update(
@@ -293,6 +295,26 @@ class FakeGitHub:
             answer.update(id=run_id, head_sha=body["head_sha"], name=body["name"])
             answer.update(conclusion=body.get("conclusion"), status=body.get("status"))
             return self._json(201, answer)
+        match = re.fullmatch(r"/commits/([0-9a-f]{40})/check-runs", rest)
+        if match and method == "GET":
+            # checks/list-for-ref: newest first; filter=latest (GitHub's default) keeps the
+            # newest run of each name.
+            runs = [
+                r
+                for r in reversed(self.check_runs)
+                if r["head_sha"] == match[1] and r["name"] == query.get("check_name", r["name"])
+            ]
+            if query.get("filter", "latest") == "latest":
+                runs = [r for i, r in enumerate(runs) if r["name"] not in
+                        {o["name"] for o in runs[:i]}]  # fmt: skip
+            bodies = []
+            for run in runs:
+                answer = example("checks.create.201.example-of-completed-conclusion")
+                answer.update(id=run["id"], head_sha=run["head_sha"], name=run["name"],
+                              external_id=run.get("external_id"), status=run.get("status"),
+                              conclusion=run.get("conclusion"))  # fmt: skip
+                bodies.append(answer)
+            return self._json(200, {"total_count": len(bodies), "check_runs": bodies})
         match = re.fullmatch(r"/issues/(\d+)/comments", rest)
         if match and method == "GET":
             mine = [

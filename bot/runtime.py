@@ -1,0 +1,79 @@
+"""What `serve`, `scheduler` and `worker` start alike: the store, GitHub as the App, the
+services jobs run with, and where jobs go (in this process, or Celery's broker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.errors import TrunkguardError
+from bot.github_app import GitHubApp
+from bot.jobs import Job, Services
+from bot.settings import AppCredentials, Settings
+from bot.store import Store, database_url
+
+
+class JobQueue(Protocol):
+    """Where jobs are put: the in-process queue, or Celery's broker."""
+
+    def put(self, job: Job, delay: float = 0.0) -> None: ...
+
+    def depth(self) -> dict[str, int]: ...
+
+
+@dataclass
+class Runtime:
+    """An App process's store, services and job queue; close() lets them go."""
+
+    store: Store
+    services: Services
+    jobs: JobQueue
+
+    def close(self) -> None:
+        """Stop the in-process queue (if it is that) and close the store."""
+        close = getattr(self.jobs, "close", None)
+        if close is not None:
+            close()
+        self.store.close()
+
+
+def services_for(settings: Settings, credentials: AppCredentials) -> tuple[Store, Services]:
+    """Open the store (checking its schema) and GitHub as the App."""
+    store = Store(database_url(settings.database_url)).ready()
+    app = GitHubApp(credentials.app_id, credentials.private_key, settings.github_api_url)
+    return store, Services(
+        store, app.installation, settings.mirror_dir, report_dir=settings.report_dir
+    )
+
+
+def start(settings: Settings, credentials: AppCredentials) -> Runtime:
+    """The runtime of a server or scheduler: jobs to Celery when TRUNKGUARD_BROKER_URL is
+    set (its workers run them), else to a queue run on a thread of this process."""
+    store, services = services_for(settings, credentials)
+    if settings.broker_url is None:
+        from bot.job_queue import InProcessQueue
+
+        return Runtime(store, services, InProcessQueue(services))
+    from bot.workers import CeleryQueue, celery_app
+
+    app = celery_app(settings.broker_url, settings.visibility_timeout)
+    queue = CeleryQueue(app)
+    try:
+        queue.depth()
+    except Exception as error:
+        store.close()
+        raise TrunkguardError(f"the broker {_shown(settings.broker_url)}: {error}") from None
+    return Runtime(store, services, queue)
+
+
+def _shown(url: str) -> str:
+    """A broker URL without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
+            f":{parts.port}" if parts.port else ""
+        )
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
