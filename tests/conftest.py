@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,17 +31,18 @@ POSTGRES_ENV = "TRUNKGUARD_TEST_POSTGRES_URL"
 
 
 def pytest_report_header(config):
-    if not os.environ.get(POSTGRES_ENV):
-        return f"PostgreSQL store tests skipped: set {POSTGRES_ENV} (.ci/run does) to run them"
-    return f"PostgreSQL store tests on {os.environ[POSTGRES_ENV]}"
+    said = []
+    for name, env in (("PostgreSQL store", POSTGRES_ENV), ("Redis worker", REDIS_ENV)):
+        if os.environ.get(env):
+            said.append(f"{name} tests on {os.environ[env]}")
+        else:
+            said.append(f"{name} tests skipped: set {env} (.ci/run does) to run them")
+    return said
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped after."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped after (skips when PostgreSQL is not set)."""
     admin = os.environ.get(POSTGRES_ENV)
     if not admin:
         pytest.skip(f"PostgreSQL: {POSTGRES_ENV} is not set")
@@ -55,6 +58,40 @@ def db_url(request, tmp_path):
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped after."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database."""
+    with postgres_database() as url:
+        yield url
+
+
+REDIS_ENV = "TRUNKGUARD_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def redis_url():
+    """An emptied Redis database for a broker (skips when Redis is not set or reachable)."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"Redis: {REDIS_ENV} is not set (.ci/run sets it)")
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()  # configured but unreachable fails here: CI must not go green without it
+    yield url
+    client.flushdb()
 
 
 @pytest.fixture(autouse=True)
