@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from sqlalchemy import text
 
 from bot.evaluation import MARKER
 from bot.github_app import GitHubApp, retry_policy
@@ -148,6 +149,28 @@ def test_an_old_conflicting_pull_request_gets_a_failing_check_and_one_comment(se
     posted = len(github.requests)
     assert served.deliver("pull_request", event, "d-2") == (200, {"message": "already received"})
     assert len(github.requests) == posted
+
+
+def test_a_review_redone_after_posting_but_before_storing_posts_nothing_twice(served, github):
+    """A worker killed (or the database lost) between posting and storing: the job redone
+    finds its check run on GitHub (by its external id) and its comment (by its marker)."""
+    t = build(github)
+    head = suite_head(t, 7)
+    served.deliver("pull_request", opened(t, 7, "old-feature"), "d-1")
+    [run] = github.check_runs
+    assert run["external_id"] and len(github.comments) == 1
+    with served.store.engine.begin() as connection:  # what the store never heard of
+        connection.execute(text("DELETE FROM pull_requests"))
+    served.deliver("pull_request", pull_request_event("labeled", 7, "old-feature", head), "d-2")
+    assert len(github.check_runs) == 1 and len(github.comments) == 1
+    assert served.store.pull_request(REPO, 7).check_run_id == run["id"]
+    # The "Re-run" button still posts a new check run for the same verdict.
+    suite = json.loads((WEBHOOKS / "check_suite/rerequested.json").read_text())
+    suite["installation"] = {"id": INSTALLATION}
+    suite["repository"]["full_name"] = REPO
+    suite["check_suite"]["pull_requests"] = [{"number": 7}]
+    served.deliver("check_suite", suite, "d-3")
+    assert [r["head_sha"] for r in github.check_runs] == [head, head]
 
 
 def test_a_young_pull_request_without_conflicts_passes_silently(served, github):
