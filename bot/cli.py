@@ -929,7 +929,13 @@ def worker(metrics_port: int, name: str | None) -> None:
 
 @cli.group(name="jobs")
 def jobs_group() -> None:
-    """Look at the jobs workers gave up on, and send them again."""
+    """Look at the jobs workers gave up on, and send them again.
+
+    \b
+    Examples:
+      trunkguard jobs failed
+      trunkguard jobs retry 17
+    """
 
 
 @jobs_group.command(name="failed")

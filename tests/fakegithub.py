@@ -118,6 +118,7 @@ class FakeGitHub:
         self.tokens: dict[str, int] = {}
         self.refused_tokens: set[str] = set()
         self.check_runs: list[dict[str, Any]] = []
+        self.check_run_times: dict[int, float] = {}  # id -> when it was posted (benchmarks)
         self.comments: dict[int, dict[str, Any]] = {}
         self.issues: dict[str, dict[int, dict[str, Any]]] = {}  # repository -> number -> issue
         self.requests: list[tuple[str, str, Any]] = []
@@ -291,6 +292,7 @@ class FakeGitHub:
         if method == "POST" and rest == "/check-runs":
             run_id = next(self._ids)
             self.check_runs.append({"id": run_id, **body})
+            self.check_run_times[run_id] = time.time()
             answer = example("checks.create.201.example-of-completed-conclusion")
             answer.update(id=run_id, head_sha=body["head_sha"], name=body["name"])
             answer.update(conclusion=body.get("conclusion"), status=body.get("status"))

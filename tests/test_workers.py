@@ -197,18 +197,13 @@ def test_a_scan_killed_midway_leaves_the_store_whole_and_is_done_again(
     cluster.start_worker("w2", mirrors="shared")
     cluster.settle(timeout=300)
     assert in_hand <= task_ids(cluster.log("w2"), "succeeded")
-    with Store(postgres_url) as store:
+    with Store(postgres_url) as store, store.engine.connect() as connection:
         assert store.failed_jobs() == []
-        counts = (
-            store.engine.connect()
-            .execute(
-                text(
-                    "SELECT s.kind, s.status, count(b.id) FROM scans s LEFT JOIN "
-                    "branch_snapshots b ON b.scan_id = s.id GROUP BY s.id, s.kind, s.status"
-                )
-            )
-            .all()
+        query = (
+            "SELECT s.kind, s.status, count(b.id) FROM scans s LEFT JOIN "
+            "branch_snapshots b ON b.scan_id = s.id GROUP BY s.id, s.kind, s.status"
         )
+        counts = connection.execute(text(query)).all()
     scans = [c for c in counts if c[0] == "scan"]
     # Every scan stored is whole (one transaction): trunk's 400 branches, none half-written.
     assert scans and all(c == ("scan", "succeeded", branches) for c in scans), counts

@@ -1,0 +1,154 @@
+"""`make bench`: pull request evaluations past one machine, on loopback.
+
+The webhook server, Celery workers on Redis and PostgreSQL, and the fake GitHub over HTTP:
+a burst of 500 signed `pull_request.opened` deliveries, one per open pull request (each
+review posts one check run), sent from 8 connections at once. For the embedded default (jobs
+on a thread of the server, no broker) and for 1, 2 and 4 worker processes: evaluations per
+second from the first delivery to the last check run, and each pull request's latency from
+its delivery to its check run (p50, p99). Medians of BENCH_RUNS runs; ratios against the
+embedded queue of the same run. Needs PostgreSQL and Redis on 127.0.0.1 (as the tests do).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import redis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.store import Store
+from tests.cluster import Cluster, build_projects, pull_request_delivery
+from tests.conftest import APP_ID
+from tests.fakegithub import FakeGitHub
+
+ADMIN = os.environ.get(
+    "TRUNKGUARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BROKER = os.environ.get("TRUNKGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+REPOSITORIES = 10
+PULLS_EACH = int(os.environ.get("BENCH_PULLS_EACH", "50"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+SETUPS = [("embedded", 0), ("1 worker", 1), ("2 workers", 2), ("4 workers", 4)]
+
+
+def _key() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+def _database() -> str:
+    name = f"trunkguard_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    Store(url).ready().close()
+    return url
+
+
+def _drop(url: str) -> None:
+    with psycopg.connect(ADMIN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def run(folder: Path, github: FakeGitHub, private: str, projects, workers: int) -> dict:
+    """One burst on a fresh store; returns evaluations per second and latency percentiles."""
+    github.check_runs.clear()
+    github.check_run_times.clear()
+    github.comments.clear()
+    redis.Redis.from_url(BROKER).flushdb()
+    database = _database()
+    cluster = Cluster(folder, github, private, database, BROKER)
+    if workers == 0:
+        del cluster.env["TRUNKGUARD_BROKER_URL"]  # the embedded queue in the server
+    try:
+        for n in range(workers):
+            cluster.start_worker(f"w{n}", mirrors=f"w{n}")  # kept warm between runs
+        cluster.start_server()
+        deliveries = [
+            pull_request_delivery(p, n, "opened", f"{uuid.uuid4()}")
+            for n in range(1, PULLS_EACH + 1)
+            for p in projects
+        ]
+        sent_at: dict[str, float] = {}
+
+        def send(delivery) -> int:
+            sent_at[delivery.payload["pull_request"]["head"]["sha"]] = time.time()
+            return cluster.deliver(delivery)
+
+        started = time.time()
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(send, deliveries))
+        assert set(statuses) == {202}, statuses
+        deadline = time.monotonic() + 1800
+        while len(github.check_runs) < len(deliveries):
+            assert time.monotonic() < deadline, f"{len(github.check_runs)} check runs"
+            time.sleep(0.05)
+        finished = max(github.check_run_times.values())
+        latencies = sorted(
+            github.check_run_times[r["id"]] - sent_at[r["head_sha"]] for r in github.check_runs
+        )
+        assert len({r["head_sha"] for r in github.check_runs}) == len(deliveries)
+        return {
+            "rate": len(deliveries) / (finished - started),
+            "p50": latencies[len(latencies) // 2],
+            "p99": latencies[int(len(latencies) * 0.99) - 1],
+        }
+    finally:
+        cluster.stop()
+        _drop(database)
+
+
+def main() -> None:
+    private, public = _key()
+    with tempfile.TemporaryDirectory(prefix="trunkguard-bench-workers-") as temporary:
+        folder = Path(temporary)
+        github = FakeGitHub(folder / "github", APP_ID, public)
+        github.start()
+        try:
+            projects = build_projects(github, REPOSITORIES, PULLS_EACH)
+            results: dict[str, list[dict]] = {name: [] for name, _ in SETUPS}
+            for index in range(RUNS):
+                for name, workers in SETUPS:
+                    result = run(folder, github, private, projects, workers)
+                    results[name].append(result)
+                    print(
+                        f"  run {index + 1} {name:>10}: {result['rate']:6.1f} evaluations/s, "
+                        f"p50 {result['p50']:.2f} s, p99 {result['p99']:.2f} s",
+                        flush=True,
+                    )
+        finally:
+            github.stop()
+    total = REPOSITORIES * PULLS_EACH
+    print(
+        f"\nPull request evaluations: a burst of {total} deliveries ({REPOSITORIES} repositories "
+        f"x {PULLS_EACH} open pull requests), {os.cpu_count()} cores, medians of {RUNS} runs"
+    )
+    base = statistics.median(r["rate"] for r in results["embedded"])
+    for name, _ in SETUPS:
+        rate = statistics.median(r["rate"] for r in results[name])
+        p50 = statistics.median(r["p50"] for r in results[name])
+        p99 = statistics.median(r["p99"] for r in results[name])
+        print(
+            f"  {name:>10}: {rate:6.1f} evaluations/s ({rate / base:4.2f}x embedded), "
+            f"delivery to check run p50 {p50:6.2f} s, p99 {p99:6.2f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
