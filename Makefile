@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_mirror
 	$(BIN)/python -m tests.bench.bench_webhook
 	$(BIN)/python -m tests.bench.bench_review
+	$(BIN)/python -m tests.bench.bench_workers
 
 clean:
 	rm -rf $(VENV) demo .bench build *.egg-info

@@ -19,7 +19,8 @@ from github.GithubException import (
     RateLimitExceededException,
     UnknownObjectException,
 )
-from github.GithubObject import NotSet
+from github.GithubObject import NonCompletableGithubObject, NotSet
+from github.PaginatedList import PaginatedList
 from urllib3.response import BaseHTTPResponse
 
 from bot.errors import TrunkguardError
@@ -74,6 +75,29 @@ class OpenPull:
     base_ref: str
     draft: bool
     labels: tuple[str, ...]
+
+
+class _Listed(NonCompletableGithubObject):
+    """An item of a REST list, kept as the JSON GitHub sent (nothing parsed)."""
+
+    def _initAttributes(self) -> None:
+        pass
+
+    def _useAttributes(self, attributes: dict[str, Any]) -> None:
+        pass
+
+
+def _open_pull(data: dict[str, Any]) -> OpenPull:
+    """An open pull request from its JSON in the pulls list."""
+    return OpenPull(
+        int(data["number"]),
+        str((data.get("user") or {}).get("login") or "ghost"),
+        str(data["head"]["sha"]),
+        str(data["head"]["ref"]),
+        str(data["base"]["ref"]),
+        bool(data.get("draft")),
+        tuple(str(label["name"]) for label in data.get("labels") or ()),
+    )
 
 
 class _Retry(GithubRetry):
@@ -169,18 +193,12 @@ class GitHubClient:
         """Return the repository's open pull requests."""
         with github_calls(f"{full_name} pull requests"):
             repo = self._github.get_repo(full_name)
-            return [
-                OpenPull(
-                    p.number,
-                    p.user.login if p.user else "ghost",
-                    p.head.sha,
-                    p.head.ref,
-                    p.base.ref,
-                    bool(p.draft),
-                    tuple(label.name for label in p.labels),
-                )
-                for p in repo.get_pulls(state="open")
-            ]
+            # The JSON as listed, not PyGithub's PullRequest objects: building those for 200
+            # open pull requests costs more than GitHub takes to list them.
+            listed = PaginatedList(
+                _Listed, self._github.requester, f"{repo.url}/pulls", {"state": "open"}
+            )
+            return [_open_pull(p.raw_data) for p in listed]
 
     def latest_check_run(self, full_name: str, head_sha: str) -> tuple[int, str | None] | None:
         """Return the newest of our check runs on `head_sha` (its id and external id), if any:

@@ -130,7 +130,12 @@ def fetch_mirror(path: Path, clone_url: str, token: str | None) -> pygit2.Reposi
         callbacks = _Token(token) if token else None
         try:
             heads = remote.list_heads(callbacks=callbacks)
-            remote.fetch(MIRROR_REFSPECS, callbacks=callbacks, prune=pygit2.enums.FetchPrune.PRUNE)
+            # A burst of events for one repository mostly finds it as the last fetch left it:
+            # then the advertisement is all there is to transfer.
+            if created or _advertised(heads) != _mirrored(repo):
+                remote.fetch(
+                    MIRROR_REFSPECS, callbacks=callbacks, prune=pygit2.enums.FetchPrune.PRUNE
+                )
         except pygit2.GitError as error:
             if created:
                 shutil.rmtree(path, ignore_errors=True)
@@ -144,13 +149,32 @@ def fetch_mirror(path: Path, clone_url: str, token: str | None) -> pygit2.Reposi
         # Anonymous-remote fetches keep refs they no longer see: prune by hand what is gone.
         seen = {h.name for h in heads}
         for name in list(repo.references):
-            wanted = name.startswith("refs/heads/") or (
-                name.startswith("refs/pull/") and name.endswith("/head")
-            )
-            if wanted and name not in seen:
+            if _wanted(name) and name not in seen:
                 repo.references.delete(name)
         logger.info("mirror fetched", extra={"repository": str(path)})
         return repo
+
+
+def _wanted(name: str) -> bool:
+    return name.startswith("refs/heads/") or (
+        name.startswith("refs/pull/") and name.endswith("/head")
+    )
+
+
+def _advertised(heads: list[pygit2.remotes.RemoteHead]) -> dict[str, pygit2.Oid]:
+    """The branches and pull request heads a remote advertises."""
+    return {h.name: h.oid for h in heads if h.name and _wanted(h.name)}
+
+
+def _mirrored(repo: pygit2.Repository) -> dict[str, pygit2.Oid]:
+    """The branches and pull request heads a mirror holds (direct references only)."""
+    found = {}
+    for name in repo.references:
+        if _wanted(name):
+            target = repo.references[name].target
+            if isinstance(target, pygit2.Oid):
+                found[name] = target
+    return found
 
 
 def remove_mirror(path: Path) -> bool:

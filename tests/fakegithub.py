@@ -124,7 +124,8 @@ class FakeGitHub:
         self.requests: list[tuple[str, str, Any]] = []
         self.invalid: list[str] = []  # request bodies the description refuses
         self.faults: list[Fault] = []
-        self.git_fetches = 0
+        self.git_fetches = 0  # ref advertisements asked for
+        self.git_uploads = 0  # packs negotiated (what a fetch with something new costs)
         self.manifest_codes: set[str] = set()  # codes the manifest flow hands back
         self.private_key = ""  # what a manifest conversion returns as the App's key
         self._lock = threading.Lock()
@@ -408,6 +409,9 @@ class FakeGitHub:
         if path.endswith("/info/refs"):
             with self._lock:
                 self.git_fetches += 1
+        if path.endswith("/git-upload-pack") and method == "POST":
+            with self._lock:
+                self.git_uploads += 1
         env = {
             "GIT_PROJECT_ROOT": str(self.root),
             "GIT_HTTP_EXPORT_ALL": "1",

@@ -1,8 +1,9 @@
 """`make bench`: pull request evaluations past one machine, on loopback.
 
 The webhook server, Celery workers on Redis and PostgreSQL, and the fake GitHub over HTTP:
-a burst of 500 signed `pull_request.opened` deliveries, one per open pull request (each
-review posts one check run), sent from 8 connections at once. For the embedded default (jobs
+a burst of 500 signed `pull_request.opened` deliveries (25 repositories x 20 open pull
+requests), one per pull request (each review posts one check run), sent from 8 connections at
+once. For the embedded default (jobs
 on a thread of the server, no broker) and for 1, 2 and 4 worker processes: evaluations per
 second from the first delivery to the last check run, and each pull request's latency from
 its delivery to its check run (p50, p99). Medians of BENCH_RUNS runs; ratios against the
@@ -33,8 +34,8 @@ ADMIN = os.environ.get(
     "TRUNKGUARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 BROKER = os.environ.get("TRUNKGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-REPOSITORIES = 10
-PULLS_EACH = int(os.environ.get("BENCH_PULLS_EACH", "50"))
+REPOSITORIES = int(os.environ.get("BENCH_REPOSITORIES", "25"))
+PULLS_EACH = int(os.environ.get("BENCH_PULLS_EACH", "20"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SETUPS = [("embedded", 0), ("1 worker", 1), ("2 workers", 2), ("4 workers", 4)]
 
