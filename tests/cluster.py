@@ -203,14 +203,15 @@ class Cluster:
                 start_new_session=True,
             )
 
-    def start_worker(self, name: str, mirrors: str | None = None) -> None:
+    def start_worker(self, name: str, mirrors: str | None = None, metrics: int = 0) -> None:
         """Start a worker with a mirror folder of its own (as on a machine of its own), or
-        the folder called `mirrors` (shared with other workers, as on one machine)."""
+        the folder called `mirrors` (shared with other workers, as on one machine); with its
+        Prometheus metrics on port `metrics` if given."""
         self.workers[name] = self._spawn(
             name,
             "worker",
             "--metrics-port",
-            "0",
+            str(metrics),
             "--name",
             f"{name}@test",
             TRUNKGUARD_MIRROR_DIR=str(self.folder / f"mirrors-{mirrors or name}"),
@@ -237,6 +238,10 @@ class Cluster:
                 if self.server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start:\n{self.log('server')}") from None
                 time.sleep(0.1)
+
+    def get(self, url: str) -> str:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return str(answer.read().decode())
 
     def log(self, name: str) -> str:
         path = self.folder / f"{name}.log"

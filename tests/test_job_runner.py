@@ -328,3 +328,26 @@ def test_a_worker_without_a_broker_says_so_in_one_line():
     assert result.exit_code == 1
     assert "TRUNKGUARD_BROKER_URL is not set" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_server_whose_broker_is_unreachable_does_not_start(tmp_path, keys):
+    from bot.errors import TrunkguardError
+    from bot.runtime import start
+    from bot.settings import app_credentials
+
+    settings = load_settings(
+        {
+            "TRUNKGUARD_APP_ID": "1",
+            "TRUNKGUARD_PRIVATE_KEY": keys[0],
+            "TRUNKGUARD_WEBHOOK_SECRET": "s",
+            "TRUNKGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+            "TRUNKGUARD_BROKER_URL": "redis://:hunter2@127.0.0.1:1/0",
+        }
+    )
+    credentials = app_credentials(settings)
+    assert credentials is not None
+    with pytest.raises(TrunkguardError) as error:
+        start(settings, credentials)
+    said = str(error.value)
+    assert said.startswith("the broker redis://:***@127.0.0.1:1/0: ")
+    assert "hunter2" not in said and "\n" not in said

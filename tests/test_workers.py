@@ -5,6 +5,7 @@ killed and PostgreSQL restarted. Nothing missing, nothing doubled."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -22,6 +23,7 @@ from tests.cluster import (
     build_large,
     build_projects,
     burst,
+    free_port,
     installation_delivery,
     pull_request_delivery,
     task_ids,
@@ -67,7 +69,8 @@ def test_500_deliveries_on_two_workers_post_each_check_run_and_comment_once(
     cluster, github, postgres_url
 ):
     projects = build_projects(github, count=3, pulls_each=5)
-    cluster.start_worker("w1")
+    metrics_port = free_port()
+    cluster.start_worker("w1", metrics=metrics_port)
     cluster.start_worker("w2")
     cluster.start_server()
 
@@ -102,6 +105,16 @@ def test_500_deliveries_on_two_workers_post_each_check_run_and_comment_once(
     assert {p.number for p in reviewed} == set(projects[0].pulls)
     for log in ("w1", "w2"):  # both workers took part
         assert len(task_ids(cluster.log(log), "succeeded")) > 20, cluster.log(log)[-2000:]
+
+    # What an operator's Prometheus sees: the worker's jobs, the server's deliveries and queue.
+    worker = cluster.get(f"http://127.0.0.1:{metrics_port}/metrics")
+    done = re.search(r'trunkguard_jobs_total\{job="evaluate_pull",outcome="done"\} (\d+)', worker)
+    assert done and int(done[1]) > 10
+    assert 'trunkguard_job_duration_seconds_bucket{job="evaluate_pull",le="+Inf"}' in worker
+    assert 'trunkguard_queue_depth{state="queued"} 0.0' in worker
+    server = cluster.get(f"{cluster.url}/metrics")
+    assert 'trunkguard_webhook_deliveries_total{event="pull_request",outcome="200"}' in server
+    assert 'trunkguard_queue_depth{state="unacked"} 0.0' in server
 
 
 def pg_restart() -> None:

@@ -12,23 +12,34 @@ embedded queue of the same run. Needs PostgreSQL and Redis on 127.0.0.1 (as the 
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
+import pygit2
 import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.store import Store
-from tests.cluster import Cluster, build_projects, pull_request_delivery
+from tests.cluster import (
+    INSTALLATION,
+    WEBHOOKS,
+    Cluster,
+    Delivery,
+    build_projects,
+    pull_request_delivery,
+)
 from tests.conftest import APP_ID
-from tests.fakegithub import FakeGitHub
+from tests.fakegithub import FakeGitHub, Pull
 
 ADMIN = os.environ.get(
     "TRUNKGUARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -115,7 +126,72 @@ def run(folder: Path, github: FakeGitHub, private: str, projects, workers: int) 
         _drop(database)
 
 
+def real_mirror(path: Path, open_count: int = 100) -> None:
+    """Two workers on a real GitHub mirror served by the fake (its newest `open_count` pull
+    request heads taken as open): one `opened` delivery each, 10% sent again; the rate, the
+    latency, and whether each head got exactly one check run."""
+    private, public = _key()
+    with tempfile.TemporaryDirectory(prefix="trunkguard-bench-workers-") as temporary:
+        folder = Path(temporary)
+        github = FakeGitHub(folder / "github", APP_ID, public)
+        name = "org/real"
+        served = github.add_repository(name, INSTALLATION, "main")
+        served.rmdir() if not any(served.iterdir()) else shutil.rmtree(served)
+        served.symlink_to(path.resolve())  # read only: nothing is written into it
+        repo = pygit2.Repository(str(served))
+        heads = [r for r in repo.references if r.startswith("refs/pull/") and r.endswith("/head")]
+        newest = sorted(
+            heads, key=lambda r: -repo[repo.references[r].target].peel(pygit2.Commit).commit_time
+        )[:open_count]
+        numbers = sorted(int(r.split("/")[2]) for r in newest)
+        for number in numbers:
+            github.add_pull(name, Pull(number, f"dev{number % 17}", f"pr-{number}", "main"))
+        github.start()
+        redis.Redis.from_url(BROKER).flushdb()
+        database = _database()
+        cluster = Cluster(folder, github, private, database, BROKER, visibility_timeout=600)
+        try:
+            cluster.start_worker("w1")
+            cluster.start_worker("w2")
+            cluster.start_server()
+            deliveries = []
+            for number in numbers:
+                sha = str(repo.references[f"refs/pull/{number}/head"].target)
+                payload = json.loads((WEBHOOKS / "pull_request/opened.json").read_text())
+                payload["installation"] = {"id": INSTALLATION}
+                payload["repository"]["full_name"] = name
+                payload["pull_request"]["number"] = number
+                payload["pull_request"]["head"].update(ref=f"pr-{number}", sha=sha)
+                deliveries.append(Delivery("pull_request", f"real-{number}", payload))
+            again = deliveries[:: max(1, len(deliveries) // (len(deliveries) // 10 or 1))]
+            started = time.time()
+            statuses = Counter(cluster.deliver(d) for d in deliveries + again)
+            cluster.settle(timeout=1800)
+            finished = max(github.check_run_times.values())
+            per_head = Counter(r["head_sha"] for r in github.check_runs)
+            comments = Counter(c["issue"] for c in github.comments.values())
+            with Store(database) as store:
+                failed = store.failed_jobs()
+            conclusions = Counter(r["conclusion"] for r in github.check_runs)
+            print(
+                f"Real mirror {path} ({len(heads)} pull request heads), {len(numbers)} open, "
+                f"2 workers: {len(deliveries)} deliveries + {len(again)} redelivered "
+                f"(answers {dict(statuses)}); {len(per_head)} heads with a check run, "
+                f"most on one head {max(per_head.values())}; conclusions {dict(conclusions)}; "
+                f"{len(comments)} pull requests commented, most comments on one "
+                f"{max(comments.values(), default=0)}; {len(failed)} dead letters; "
+                f"{len(per_head) / (finished - started):.1f} evaluations/s"
+            )
+        finally:
+            cluster.stop()
+            github.stop()
+            _drop(database)
+
+
 def main() -> None:
+    if os.environ.get("BENCH_MIRROR"):
+        real_mirror(Path(os.environ["BENCH_MIRROR"]))
+        return
     private, public = _key()
     with tempfile.TemporaryDirectory(prefix="trunkguard-bench-workers-") as temporary:
         folder = Path(temporary)
