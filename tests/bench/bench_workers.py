@@ -29,6 +29,7 @@ import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.mirror import app_mirror_path
 from bot.store import Store
 from tests.cluster import (
     INSTALLATION,
@@ -150,6 +151,13 @@ def real_mirror(path: Path, open_count: int = 100) -> None:
         redis.Redis.from_url(BROKER).flushdb()
         database = _database()
         cluster = Cluster(folder, github, private, database, BROKER, visibility_timeout=600)
+        # Real mirrors are dirty (this one may lack a blob, as rails/rails does): upload-pack
+        # cannot serve such a repository whole, so each worker starts from a copy of it, as
+        # one that fetched it earlier would; their fetches then find nothing new.
+        for worker in ("w1", "w2"):
+            copy = app_mirror_path(folder / f"mirrors-{worker}", name)
+            shutil.copytree(path, copy, symlinks=True)
+            pygit2.init_repository(str(copy), bare=True)
         try:
             cluster.start_worker("w1")
             cluster.start_worker("w2")
@@ -186,6 +194,9 @@ def real_mirror(path: Path, open_count: int = 100) -> None:
             cluster.stop()
             github.stop()
             _drop(database)
+            if os.environ.get("BENCH_KEEP_LOGS"):
+                for log in folder.glob("*.log"):
+                    shutil.copy(log, Path(os.environ["BENCH_KEEP_LOGS"]) / log.name)
 
 
 def main() -> None:
