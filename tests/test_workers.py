@@ -197,11 +197,11 @@ def test_a_scan_killed_midway_leaves_the_store_whole_and_is_done_again(
     while not (started := task_ids(cluster.log("w1"), "received")):
         assert time.monotonic() < deadline, cluster.log("w1")[-2000:]
         time.sleep(0.01)
-    # register_repositories is quick; its follow-up, the scan, is what gets killed.
-    while len(task_ids(cluster.log("w1"), "received")) < 2:
+    # register_repositories is quick; its follow-up, the scan, is killed once its fetch is
+    # done, while it measures 400 branches.
+    while "mirror fetched" not in cluster.log("w1"):
         assert time.monotonic() < deadline, cluster.log("w1")[-2000:]
-        time.sleep(0.01)
-    time.sleep(0.4)
+        time.sleep(0.005)
     cluster.kill("w1")
     log = cluster.log("w1")
     in_hand = task_ids(log, "received") - task_ids(log, "succeeded")
