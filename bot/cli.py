@@ -50,6 +50,7 @@ from bot.scanning import forecast_and_store, scan_and_store
 from config import defaults
 
 if TYPE_CHECKING:
+    from bot.settings import AppCredentials, Settings
     from bot.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -825,6 +826,19 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
         runtime.close()
 
 
+def _app_credentials(settings: Settings) -> AppCredentials:
+    """The App's credentials, or a one-line error saying how to give them."""
+    from bot.settings import app_credentials
+
+    credentials = app_credentials(settings)
+    if credentials is None:
+        raise click.ClickException(
+            "no GitHub App credentials: set TRUNKGUARD_APP_ID, TRUNKGUARD_PRIVATE_KEY_PATH "
+            "and TRUNKGUARD_WEBHOOK_SECRET, or register the App with `trunkguard serve`"
+        )
+    return credentials
+
+
 @cli.command(name="scheduler")
 def scheduler_command() -> None:
     """Run the scheduler alone, without the webhook server: the nightly scan of every
@@ -843,15 +857,10 @@ def scheduler_command() -> None:
 
     from bot.runtime import start
     from bot.scheduler import Scheduler
-    from bot.settings import app_credentials, load_settings
+    from bot.settings import load_settings
 
     settings = load_settings(os.environ)
-    credentials = app_credentials(settings)
-    if credentials is None:
-        raise click.ClickException(
-            "no GitHub App credentials: set TRUNKGUARD_APP_ID, TRUNKGUARD_PRIVATE_KEY_PATH "
-            "and TRUNKGUARD_WEBHOOK_SECRET, or register the App with `trunkguard serve`"
-        )
+    credentials = _app_credentials(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     runtime = start(settings, credentials)
     scheduler = Scheduler(runtime.store, runtime.jobs.put).start()
@@ -891,7 +900,7 @@ def worker(metrics_port: int, name: str | None) -> None:
       trunkguard worker --metrics-port 9102 --name second@%h   # a second on the same machine
     """
     from bot.runtime import services_for
-    from bot.settings import app_credentials, load_settings
+    from bot.settings import load_settings
     from bot.workers import celery_app, serve_jobs
 
     settings = load_settings(os.environ)
@@ -900,12 +909,7 @@ def worker(metrics_port: int, name: str | None) -> None:
             "TRUNKGUARD_BROKER_URL is not set: a worker takes its jobs from Redis "
             "(e.g. redis://127.0.0.1:6379/0); without one, `trunkguard serve` runs them itself"
         )
-    credentials = app_credentials(settings)
-    if credentials is None:
-        raise click.ClickException(
-            "no GitHub App credentials: set TRUNKGUARD_APP_ID, TRUNKGUARD_PRIVATE_KEY_PATH "
-            "and TRUNKGUARD_WEBHOOK_SECRET, or register the App with `trunkguard serve`"
-        )
+    credentials = _app_credentials(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     store, services = services_for(settings, credentials)
     app = celery_app(settings.broker_url, settings.visibility_timeout)
@@ -1007,8 +1011,8 @@ def jobs_retry(failed_id: int, db_url: str | None) -> None:
             "`trunkguard serve`; the next event or nightly scan does this work again"
         )
     store = _open_store(db_url)
-    found = next((f for f in store.failed_jobs(10000) if f.id == failed_id), None)
-    if found is None:
+    found = store.failed_job(failed_id)
+    if found is None or found.retried_at is not None:
         raise click.ClickException(
             f"no failed job {failed_id} waiting (see trunkguard jobs failed)"
         )

@@ -193,74 +193,66 @@ def publish(
     (`force`: post the check run anyway, as the "Re-run" button asks). Workers reviewing
     the same pull request at once take turns, so the second sees what the first posted."""
     with store.lock(f"publish:{full_name}#{pull.number}"):
-        return _publish(client, store, full_name, pull, evaluation, config, force)
+        last = store.pull_request(full_name, pull.number)
+        # The verdict, not the figures table: trunk moving on by a commit changes "behind" on
+        # every pull request, and a new check run for each would spend the API budget on nothing.
+        findings = [f.text for f in evaluation.findings]
+        check_digest = _digest(pull.head_sha, evaluation.conclusion, evaluation.title, *findings)
+        check_run_id = last.check_run_id if last else None
+        posted = False
+        if (
+            force
+            or last is None
+            or (last.check_digest, last.head_sha) != (check_digest, pull.head_sha)
+        ):
+            # A job redone after a crash between posting and storing (a killed worker, a database
+            # restart) finds its check run on GitHub instead of posting it twice.
+            shown = None if force else client.latest_check_run(full_name, pull.head_sha)
+            if shown is not None and shown[1] == check_digest:
+                check_run_id = shown[0]
+            else:
+                check_run_id = client.create_check_run(
+                    full_name, pull.head_sha, evaluation, check_digest
+                )
+                posted = True
 
-
-def _publish(
-    client: GitHubClient,
-    store: Store,
-    full_name: str,
-    pull: OpenPull,
-    evaluation: Evaluation,
-    config: RepositoryConfig | None,
-    force: bool,
-) -> Review:
-    last = store.pull_request(full_name, pull.number)
-    # The verdict, not the figures table: trunk moving on by a commit changes "behind" on
-    # every pull request, and a new check run for each would spend the API budget on nothing.
-    findings = [f.text for f in evaluation.findings]
-    check_digest = _digest(pull.head_sha, evaluation.conclusion, evaluation.title, *findings)
-    check_run_id = last.check_run_id if last else None
-    posted = False
-    if force or last is None or (last.check_digest, last.head_sha) != (check_digest, pull.head_sha):
-        # A job redone after a crash between posting and storing (a killed worker, a database
-        # restart) finds its check run on GitHub instead of posting it twice.
-        shown = None if force else client.latest_check_run(full_name, pull.head_sha)
-        if shown is not None and shown[1] == check_digest:
-            check_run_id = shown[0]
-        else:
-            check_run_id = client.create_check_run(
-                full_name, pull.head_sha, evaluation, check_digest
-            )
-            posted = True
-
-    comment_id = last.comment_id if last else None
-    comment_digest = last.comment_digest if last else None
-    action = None
-    if config is not None:  # an unusable configuration leaves the comment as it was
-        subject = PullRequest(pull.number, pull.author, pull.head_ref, pull.base_ref)
-        body = comment_body(subject, evaluation, config.policy.comment.when)
-        # What an existing comment should say now; with nothing to act on, only a comment
-        # already there is touched (resolved, or deleted), and a silent PR stays silent.
-        wanted = body
-        if body is None and config.policy.comment.resolved == "edit":
-            wanted = resolved_body()
-        target = _digest(wanted) if wanted is not None else NO_COMMENT
-        silent = body is None and comment_digest == NO_COMMENT
-        if target != comment_digest and not silent:
-            action, comment_id = _keep_comment(client, full_name, pull.number, body, wanted)
-            comment_digest = NO_COMMENT if comment_id is None else target
-            posted = posted or action is not None
-    store.save_pull_request(
-        full_name,
-        PullRecord(
+        comment_id = last.comment_id if last else None
+        comment_digest = last.comment_digest if last else None
+        action = None
+        if config is not None:  # an unusable configuration leaves the comment as it was
+            subject = PullRequest(pull.number, pull.author, pull.head_ref, pull.base_ref)
+            body = comment_body(subject, evaluation, config.policy.comment.when)
+            # What an existing comment should say now; with nothing to act on, only a comment
+            # already there is touched (resolved, or deleted), and a silent PR stays silent.
+            wanted = body
+            if body is None and config.policy.comment.resolved == "edit":
+                wanted = resolved_body()
+            target = _digest(wanted) if wanted is not None else NO_COMMENT
+            silent = body is None and comment_digest == NO_COMMENT
+            if target != comment_digest and not silent:
+                action, comment_id = _keep_comment(client, full_name, pull.number, body, wanted)
+                comment_digest = NO_COMMENT if comment_id is None else target
+                posted = posted or action is not None
+        store.save_pull_request(
+            full_name,
+            PullRecord(
+                pull.number,
+                "open",
+                pull.head_ref,
+                pull.head_sha,
+                check_run_id,
+                comment_id,
+                check_digest,
+                comment_digest,
+            ),
+        )
+        return Review(
+            Outcome.POSTED if posted else Outcome.UNCHANGED,
             pull.number,
-            "open",
-            pull.head_ref,
             pull.head_sha,
-            check_run_id,
-            comment_id,
-            check_digest,
-            comment_digest,
-        ),
-    )
-    return Review(
-        Outcome.POSTED if posted else Outcome.UNCHANGED,
-        pull.number,
-        pull.head_sha,
-        evaluation,
-        action,
-    )
+            evaluation,
+            action,
+        )
 
 
 def _keep_comment(

@@ -525,20 +525,13 @@ class Store:
         if not include_retried:
             query = query.where(FailedJob.retried_at.is_(None))
         with self._errors(), Session(self.engine) as session:
-            return [
-                FailedJobRecord(
-                    r.key,
-                    r.name,
-                    r.arguments,
-                    r.delivery,
-                    r.attempts,
-                    r.error,
-                    r.id,
-                    _aware(r.failed_at),
-                    _aware(r.retried_at) if r.retried_at else None,
-                )
-                for r in session.scalars(query.limit(limit))
-            ]
+            return [_failed_job(r) for r in session.scalars(query.limit(limit))]
+
+    def failed_job(self, failed_id: int) -> FailedJobRecord | None:
+        """One job given up on, by its id."""
+        with self._errors(), Session(self.engine) as session:
+            row = session.get(FailedJob, failed_id)
+            return _failed_job(row) if row is not None else None
 
     def mark_failed_job_retried(self, failed_id: int, at: datetime) -> bool:
         """Note that a failed job was sent again; False if there is no such unsent one."""
@@ -858,6 +851,20 @@ def _pull_record(row: PullRequest) -> PullRecord:
         row.comment_id,
         row.check_digest,
         row.comment_digest,
+    )
+
+
+def _failed_job(row: FailedJob) -> FailedJobRecord:
+    return FailedJobRecord(
+        row.key,
+        row.name,
+        row.arguments,
+        row.delivery,
+        row.attempts,
+        row.error,
+        row.id,
+        _aware(row.failed_at),
+        _aware(row.retried_at) if row.retried_at else None,
     )
 
 
