@@ -72,6 +72,9 @@ def celery_app(broker_url: str, visibility_timeout: int = 300) -> Celery:
         task_ignore_result=True,
         task_acks_late=True,  # acknowledged once run: a killed worker's job is redone
         task_reject_on_worker_lost=True,
+        # run_job handles every failure of a job itself; what still escapes is the broker
+        # failing to take its follow-ups, and then the whole job is better done again.
+        task_acks_on_failure_or_timeout=False,
         worker_prefetch_multiplier=1,  # a worker holds one job beyond the one it runs
         task_default_queue=QUEUE,
         broker_connection_retry_on_startup=True,
@@ -101,6 +104,11 @@ def serve_jobs(app: Celery, services: Services) -> CeleryQueue:
     @app.task(name=TASK, acks_late=True)  # type: ignore[untyped-decorator]
     def run(message: dict[str, Any]) -> str:
         assert _services is not None and _queue is not None
-        return run_job(_services, Job.from_message(message), _queue.put)
+        try:
+            job = Job.from_message(message)
+        except (KeyError, TypeError, ValueError):  # not ours, or from another version
+            logger.error("message dropped: not a job", extra={"message": str(message)[:500]})
+            return "dropped"
+        return run_job(_services, job, _queue.put)
 
     return _queue
