@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -13,7 +15,6 @@ from typing import Protocol
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.concurrency import run_in_threadpool
 
 from bot import metrics
 from bot.errors import TrunkguardError
@@ -33,6 +34,7 @@ from bot.store import Store
 from bot.webhooks import SIGNATURE_HEADER, verify_signature
 
 logger = logging.getLogger(__name__)
+INTAKE_THREADS = 2  # deliveries recorded at once: more only contend for the GIL and the store
 
 
 class JobSink(Protocol):
@@ -48,6 +50,7 @@ def _answer(status: int, message: str) -> JSONResponse:
 def create_app(secret: bytes, store: Store, jobs: JobSink) -> FastAPI:
     """Build the server: POST /webhook for GitHub, GET /healthz for load balancers."""
     app = FastAPI(title="trunkguard", docs_url=None, redoc_url=None, openapi_url=None)
+    intake = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="trunkguard-intake")
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -61,8 +64,10 @@ def create_app(secret: bytes, store: Store, jobs: JobSink) -> FastAPI:
     async def webhook(request: Request) -> JSONResponse:
         body = await request.body()
         event = request.headers.get("X-GitHub-Event")
-        # The store and the broker block: in a worker thread, the event loop keeps accepting.
-        answer = await run_in_threadpool(
+        # The store and the broker block (a database failing over can take seconds to
+        # refuse): on the intake's threads, so that the event loop keeps answering.
+        answer = await asyncio.get_running_loop().run_in_executor(
+            intake,
             receive,
             body,
             event,

@@ -6,9 +6,10 @@ import fcntl
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,8 +121,12 @@ class Store:
         # pre_ping: after a database restart or failover, a pooled connection that died is
         # replaced on its next use instead of failing one request per dead connection.
         self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        # SQLite takes one writer at a time and makes the others sleep and retry, up to 100 ms
+        # a try: the webhook's threads queue on a lock instead (PostgreSQL needs none).
+        self._one_writer: AbstractContextManager[Any] = nullcontext()
         if self.url.drivername.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._one_writer = threading.Lock()
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -454,7 +459,7 @@ class Store:
             .on_conflict_do_nothing()
             .returning(WebhookDelivery.delivery_id)
         )
-        with self._errors(), self.engine.begin() as connection:
+        with self._errors(), self._one_writer, self.engine.begin() as connection:
             return connection.execute(statement).first() is not None
 
     def forget_delivery(self, delivery_id: str) -> None:
