@@ -7,7 +7,9 @@ import hmac
 import html
 import json
 import logging
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -49,8 +51,16 @@ def _answer(status: int, message: str) -> JSONResponse:
 
 def create_app(secret: bytes, store: Store, jobs: JobSink) -> FastAPI:
     """Build the server: POST /webhook for GitHub, GET /healthz for load balancers."""
-    app = FastAPI(title="trunkguard", docs_url=None, redoc_url=None, openapi_url=None)
     intake = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="trunkguard-intake")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        intake.shutdown(wait=True)  # deliveries in hand are recorded and queued first
+
+    app = FastAPI(
+        title="trunkguard", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
