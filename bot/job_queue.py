@@ -111,14 +111,21 @@ class InProcessQueue:
         self._lock = threading.Lock()
         self._closing = False
         self._dropped = 0
+        self._pending: set[str] = set()  # keys of the jobs queued and not started
         self._thread = threading.Thread(target=self._run, name="trunkguard-jobs", daemon=True)
         self._thread.start()
 
     def put(self, job: Job, delay: float = 0.0) -> None:
-        """Queue a job, now or after `delay` seconds."""
+        """Queue a job, now or after `delay` seconds; not if the same work already waits
+        unstarted (it reads GitHub when it starts, so it does this one's work too)."""
         if job.queued_at is None:
             job = replace(job, queued_at=time.time())
         if delay <= 0:
+            with self._lock:
+                if job.key in self._pending:
+                    metrics.JOBS_MERGED.labels(job.name).inc()
+                    return
+                self._pending.add(job.key)
             self._jobs.put(job)
             return
         timer = threading.Timer(delay, self._due, (job,))
@@ -130,6 +137,7 @@ class InProcessQueue:
     def _due(self, job: Job) -> None:
         with self._lock:
             self._timers = {t for t in self._timers if t.is_alive() and t.function is not None}
+            self._pending.add(job.key)
         self._jobs.put(job)
 
     def depth(self) -> dict[str, int]:
@@ -163,6 +171,8 @@ class InProcessQueue:
             try:
                 if job is None:
                     return
+                with self._lock:
+                    self._pending.discard(job.key)
                 if self._closing:
                     self._dropped += 1
                     continue

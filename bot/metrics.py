@@ -22,6 +22,12 @@ JOBS = Counter(
     ["job", "outcome"],
     registry=REGISTRY,
 )
+JOBS_MERGED = Counter(
+    "trunkguard_jobs_merged",
+    "Jobs not queued because the same work already waited in the queue, by job.",
+    ["job"],
+    registry=REGISTRY,
+)
 JOB_SECONDS = Histogram(
     "trunkguard_job_duration_seconds",
     "How long a job ran.",

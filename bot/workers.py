@@ -14,8 +14,10 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import redis
 from celery import Celery
 
+from bot import metrics
 from bot.job_queue import run_job
 from bot.jobs import Job, Services
 
@@ -23,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 QUEUE = "trunkguard"
 TASK = "trunkguard.run_job"
+PENDING = "trunkguard:pending:"  # + a job's key: the same work waits in the queue
 
 
 class CeleryQueue:
@@ -31,30 +34,53 @@ class CeleryQueue:
 
     def __init__(self, app: Celery) -> None:
         self.app = app
+        visibility_timeout = app.conf.broker_transport_options.get("visibility_timeout", 3600)
         # The broker holds a delayed job only while its worker holds the message: never
         # longer than the visibility timeout, or a second worker would be handed it too.
-        self.max_countdown = float(
-            app.conf.broker_transport_options.get("visibility_timeout", 3600) / 2
-        )
+        self.max_countdown = float(visibility_timeout / 2)
+        self.pending_seconds = int(visibility_timeout)
+        self.redis = redis.Redis.from_url(app.conf.broker_url)
 
     def put(self, job: Job, delay: float = 0.0) -> None:
-        """Send a job to the broker, to run now or after `delay` seconds (raises kombu's
-        OperationalError when the broker cannot be reached)."""
+        """Send a job to the broker, to run now or after `delay` seconds; not if the same
+        work already waits there unstarted (raises redis' or kombu's errors when the broker
+        cannot be reached)."""
         now = time.time()
         if job.queued_at is None:
             job = replace(job, queued_at=now)
+        marked = False
+        if delay <= 0:
+            # A burst (ten pushes to trunk in a minute) is one review: the job that waits
+            # reads GitHub when it starts, so it does the later ones' work too. The mark
+            # expires, so a job lost with its message does not hold the key for long.
+            marked = bool(self.redis.set(PENDING + job.key, now, nx=True, ex=self.pending_seconds))
+            if not marked:
+                metrics.JOBS_MERGED.labels(job.name).inc()
+                return
         if delay > self.max_countdown:  # wakes early, then waits again (see run_job)
             job = replace(job, not_before=now + delay)
         countdown = min(max(delay, 0.0), self.max_countdown) or None
-        self.app.send_task(
-            TASK,
-            args=[job.to_message()],
-            queue=QUEUE,
-            countdown=countdown,
-            task_id=f"{job.key}-{job.attempt}-{int(now * 1000)}",
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
-        )
+        try:
+            self.app.send_task(
+                TASK,
+                args=[job.to_message()],
+                queue=QUEUE,
+                countdown=countdown,
+                task_id=f"{job.key}-{job.attempt}-{int(now * 1000)}",
+                retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+            )
+        except Exception:
+            if marked:
+                self.redis.delete(PENDING + job.key)
+            raise
+
+    def started(self, job: Job) -> None:
+        """A worker starts `job`: the same work asked for from now on must run again."""
+        try:
+            self.redis.delete(PENDING + job.key)
+        except redis.RedisError:  # the mark expires by itself
+            logger.warning("pending mark not cleared", extra={"job": job.name})
 
     def depth(self) -> dict[str, int]:
         """Jobs waiting in the broker, and those handed to a worker but not yet done."""
@@ -109,6 +135,7 @@ def serve_jobs(app: Celery, services: Services) -> CeleryQueue:
         except (KeyError, TypeError, ValueError):  # not ours, or from another version
             logger.error("message dropped: not a job", extra={"message": str(message)[:500]})
             return "dropped"
+        _queue.started(job)
         return run_job(_services, job, _queue.put)
 
     return _queue

@@ -351,3 +351,48 @@ def test_a_server_whose_broker_is_unreachable_does_not_start(tmp_path, keys):
     said = str(error.value)
     assert said.startswith("the broker redis://:***@127.0.0.1:1/0: ")
     assert "hunter2" not in said and "\n" not in said
+
+
+def test_the_same_work_queued_twice_runs_once_until_it_starts(broker):
+    queue, client = broker
+    review = Job("evaluate_open_pulls", {"installation": 1, "repository": "o/r"}, "d-1")
+    queue.put(review)
+    queue.put(replace(review, delivery="d-2"))  # ten pushes to trunk in a minute: one review
+    assert [m["job"]["delivery"] for m in queued_messages(client)] == ["d-1"]
+    queue.started(review)  # a worker took it: what is asked from now on runs again
+    queue.put(replace(review, delivery="d-3"))
+    queue.put(replace(review, delivery="d-4"), delay=60)  # retries are never merged
+    assert sorted(m["job"]["delivery"] for m in queued_messages(client)) == ["d-1", "d-3", "d-4"]
+    from bot import metrics
+
+    text = metrics.exposition().decode()
+    assert 'trunkguard_jobs_merged_total{job="evaluate_open_pulls"}' in text
+
+
+def test_the_embedded_queue_merges_waiting_work_too(store, monkeypatch):
+    gate = threading.Event()
+    ran: list[str | None] = []
+
+    def slow(services, n):
+        gate.wait(30)
+        ran.append(f"slow {n}")
+        return []
+
+    def quick(services):
+        ran.append("quick")
+        return []
+
+    monkeypatch.setitem(bot.jobs.JOBS, "slow", slow)
+    monkeypatch.setitem(bot.jobs.JOBS, "quick", quick)
+    jobs = InProcessQueue(services(store))
+    try:
+        jobs.put(Job("slow", {"n": 1}))  # holds the thread: what follows waits
+        for _ in range(3):
+            jobs.put(Job("quick"))
+        gate.set()
+        jobs.join()
+        jobs.put(Job("quick"))  # started and done: asked again, it runs again
+        jobs.join()
+    finally:
+        jobs.close()
+    assert ran == ["slow 1", "quick", "quick"]
