@@ -90,6 +90,9 @@ class Services:
     mirror_dir: Path
     clock: Callable[[], float] = time.time  # what "now" is (tests fix it)
     report_dir: Path | None = None  # where weekly HTML reports are written (None: not written)
+    # Pull requests one job reviews when trunk moves; the rest go to other jobs, which other
+    # workers can take (0: all in one job, as the one thread of the embedded queue would).
+    spread: int = 0
 
     def now(self) -> int:
         """Return the current time in Unix seconds."""
@@ -319,6 +322,14 @@ def evaluate_open_pulls(
     ]
     if not chosen:
         return []
+    if services.spread and numbers is None and heads is None and len(chosen) > services.spread:
+        # Trunk moved: every open pull request of the repository, in parts for many workers.
+        where = {"installation": installation, "repository": repository, "force": force}
+        parts = [chosen[i : i + services.spread] for i in range(0, len(chosen), services.spread)]
+        return [
+            Job("evaluate_open_pulls", {**where, "numbers": [p.number for p in part]})
+            for part in parts
+        ]
     repo = _fetch(services, client, repository)
     now = services.now()
     memos: dict[str, ForecastMemo] = {}  # one per base: its trunk index and merges shared

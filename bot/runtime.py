@@ -37,12 +37,20 @@ class Runtime:
         self.store.close()
 
 
+SPREAD = 20  # pull requests per job when trunk moves and workers share the reviews
+
+
 def services_for(settings: Settings, credentials: AppCredentials) -> tuple[Store, Services]:
-    """Open the store (checking its schema) and GitHub as the App."""
+    """Open the store (checking its schema) and GitHub as the App; with a broker, the reviews
+    a push to trunk asks for are spread over jobs that many workers can take."""
     store = Store(database_url(settings.database_url)).ready()
     app = GitHubApp(credentials.app_id, credentials.private_key, settings.github_api_url)
     return store, Services(
-        store, app.installation, settings.mirror_dir, report_dir=settings.report_dir
+        store,
+        app.installation,
+        settings.mirror_dir,
+        report_dir=settings.report_dir,
+        spread=SPREAD if settings.broker_url else 0,
     )
 
 

@@ -79,14 +79,16 @@ class Project:
         return str(commit)
 
 
-def build_projects(github: FakeGitHub, count: int, pulls_each: int) -> list[Project]:
+def build_projects(
+    github: FakeGitHub, count: int, pulls_each: int, prefix: str = "service"
+) -> list[Project]:
     """`count` repositories of `pulls_each` old pull requests each (every one gets a failing
     check and a comment: too old, and conflicting with another pull request on a shared file)."""
     projects = []
     for index in range(count):
-        name = f"org/service{index}"
+        name = f"org/{prefix}{index}"
         path = github.add_repository(name, INSTALLATION, "main")
-        builder = GitRepo(path.parent / f"build-{index}.git")
+        builder = GitRepo(path.parent / f"build-{prefix}{index}.git")
         files = {f"src/pull{n}.py": lines(30) for n in range(1, pulls_each + 1)}
         base = builder.commit(  # the name keeps commit ids apart between repositories
             {**files, "shared.py": lines(20), "NAME": name}, days_ago=60, branch="main"
@@ -132,7 +134,9 @@ def push_delivery(project: Project, delivery: str, ref: str = "refs/heads/main")
     payload = _fixture("push/with-installation.json")
     payload["installation"] = {"id": INSTALLATION}
     payload["repository"].update(full_name=project.name, default_branch="main")
-    payload["ref"] = ref
+    # The recorded push deleted a tag: this one moves a branch.
+    tip = str(project.builder.repo.references["refs/heads/main"].target)
+    payload.update(ref=ref, deleted=False, created=False, forced=False, after=tip)
     return Delivery("push", delivery, payload)
 
 

@@ -484,3 +484,28 @@ def test_installing_scans_each_repository_and_removing_deletes_its_mirror(served
     served.deliver("installation_repositories", removed, "d-2")
     assert not mirror.exists()
     assert served.store.installation_of(REPO) is None
+
+
+def test_with_workers_a_push_to_trunk_spreads_its_reviews_over_jobs(tmp_path, db_url, github, keys):
+    from bot.jobs import evaluate_open_pulls
+
+    t = build(github)
+    store = Store(db_url)
+    store.upgrade()
+    app = GitHubApp(APP_ID, keys[0], github.url, retry_policy(max_wait=5, backoff=0.01))
+    services = Services(store, app.installation, tmp_path / "mirrors", clock=lambda: NOW, spread=1)
+    try:
+        parts = evaluate_open_pulls(services, INSTALLATION, REPO)
+        assert [(j.name, j.arguments["numbers"]) for j in parts] == [
+            ("evaluate_open_pulls", [7]),
+            ("evaluate_open_pulls", [8]),
+        ]
+        assert github.check_runs == [] and github.git_fetches == 0  # nothing done yet
+        for part in parts:  # as two workers would, each its own
+            assert evaluate_open_pulls(services, **part.arguments) == []
+    finally:
+        store.close()
+    assert sorted(r["head_sha"] for r in github.check_runs) == sorted(
+        suite_head(t, n) for n in (7, 8)
+    )
+    assert sorted(c["issue"] for c in github.comments.values()) == [7, 8]

@@ -69,9 +69,9 @@ def test_500_deliveries_on_two_workers_post_each_check_run_and_comment_once(
     cluster, github, postgres_url
 ):
     projects = build_projects(github, count=3, pulls_each=5)
-    metrics_port = free_port()
+    metrics_port, other_port = free_port(), free_port()
     cluster.start_worker("w1", metrics=metrics_port)
-    cluster.start_worker("w2")
+    cluster.start_worker("w2", metrics=other_port)
     cluster.start_server()
 
     sent = burst(projects, 500, seed=10, prefix="a")
@@ -112,6 +112,16 @@ def test_500_deliveries_on_two_workers_post_each_check_run_and_comment_once(
     assert done and int(done[1]) > 10
     assert 'trunkguard_job_duration_seconds_bucket{job="evaluate_pull",le="+Inf"}' in worker
     assert 'trunkguard_queue_depth{state="queued"} 0.0' in worker
+    # Pushes to trunk reviewed every open pull request (posting nothing new: no verdict moved).
+    pushes = sum(
+        int(m[1])
+        for port in (metrics_port, other_port)
+        for m in re.finditer(
+            r'trunkguard_jobs_total\{job="evaluate_open_pulls",outcome="done"\} (\d+)',
+            cluster.get(f"http://127.0.0.1:{port}/metrics"),
+        )
+    )
+    assert pushes > 0
     server = cluster.get(f"{cluster.url}/metrics")
     assert 'trunkguard_webhook_deliveries_total{event="pull_request",outcome="200"}' in server
     assert 'trunkguard_queue_depth{state="unacked"} 0.0' in server

@@ -3,7 +3,8 @@
 The webhook server, Celery workers on Redis and PostgreSQL, and the fake GitHub over HTTP:
 a burst of 500 signed `pull_request.opened` deliveries (25 repositories x 20 open pull
 requests), one per pull request (each review posts one check run), sent from 8 connections at
-once. For the embedded default (jobs
+once; and one push to trunk of a repository with 200 open pull requests (every one reviewed
+again; with workers, in jobs of 20 that several workers share). For the embedded default (jobs
 on a thread of the server, no broker) and for 1, 2 and 4 worker processes: evaluations per
 second from the first delivery to the last check run, and each pull request's latency from
 its delivery to its check run (p50, p99). Medians of BENCH_RUNS runs; ratios against the
@@ -38,6 +39,7 @@ from tests.cluster import (
     Delivery,
     build_projects,
     pull_request_delivery,
+    push_delivery,
 )
 from tests.conftest import APP_ID
 from tests.fakegithub import FakeGitHub, Pull
@@ -48,6 +50,7 @@ ADMIN = os.environ.get(
 BROKER = os.environ.get("TRUNKGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 REPOSITORIES = int(os.environ.get("BENCH_REPOSITORIES", "25"))
 PULLS_EACH = int(os.environ.get("BENCH_PULLS_EACH", "20"))
+PUSH_PULLS = int(os.environ.get("BENCH_PUSH_PULLS", "200"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SETUPS = [("embedded", 0), ("1 worker", 1), ("2 workers", 2), ("4 workers", 4)]
 
@@ -79,8 +82,11 @@ def _drop(url: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def run(folder: Path, github: FakeGitHub, private: str, projects, workers: int) -> dict:
-    """One burst on a fresh store; returns evaluations per second and latency percentiles."""
+def run(
+    folder: Path, github: FakeGitHub, private: str, projects, workers: int, push: bool = False
+) -> dict:
+    """One burst on a fresh store (or one push to trunk of each project, `push`); returns
+    evaluations per second and latency percentiles."""
     github.check_runs.clear()
     github.check_run_times.clear()
     github.comments.clear()
@@ -93,6 +99,8 @@ def run(folder: Path, github: FakeGitHub, private: str, projects, workers: int) 
         for n in range(workers):
             cluster.start_worker(f"w{n}", mirrors=f"w{n}")  # kept warm between runs
         cluster.start_server()
+        if push:
+            return _push(cluster, github, projects)
         deliveries = [
             pull_request_delivery(p, n, "opened", f"{uuid.uuid4()}")
             for n in range(1, PULLS_EACH + 1)
@@ -125,6 +133,25 @@ def run(folder: Path, github: FakeGitHub, private: str, projects, workers: int) 
     finally:
         cluster.stop()
         _drop(database)
+
+
+def _push(cluster: Cluster, github: FakeGitHub, projects) -> dict:
+    """A push to trunk of each project: every open pull request reviewed again."""
+    expected = sum(len(p.pulls) for p in projects)
+    started = time.time()
+    for project in projects:
+        assert cluster.deliver(push_delivery(project, f"{uuid.uuid4()}")) == 202
+    deadline = time.monotonic() + 1800
+    while len(github.check_runs) < expected:
+        assert time.monotonic() < deadline, f"{len(github.check_runs)} check runs"
+        time.sleep(0.05)
+    finished = max(github.check_run_times.values())
+    latencies = sorted(t - started for t in github.check_run_times.values())
+    return {
+        "rate": expected / (finished - started),
+        "p50": latencies[len(latencies) // 2],
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+    }
 
 
 def real_mirror(path: Path, open_count: int = 100) -> None:
@@ -210,32 +237,41 @@ def main() -> None:
         github.start()
         try:
             projects = build_projects(github, REPOSITORIES, PULLS_EACH)
-            results: dict[str, list[dict]] = {name: [] for name, _ in SETUPS}
+            monorepo = build_projects(github, 1, PUSH_PULLS, prefix="monorepo")
+            scenarios = {"burst": (projects, False), "push": (monorepo, True)}
+            results = {(s, n): [] for s in scenarios for n, _ in SETUPS}  # type: ignore[var-annotated]
             for index in range(RUNS):
-                for name, workers in SETUPS:
-                    result = run(folder, github, private, projects, workers)
-                    results[name].append(result)
-                    print(
-                        f"  run {index + 1} {name:>10}: {result['rate']:6.1f} evaluations/s, "
-                        f"p50 {result['p50']:.2f} s, p99 {result['p99']:.2f} s",
-                        flush=True,
-                    )
+                for scenario, (chosen, push) in scenarios.items():
+                    for name, workers in SETUPS:
+                        result = run(folder, github, private, chosen, workers, push)
+                        results[(scenario, name)].append(result)
+                        print(
+                            f"  run {index + 1} {scenario} {name:>10}: "
+                            f"{result['rate']:6.1f} evaluations/s, "
+                            f"p50 {result['p50']:.2f} s, p99 {result['p99']:.2f} s",
+                            flush=True,
+                        )
         finally:
             github.stop()
     total = REPOSITORIES * PULLS_EACH
-    print(
-        f"\nPull request evaluations: a burst of {total} deliveries ({REPOSITORIES} repositories "
-        f"x {PULLS_EACH} open pull requests), {os.cpu_count()} cores, medians of {RUNS} runs"
-    )
-    base = statistics.median(r["rate"] for r in results["embedded"])
-    for name, _ in SETUPS:
-        rate = statistics.median(r["rate"] for r in results[name])
-        p50 = statistics.median(r["p50"] for r in results[name])
-        p99 = statistics.median(r["p99"] for r in results[name])
+    titles = {
+        "burst": f"a burst of {total} deliveries ({REPOSITORIES} repositories x {PULLS_EACH} "
+        "open pull requests)",
+        "push": f"one push to trunk of a repository with {PUSH_PULLS} open pull requests",
+    }
+    for scenario, title in titles.items():
         print(
-            f"  {name:>10}: {rate:6.1f} evaluations/s ({rate / base:4.2f}x embedded), "
-            f"delivery to check run p50 {p50:6.2f} s, p99 {p99:6.2f} s"
+            f"\nPull request evaluations: {title}, {os.cpu_count()} cores, medians of {RUNS} runs"
         )
+        base = statistics.median(r["rate"] for r in results[(scenario, "embedded")])
+        for name, _ in SETUPS:
+            rate = statistics.median(r["rate"] for r in results[(scenario, name)])
+            p50 = statistics.median(r["p50"] for r in results[(scenario, name)])
+            p99 = statistics.median(r["p99"] for r in results[(scenario, name)])
+            print(
+                f"  {name:>10}: {rate:6.1f} evaluations/s ({rate / base:4.2f}x embedded), "
+                f"delivery to check run p50 {p50:6.2f} s, p99 {p99:6.2f} s"
+            )
 
 
 if __name__ == "__main__":
