@@ -331,9 +331,26 @@ def review_pull_request(
     return publish(client, store, full_name, pull, verdict, config, force)
 
 
+_MEMOS: OrderedDict[tuple[str, str], ForecastMemo] = OrderedDict()
+_MEMOS_LOCK = threading.Lock()
+
+
 def stored_memo(store: Store, repo: pygit2.Repository, base: str) -> ForecastMemo:
-    """Start from the merges already done on this trunk tree (the store's merge cache)."""
+    """Start from the merges already done on this trunk tree: the store's merge cache, read
+    once per mirror and trunk tree and then kept in this process (its entries never go
+    stale), as the reviews of one push to trunk come here in parts."""
     reference = repo.references.get(f"refs/heads/{base}")
     if reference is None:
         return ForecastMemo()
-    return ForecastMemo(store.merge_cache(str(reference.peel(pygit2.Commit).tree_id)))
+    tree = str(reference.peel(pygit2.Commit).tree_id)
+    key = (repo.path, tree)
+    with _MEMOS_LOCK:
+        if key in _MEMOS:
+            _MEMOS.move_to_end(key)
+            return _MEMOS[key]
+    memo = ForecastMemo(store.merge_cache(tree))
+    with _MEMOS_LOCK:
+        _MEMOS[key] = memo
+        while len(_MEMOS) > TRUNKS_KEPT:
+            _MEMOS.popitem(last=False)
+    return memo

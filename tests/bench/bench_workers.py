@@ -238,7 +238,11 @@ def main() -> None:
         try:
             projects = build_projects(github, REPOSITORIES, PULLS_EACH)
             monorepo = build_projects(github, 1, PUSH_PULLS, prefix="monorepo")
-            scenarios = {"burst": (projects, False), "push": (monorepo, True)}
+            scenarios = {
+                s: v
+                for s, v in {"burst": (projects, False), "push": (monorepo, True)}.items()
+                if s in os.environ.get("BENCH_SCENARIOS", "burst,push").split(",")
+            }
             results = {(s, n): [] for s in scenarios for n, _ in SETUPS}  # type: ignore[var-annotated]
             for index in range(RUNS):
                 for scenario, (chosen, push) in scenarios.items():
@@ -260,6 +264,8 @@ def main() -> None:
         "push": f"one push to trunk of a repository with {PUSH_PULLS} open pull requests",
     }
     for scenario, title in titles.items():
+        if scenario not in scenarios:
+            continue
         print(
             f"\nPull request evaluations: {title}, {os.cpu_count()} cores, medians of {RUNS} runs"
         )
