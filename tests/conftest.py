@@ -9,10 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.fakegithub import FakeGitHub
+from tests.fakegithub import FakeGitHub, app_key_pair
 from tests.gitrepo import GitRepo
 
 
@@ -106,18 +104,7 @@ APP_ID = 4242  # the fake GitHub's App
 
 @pytest.fixture(scope="module")
 def keys():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    return app_key_pair()
 
 
 @pytest.fixture

@@ -24,10 +24,28 @@ import jsonschema
 import jwt
 import pygit2
 import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Request, Response
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github" / "rest"
 EXAMPLES = FIXTURES / "openapi-examples"
+
+
+def app_key_pair() -> tuple[str, str]:
+    """A new App private key and its public key, PEM: the App signs, the fake verifies."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
 
 
 def example(name: str) -> Any:

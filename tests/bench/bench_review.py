@@ -19,8 +19,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pygit2
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from analyzers.divergence import scan
 from analyzers.forecast import ForecastMemo, forecast
@@ -31,7 +29,7 @@ from bot.review import _TRUNKS, figures, review_pull_request
 from bot.store import Store
 from tests.bench.bench_scan import BENCH_DIR
 from tests.bench.monorepo import END, Shape, generate
-from tests.fakegithub import FakeGitHub, Pull
+from tests.fakegithub import FakeGitHub, Pull, app_key_pair
 
 OPEN = 200
 REPOSITORY = "acme/mono"
@@ -45,15 +43,7 @@ def main() -> None:
         BENCH_DIR.mkdir(exist_ok=True)
         generate(shape, source)
     scratch = Path(tempfile.mkdtemp(prefix="trunkguard-bench-review-"))
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    private, public = app_key_pair()
     github = FakeGitHub(scratch / "mirrors", 1, public)
     real = os.environ.get("BENCH_MIRROR")  # a real GitHub mirror (bare, with refs/pull/*)
     try:

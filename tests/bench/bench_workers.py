@@ -27,8 +27,6 @@ from pathlib import Path
 import psycopg
 import pygit2
 import redis
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.mirror import app_mirror_path
 from bot.store import Store
@@ -42,7 +40,7 @@ from tests.cluster import (
     push_delivery,
 )
 from tests.conftest import APP_ID
-from tests.fakegithub import FakeGitHub, Pull
+from tests.fakegithub import FakeGitHub, Pull, app_key_pair
 
 ADMIN = os.environ.get(
     "TRUNKGUARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -53,19 +51,6 @@ PULLS_EACH = int(os.environ.get("BENCH_PULLS_EACH", "20"))
 PUSH_PULLS = int(os.environ.get("BENCH_PUSH_PULLS", "200"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SETUPS = [("embedded", 0), ("1 worker", 1), ("2 workers", 2), ("4 workers", 4)]
-
-
-def _key() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 def _database() -> str:
@@ -158,7 +143,7 @@ def real_mirror(path: Path, open_count: int = 100) -> None:
     """Two workers on a real GitHub mirror served by the fake (its newest `open_count` pull
     request heads taken as open): one `opened` delivery each, 10% sent again; the rate, the
     latency, and whether each head got exactly one check run."""
-    private, public = _key()
+    private, public = app_key_pair()
     with tempfile.TemporaryDirectory(prefix="trunkguard-bench-workers-") as temporary:
         folder = Path(temporary)
         github = FakeGitHub(folder / "github", APP_ID, public)
@@ -230,7 +215,7 @@ def main() -> None:
     if os.environ.get("BENCH_MIRROR"):
         real_mirror(Path(os.environ["BENCH_MIRROR"]))
         return
-    private, public = _key()
+    private, public = app_key_pair()
     with tempfile.TemporaryDirectory(prefix="trunkguard-bench-workers-") as temporary:
         folder = Path(temporary)
         github = FakeGitHub(folder / "github", APP_ID, public)
