@@ -1,5 +1,5 @@
 """`python -m bot`: the same as the `trunkguard` command."""
 
-from bot.cli import main
+from bot.cli.main import main
 
 main()

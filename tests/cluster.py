@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from bot.webhooks import signature
+from bot.github.webhooks import signature
 from tests.conftest import APP_ID
 from tests.fakegithub import FakeGitHub, Pull
 from tests.gitrepo import GitRepo, lines

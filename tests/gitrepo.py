@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pygit2
 
-from bot.repo_writer import Content, Person, RepoWriter
+from bot.mirrors.writer import Content, Person, RepoWriter
 
 DAY = 86400
 NOW = 1_780_000_000  # 2026-05-28T20:26:40Z: every test clock counts back from here

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pygit2
 
-from bot.repo_writer import Person, RepoWriter
+from bot.mirrors.writer import Person, RepoWriter
 from tests.gitrepo import DAY, NOW
 
 PEOPLE = [Person(f"Dev {n:02d}", f"dev{n:02d}@example.com") for n in range(12)]

@@ -15,13 +15,13 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 
-from bot.evaluation import MARKER
-from bot.github_app import GitHubApp, retry_policy
-from bot.job_queue import InProcessQueue
-from bot.jobs import Services
-from bot.server import create_app
+from bot.github.client import GitHubApp, retry_policy
+from bot.github.webhooks import signature
+from bot.review.evaluation import MARKER
+from bot.service.jobs import Services
+from bot.service.queue import InProcessQueue
+from bot.service.server import create_app
 from bot.store import Store
-from bot.webhooks import signature
 from tests.conftest import APP_ID
 from tests.fakegithub import FakeGitHub, Fault, Pull
 from tests.gitrepo import BOB, NOW, GitRepo, numbered
@@ -360,7 +360,7 @@ def test_github_refusing_or_failing_is_logged_in_one_line_and_nothing_is_lost(
 def test_a_landed_pull_request_is_recorded_and_the_ones_it_conflicted_with_reviewed(served, github):
     from sqlalchemy import select
 
-    from bot.models import MergedWork
+    from bot.store.models import MergedWork
 
     t = build(github)
     served.deliver("pull_request", opened(t, 7, "old-feature"), "d-1")
@@ -393,7 +393,7 @@ def test_a_landed_pull_request_is_recorded_and_the_ones_it_conflicted_with_revie
 def test_pr_check_posts_the_same_check_and_comment_from_github_actions(tmp_path, github):
     from click.testing import CliRunner
 
-    from bot.cli import cli
+    from bot.cli.main import cli
 
     t = build(github)
     github.tokens["ghs_actions_token"] = INSTALLATION  # the workflow's GITHUB_TOKEN
@@ -425,8 +425,8 @@ def test_the_setup_page_registers_the_app_and_keeps_its_secrets_owner_only(tmp_p
                                                                          keys):  # fmt: skip
     from fastapi.testclient import TestClient
 
-    from bot.server import create_setup_app
-    from bot.settings import app_credentials, load_settings
+    from bot.service.server import create_setup_app
+    from bot.service.settings import app_credentials, load_settings
 
     github.private_key = keys[0]
     github.manifest_codes.add("a1b2c3")
@@ -462,7 +462,7 @@ def test_the_setup_page_registers_the_app_and_keeps_its_secrets_owner_only(tmp_p
 
 def test_installing_scans_each_repository_and_removing_deletes_its_mirror(served, github,
                                                                         tmp_path):  # fmt: skip
-    from bot.mirror import app_mirror_path
+    from bot.mirrors.fetch import app_mirror_path
 
     build(github)
     installed = json.loads((WEBHOOKS / "installation/created.json").read_text())
@@ -487,7 +487,7 @@ def test_installing_scans_each_repository_and_removing_deletes_its_mirror(served
 
 
 def test_with_workers_a_push_to_trunk_spreads_its_reviews_over_jobs(tmp_path, db_url, github, keys):
-    from bot.jobs import evaluate_open_pulls
+    from bot.service.jobs import evaluate_open_pulls
 
     t = build(github)
     store = Store(db_url)

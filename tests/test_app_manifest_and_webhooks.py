@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.webhooks import signature, verify_signature
+from bot.cli.main import cli
+from bot.github.webhooks import signature, verify_signature
 
 VECTOR = json.loads(
     (Path(__file__).parent / "fixtures/github/webhooks/signature-test-vector.json").read_text()

@@ -8,8 +8,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.mirror import mirror_path
+from bot.cli.main import cli
+from bot.mirrors.fetch import mirror_path
 from tests.gitrepo import DAY, NOW, git
 
 NOW_ISO = "2026-05-28T20:26:40Z"
@@ -257,12 +257,12 @@ def test_replay_json_document(runner, tmp_path):
 
 
 def test_an_internal_error_is_one_line(runner, team_repo, monkeypatch):
-    import bot.cli
+    import bot.cli.main
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(bot.cli, "scan_and_store", broken)
+    monkeypatch.setattr(bot.cli.main, "scan_and_store", broken)
     result = runner.invoke(cli, ["scan", str(team_repo.path)])
     assert result.exit_code == 1
     assert "internal error: ZeroDivisionError" in result.stderr

@@ -7,7 +7,8 @@ import pytest
 from analyzers.divergence import scan
 from analyzers.forecast import forecast
 from analyzers.refs import inventory
-from bot.evaluation import (
+from bot.policy import default_config, load_config
+from bot.review.evaluation import (
     MARKER,
     Conclusion,
     PullRequest,
@@ -16,7 +17,6 @@ from bot.evaluation import (
     evaluate,
     resolved_body,
 )
-from bot.policy import default_config, load_config
 from tests.gitrepo import BOB, NOW, lines, numbered
 
 

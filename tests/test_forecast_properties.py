@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from analyzers import merges
 from analyzers.forecast import forecast
 from analyzers.refs import inventory
-from bot.repo_writer import EXECUTABLE
+from bot.mirrors.writer import EXECUTABLE
 from tests.gitrepo import NOW, GitCrashed, GitRepo, git_landed, git_merge_tree
 
 OPS = ("trunk", "branch", "work", "work", "work", "sync", "crisscross")

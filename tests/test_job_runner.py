@@ -17,16 +17,16 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-import bot.jobs
-from bot.cli import cli
-from bot.github_app import GitHubUnavailable, RateLimited
-from bot.job_queue import MAX_ATTEMPTS, InProcessQueue, run_job
-from bot.jobs import Job, Services
-from bot.server import create_app
-from bot.settings import SettingsError, load_settings
+import bot.service.jobs
+from bot.cli.main import cli
+from bot.github.client import GitHubUnavailable, RateLimited
+from bot.github.webhooks import signature
+from bot.service.jobs import Job, Services
+from bot.service.queue import MAX_ATTEMPTS, InProcessQueue, run_job
+from bot.service.server import create_app
+from bot.service.settings import SettingsError, load_settings
+from bot.service.workers import QUEUE, CeleryQueue, celery_app
 from bot.store import Store, StoreError
-from bot.webhooks import signature
-from bot.workers import QUEUE, CeleryQueue, celery_app
 
 FIXTURES = Path(__file__).parent / "fixtures/github/webhooks"
 SECRET = b"runner tests"
@@ -62,7 +62,7 @@ def test_a_job_github_keeps_refusing_is_retried_with_growing_waits_then_dead_let
     def limited(services, repository):
         raise RateLimited(f"{repository}: rate limit exceeded", 60.0)
 
-    monkeypatch.setitem(bot.jobs.JOBS, "limited", limited)
+    monkeypatch.setitem(bot.service.jobs.JOBS, "limited", limited)
     job = Job("limited", {"repository": "o/r"}, "d-1")
     waits = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -101,7 +101,7 @@ def test_the_database_away_backs_off_exponentially(store, monkeypatch):
     def unreachable(services):
         raise StoreError("database x: connection refused")
 
-    monkeypatch.setitem(bot.jobs.JOBS, "unreachable", unreachable)
+    monkeypatch.setitem(bot.service.jobs.JOBS, "unreachable", unreachable)
     delays = []
     job = Job("unreachable")
     for _ in range(4):
@@ -120,17 +120,17 @@ def test_a_bug_is_dead_lettered_at_once_and_a_refusal_is_only_said(store, monkey
     def refused(services):
         raise GitHubUnavailable("o/r: GitHub is down", 30.0) from None
 
-    monkeypatch.setitem(bot.jobs.JOBS, "bug", bug)
-    monkeypatch.setitem(bot.jobs.JOBS, "forget_repositories", lambda services, **a: [])
+    monkeypatch.setitem(bot.service.jobs.JOBS, "bug", bug)
+    monkeypatch.setitem(bot.service.jobs.JOBS, "forget_repositories", lambda services, **a: [])
     assert run_job(services(store), Job("bug", {}, "d-9"), Recorder().put) == "given_up"
     [failed] = store.failed_jobs()
     assert (failed.name, failed.attempts, failed.error) == ("bug", 1, "KeyError: 'missing'")
-    from bot.github_app import NotFound
+    from bot.github.client import NotFound
 
     def gone(services):
         raise NotFound("installation 9: not found")
 
-    monkeypatch.setitem(bot.jobs.JOBS, "gone", gone)
+    monkeypatch.setitem(bot.service.jobs.JOBS, "gone", gone)
     assert run_job(services(store), Job("gone"), Recorder().put) == "failed"
     assert len(store.failed_jobs()) == 1  # a repository gone is an answer, not a failure
 
@@ -139,7 +139,7 @@ def test_a_job_woken_before_its_time_waits_again_and_follow_ups_keep_the_deliver
     store, monkeypatch
 ):
     monkeypatch.setitem(
-        bot.jobs.JOBS,
+        bot.service.jobs.JOBS,
         "fan_out",
         lambda services, n: [Job("scan_repository", {"i": i}) for i in range(n)],
     )
@@ -298,9 +298,9 @@ def test_a_delivery_the_broker_cannot_take_is_a_503_and_counts_when_sent_again(s
 
 
 def test_metrics_show_jobs_their_durations_and_the_queue(store, monkeypatch):
-    from bot import metrics
+    from bot.service import metrics
 
-    monkeypatch.setitem(bot.jobs.JOBS, "quick", lambda services: [])
+    monkeypatch.setitem(bot.service.jobs.JOBS, "quick", lambda services: [])
     jobs = InProcessQueue(services(store))
     metrics.watch_queue(jobs.depth)
     try:
@@ -332,8 +332,8 @@ def test_a_worker_without_a_broker_says_so_in_one_line():
 
 def test_a_server_whose_broker_is_unreachable_does_not_start(tmp_path, keys):
     from bot.errors import TrunkguardError
-    from bot.runtime import start
-    from bot.settings import app_credentials
+    from bot.service.runtime import start
+    from bot.service.settings import app_credentials
 
     settings = load_settings(
         {
@@ -363,7 +363,7 @@ def test_the_same_work_queued_twice_runs_once_until_it_starts(broker):
     queue.put(replace(review, delivery="d-3"))
     queue.put(replace(review, delivery="d-4"), delay=60)  # retries are never merged
     assert sorted(m["job"]["delivery"] for m in queued_messages(client)) == ["d-1", "d-3", "d-4"]
-    from bot import metrics
+    from bot.service import metrics
 
     text = metrics.exposition().decode()
     assert 'trunkguard_jobs_merged_total{job="evaluate_open_pulls"}' in text
@@ -382,8 +382,8 @@ def test_the_embedded_queue_merges_waiting_work_too(store, monkeypatch):
         ran.append("quick")
         return []
 
-    monkeypatch.setitem(bot.jobs.JOBS, "slow", slow)
-    monkeypatch.setitem(bot.jobs.JOBS, "quick", quick)
+    monkeypatch.setitem(bot.service.jobs.JOBS, "slow", slow)
+    monkeypatch.setitem(bot.service.jobs.JOBS, "quick", quick)
     jobs = InProcessQueue(services(store))
     try:
         jobs.put(Job("slow", {"n": 1}))  # holds the thread: what follows waits

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.mirror import fetch_mirror
+from bot.mirrors.fetch import fetch_mirror
 from tests.gitrepo import GitRepo, lines
 
 INSTALLATION = 5

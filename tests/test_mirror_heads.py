@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from analyzers.divergence import scan
 from analyzers.forecast import forecast
 from analyzers.refs import PullHeads, PullRule, inventory
-from bot.cli import cli
+from bot.cli.main import cli
 from tests.gitrepo import NOW, assert_matches_git
 from tests.mirrorgen import build_mirror
 

@@ -16,7 +16,7 @@ from analyzers.divergence import scan
 from analyzers.forecast import forecast
 from analyzers.refs import inventory
 from analyzers.replay import replay
-from bot.cli import cli
+from bot.cli.main import cli
 from tests.gitrepo import NOW, GitRepo, assert_matches_git, git, lines, numbered
 
 NOW_ISO = "2026-05-28T20:26:40Z"

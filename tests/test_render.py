@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render import humane_duration, iso_time
+from bot.text import humane_duration, iso_time
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from analyzers.divergence import BranchReport
 from analyzers.history import PaidConflict
 from analyzers.trends import WEEK, WeekFigures, week_name, week_start
-from bot.cli import cli
+from bot.cli.main import cli
 from bot.report.html import report_html
 from bot.report.markdown import MARKER, report_markdown
 from bot.report.payload import report_payload

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from analyzers.trends import week_start
-from bot.github_app import GitHubApp, retry_policy
-from bot.jobs import JOBS, Services
-from bot.nudges import MARKER as NUDGE
+from bot.github.client import GitHubApp, retry_policy
 from bot.report.markdown import MARKER as REPORT
+from bot.review.nudges import MARKER as NUDGE
+from bot.service.jobs import JOBS, Services
 from bot.store import Store
 from tests.conftest import APP_ID
 from tests.fakegithub import FakeGitHub, Pull

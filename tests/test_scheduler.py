@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from analyzers.trends import week_name
-from bot.cli import cli
-from bot.jobs import reported_week
-from bot.scheduler import NIGHTLY, REPORT_PREFIX, SYNC, Scheduler
+from bot.cli.main import cli
+from bot.service.jobs import reported_week
+from bot.service.scheduler import NIGHTLY, REPORT_PREFIX, SYNC, Scheduler
 from bot.store import PublishedReport, Store
 
 

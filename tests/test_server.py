@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.job_queue import InProcessQueue
-from bot.jobs import Job, Services
-from bot.routing import jobs_for
-from bot.server import create_app
-from bot.settings import SettingsError, load_settings
+from bot.github.webhooks import signature
+from bot.service.jobs import Job, Services
+from bot.service.queue import InProcessQueue
+from bot.service.routing import jobs_for
+from bot.service.server import create_app
+from bot.service.settings import SettingsError, load_settings
 from bot.store import Store
-from bot.webhooks import signature
 
 FIXTURES = Path(__file__).parent / "fixtures/github/webhooks"
 SECRET = b"It's a Secret to Everybody"
@@ -141,13 +141,13 @@ def test_a_delivery_that_cannot_be_recorded_is_a_5xx_so_github_sends_it_again(tm
 
 
 def test_a_failing_job_is_logged_and_the_next_one_runs(store, caplog, monkeypatch):
-    import bot.jobs
+    import bot.service.jobs
 
     def broken(services, **arguments):
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(bot.jobs.JOBS, "broken", broken)
-    monkeypatch.setitem(bot.jobs.JOBS, "scan_repository", lambda services, **arguments: [])
+    monkeypatch.setitem(bot.service.jobs.JOBS, "broken", broken)
+    monkeypatch.setitem(bot.service.jobs.JOBS, "scan_repository", lambda services, **arguments: [])
     jobs = InProcessQueue(services(store))
     with caplog.at_level(logging.ERROR):
         jobs.put(Job("broken", {}, "d-5"))

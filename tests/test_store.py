@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from analyzers.divergence import scan
 from analyzers.refs import inventory
-from bot.cli import cli
-from bot.models import BranchSnapshot, PredictedConflict, Repository, Scan
-from bot.models import MergedWork as MergedWorkRow
+from bot.cli.main import cli
 from bot.store import Store, StoreError
+from bot.store.models import BranchSnapshot, PredictedConflict, Repository, Scan
+from bot.store.models import MergedWork as MergedWorkRow
 from tests.gitrepo import DAY, NOW, lines
 
 
@@ -237,8 +237,8 @@ def test_the_head_constant_is_alembics_head():
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from bot.migrations import HEAD
     from bot.store import MIGRATIONS
+    from bot.store.migrations import HEAD
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

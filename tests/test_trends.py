@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from analyzers.history import History, MergedWork, PaidConflict
 from analyzers.trends import WEEK, OpenWork, week_name, week_start, weekly_trends
-from bot.cli import cli
+from bot.cli.main import cli
 from tests.gitrepo import BOB, DAY, NOW, lines
 
 MONDAY = int(datetime(2026, 5, 25, tzinfo=UTC).timestamp())  # NOW (Thu 2026-05-28) is in W22

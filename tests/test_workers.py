@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import text
 
-from bot.evaluation import MARKER
+from bot.review.evaluation import MARKER
 from bot.store import Store
 from tests.cluster import (
     Cluster,

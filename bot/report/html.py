@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from bot.render import humane_duration
 from bot.report.charts import Chart, nice_ceiling, report_charts
 from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
 from bot.report.weekly import Direction, WeeklyReport
+from bot.text import humane_duration
 
 # Small on purpose: the SVG scales to its box, and text must stay legible at phone width.
 WIDTH, HEIGHT = 420, 230

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.render import humane_duration
 from bot.report.charts import Chart, nice_ceiling, report_charts
 from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
 from bot.report.weekly import BranchLine, WeeklyReport
+from bot.text import humane_duration
 
 MARKER = "<!-- trunkguard:weekly-report -->"  # finds the report issue among others
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from bot.render import iso_time
 from bot.report.charts import report_charts
 from bot.report.weekly import WeeklyReport
+from bot.text import iso_time
 
 
 def report_payload(report: WeeklyReport) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.render import humane_duration
 from bot.report.weekly import Direction, Measure, Unit, WeeklyReport
+from bot.text import humane_duration
 
 
 def figure(measure: Measure, value: float | None) -> str:

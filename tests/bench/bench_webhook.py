@@ -23,7 +23,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.webhooks import signature
+from bot.github.webhooks import signature
 
 ROOT = Path(__file__).resolve().parents[2]
 _OPENED = json.loads((ROOT / "tests/fixtures/github/webhooks/pull_request/opened.json").read_text())

@@ -28,7 +28,7 @@ import psycopg
 import pygit2
 import redis
 
-from bot.mirror import app_mirror_path
+from bot.mirrors.fetch import app_mirror_path
 from bot.store import Store
 from tests.cluster import (
     INSTALLATION,

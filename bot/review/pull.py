@@ -20,7 +20,11 @@ from analyzers.errors import AnalysisError
 from analyzers.forecast import ForecastMemo, forecast
 from analyzers.refs import BranchRef, Inventory, PullHeads, PullRule, inventory
 from analyzers.trunk import TrunkIndex
-from bot.evaluation import (
+from bot.github.client import GitHubClient, OpenPull
+from bot.mirrors.fetch import app_mirror_path, fetch_mirror
+from bot.mirrors.promisor import fetch_objects
+from bot.policy import ConfigError, RepositoryConfig, default_config, load_config
+from bot.review.evaluation import (
     Conclusion,
     Evaluation,
     PullRequest,
@@ -29,10 +33,6 @@ from bot.evaluation import (
     evaluate,
     resolved_body,
 )
-from bot.github_app import GitHubClient, OpenPull
-from bot.mirror import app_mirror_path, fetch_mirror
-from bot.policy import ConfigError, RepositoryConfig, default_config, load_config
-from bot.promisor import fetch_objects
 from bot.store import PullRecord, Store
 
 logger = logging.getLogger(__name__)

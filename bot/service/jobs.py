@@ -20,18 +20,18 @@ from analyzers.forecast import ForecastMemo
 from analyzers.history import landed_pull
 from analyzers.refs import PullHeads, PullRule
 from analyzers.trends import WEEK, week_named, week_start
-from bot.evaluation import PullRequest, exemption
-from bot.github_app import GitHubClient, RepositoryInfo
-from bot.mirror import app_mirror_path, fetch_mirror, remove_mirror
-from bot.nudges import IdlePull, conflicting_pulls, nudge_body
+from bot.github.client import GitHubClient, RepositoryInfo
+from bot.mirrors.fetch import app_mirror_path, fetch_mirror, remove_mirror
+from bot.mirrors.promisor import fetch_objects
 from bot.policy import ConfigError, RepositoryConfig, default_config
-from bot.promisor import fetch_objects
-from bot.report.gather import gather_report
 from bot.report.html import report_html
 from bot.report.markdown import report_markdown
 from bot.report.markdown import title as report_title
-from bot.review import NO_COMMENT, Review, read_config, review_pull_request, stored_memo
-from bot.scanning import forecast_and_store, scan_and_store
+from bot.review.evaluation import PullRequest, exemption
+from bot.review.nudges import IdlePull, conflicting_pulls, nudge_body
+from bot.review.pull import NO_COMMENT, Review, read_config, review_pull_request, stored_memo
+from bot.service.gather import gather_report
+from bot.service.scanning import forecast_and_store, scan_and_store
 from bot.store import PublishedReport, PullRecord, Store
 from config import defaults
 

@@ -41,8 +41,8 @@ from analyzers.merges import ENGINE_VERSION, Conflict, ConflictKind, MergeKey, M
 from analyzers.missing import Unknown
 from analyzers.trends import week_start
 from bot.errors import TrunkguardError
-from bot.migrations import HEAD
-from bot.models import (
+from bot.store.migrations import HEAD
+from bot.store.models import (
     BranchSnapshot,
     FailedJob,
     MergeCacheEntry,

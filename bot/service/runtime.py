@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.errors import TrunkguardError
-from bot.github_app import GitHubApp
-from bot.jobs import Job, Services
-from bot.settings import AppCredentials, Settings
+from bot.github.client import GitHubApp
+from bot.service.jobs import Job, Services
+from bot.service.settings import AppCredentials, Settings
 from bot.store import Store, database_url
 
 
@@ -59,10 +59,10 @@ def start(settings: Settings, credentials: AppCredentials) -> Runtime:
     set (its workers run them), else to a queue run on a thread of this process."""
     store, services = services_for(settings, credentials)
     if settings.broker_url is None:
-        from bot.job_queue import InProcessQueue
+        from bot.service.queue import InProcessQueue
 
         return Runtime(store, services, InProcessQueue(services))
-    from bot.workers import CeleryQueue, celery_app
+    from bot.service.workers import CeleryQueue, celery_app
 
     app = celery_app(settings.broker_url, settings.visibility_timeout)
     queue = CeleryQueue(app)

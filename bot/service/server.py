@@ -18,10 +18,8 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot import metrics
 from bot.errors import TrunkguardError
-from bot.jobs import Job
-from bot.registration import (
+from bot.github.registration import (
     Credentials,
     RegistrationError,
     exchange_code,
@@ -31,9 +29,11 @@ from bot.registration import (
     setup_page,
     web_url,
 )
-from bot.routing import jobs_for
+from bot.github.webhooks import SIGNATURE_HEADER, verify_signature
+from bot.service import metrics
+from bot.service.jobs import Job
+from bot.service.routing import jobs_for
 from bot.store import Store
-from bot.webhooks import SIGNATURE_HEADER, verify_signature
 
 logger = logging.getLogger(__name__)
 INTAKE_THREADS = 2  # deliveries recorded at once: more only contend for the GIL and the store

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot import metrics
 from bot.errors import TrunkguardError
-from bot.github_app import GitHubUnavailable
-from bot.jobs import JOBS, Job, Services
+from bot.github.client import GitHubUnavailable
+from bot.service import metrics
+from bot.service.jobs import JOBS, Job, Services
 from bot.store import FailedJobRecord, StoreError
 
 logger = logging.getLogger(__name__)

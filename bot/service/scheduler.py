@@ -20,8 +20,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from analyzers.trends import week_name
-from bot.jobs import Job, reported_week
 from bot.policy import default_config
+from bot.service.jobs import Job, reported_week
 from bot.store import Store
 
 logger = logging.getLogger(__name__)

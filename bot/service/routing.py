@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.jobs import Job
+from bot.service.jobs import Job
 
 # pull_request actions that can change a verdict: the head, the base, draft state, labels.
 REVIEWED_ACTIONS = frozenset(

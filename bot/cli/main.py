@@ -28,14 +28,9 @@ from analyzers.forecast import Forecast, forecast
 from analyzers.refs import Inventory, PullHeads, PullRule, check_glob, inventory
 from analyzers.replay import replay
 from analyzers.trends import week_named
-from bot import demo as demo_repo
-from bot.errors import TrunkguardError
-from bot.mirror import is_url, open_repository
-from bot.promisor import fetch_objects
-from bot.render import (
+from bot.cli.render import (
     forecast_payload,
     forecast_text,
-    humane_duration,
     policy_lines,
     replay_payload,
     replay_text,
@@ -45,12 +40,17 @@ from bot.render import (
     trends_table,
     unknown_line,
 )
-from bot.report.gather import limit_days, mine_weeks
-from bot.scanning import forecast_and_store, scan_and_store
+from bot.errors import TrunkguardError
+from bot.mirrors import demo as demo_repo
+from bot.mirrors.fetch import is_url, open_repository
+from bot.mirrors.promisor import fetch_objects
+from bot.service.gather import limit_days, mine_weeks
+from bot.service.scanning import forecast_and_store, scan_and_store
+from bot.text import humane_duration
 from config import defaults
 
 if TYPE_CHECKING:
-    from bot.settings import AppCredentials, Settings
+    from bot.service.settings import AppCredentials, Settings
     from bot.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -527,7 +527,7 @@ def replay_merges(
       trunkguard replay ~/src/app --merges 500 --json
       trunkguard replay . --check-git
     """
-    from bot.gitcheck import replay_agreement
+    from bot.mirrors.gitcheck import replay_agreement
 
     repo = _open(target, cache_dir)
     # Only trunk's history is replayed: no pull request head matters here.
@@ -685,10 +685,10 @@ def report(
       trunkguard report ~/src/app --week 2026-W47 --format markdown --output week47.md
       trunkguard report . --json
     """
-    from bot.report.gather import gather_report
     from bot.report.html import report_html
     from bot.report.markdown import report_markdown
     from bot.report.payload import report_payload
+    from bot.service.gather import gather_report
 
     store = _open_store(db_url)
     repo = _open(target, cache_dir)
@@ -795,11 +795,11 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     """
     import uvicorn
 
-    from bot.metrics import watch_queue
-    from bot.runtime import start
-    from bot.scheduler import Scheduler
-    from bot.server import create_app, create_setup_app
-    from bot.settings import app_credentials, load_settings
+    from bot.service.metrics import watch_queue
+    from bot.service.runtime import start
+    from bot.service.scheduler import Scheduler
+    from bot.service.server import create_app, create_setup_app
+    from bot.service.settings import app_credentials, load_settings
 
     settings = load_settings(os.environ)
     credentials = app_credentials(settings)
@@ -828,7 +828,7 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
 
 def _app_credentials(settings: Settings) -> AppCredentials:
     """The App's credentials, or a one-line error saying how to give them."""
-    from bot.settings import app_credentials
+    from bot.service.settings import app_credentials
 
     credentials = app_credentials(settings)
     if credentials is None:
@@ -855,9 +855,9 @@ def scheduler_command() -> None:
     """
     import threading
 
-    from bot.runtime import start
-    from bot.scheduler import Scheduler
-    from bot.settings import load_settings
+    from bot.service.runtime import start
+    from bot.service.scheduler import Scheduler
+    from bot.service.settings import load_settings
 
     settings = load_settings(os.environ)
     credentials = _app_credentials(settings)
@@ -899,9 +899,9 @@ def worker(metrics_port: int, name: str | None) -> None:
         TRUNKGUARD_DATABASE_URL=postgresql://trunkguard@127.0.0.1/trunkguard trunkguard worker
       trunkguard worker --metrics-port 9102 --name second@%h   # a second on the same machine
     """
-    from bot.runtime import services_for
-    from bot.settings import load_settings
-    from bot.workers import celery_app, serve_jobs
+    from bot.service.runtime import services_for
+    from bot.service.settings import load_settings
+    from bot.service.workers import celery_app, serve_jobs
 
     settings = load_settings(os.environ)
     if settings.broker_url is None:
@@ -917,7 +917,7 @@ def worker(metrics_port: int, name: str | None) -> None:
     if metrics_port:
         from prometheus_client import start_http_server
 
-        from bot.metrics import REGISTRY, watch_queue
+        from bot.service.metrics import REGISTRY, watch_queue
 
         watch_queue(queue.depth)
         start_http_server(metrics_port, registry=REGISTRY)
@@ -1000,9 +1000,9 @@ def jobs_retry(failed_id: int, db_url: str | None) -> None:
     Example:
       trunkguard jobs retry 17
     """
-    from bot.jobs import Job
-    from bot.settings import load_settings
-    from bot.workers import CeleryQueue, celery_app
+    from bot.service.jobs import Job
+    from bot.service.settings import load_settings
+    from bot.service.workers import CeleryQueue, celery_app
 
     settings = load_settings(os.environ)
     if settings.broker_url is None:
@@ -1034,7 +1034,7 @@ def schedule_command(db_url: str | None, as_json: bool) -> None:
       trunkguard schedule
       trunkguard schedule --db postgresql://trunkguard@db.internal/trunkguard --json
     """
-    from bot.scheduler import Scheduler
+    from bot.service.scheduler import Scheduler
 
     store = _open_store(db_url)
     scheduler = Scheduler(store, lambda job: None).start(paused=True)
@@ -1124,8 +1124,8 @@ def pr_check(
       trunkguard pr-check
       trunkguard pr-check --event event.json --token "$GITHUB_TOKEN" --json
     """
-    from bot.github_app import token_client
-    from bot.review import review_pull_request
+    from bot.github.client import token_client
+    from bot.review.pull import review_pull_request
 
     try:
         event = json.loads(event_path.read_bytes())
@@ -1182,7 +1182,7 @@ def app_manifest_command(url: str | None) -> None:
       trunkguard app manifest
       trunkguard app manifest --url https://trunkguard.example.com > manifest.json
     """
-    from bot.registration import manifest_for
+    from bot.github.registration import manifest_for
 
     try:
         manifest = manifest_for(url)
@@ -1282,9 +1282,9 @@ def demo(path: Path, as_json: bool) -> None:
 
 def _demo_report(path: Path, repo: pygit2.Repository, now: int, console: Console) -> None:
     """Write the weekly report of the demo repository as HTML; show its Markdown headline."""
-    from bot.report.gather import gather_report
     from bot.report.html import report_html
     from bot.report.markdown import report_markdown
+    from bot.service.gather import gather_report
     from bot.store import Store
 
     database = path.parent / "demo.db"
@@ -1304,8 +1304,8 @@ def _demo_report(path: Path, repo: pygit2.Repository, now: int, console: Console
 def _demo_review(report: ScanReport, predicted: Forecast) -> list[str]:
     """The check run and comment the App would post if the oldest branch were pull request
     #1 and every other branch an open pull request: the texts, built without GitHub."""
-    from bot.evaluation import PullRequest, clashes_for, comment_body, evaluate
     from bot.policy import default_config
+    from bot.review.evaluation import PullRequest, clashes_for, comment_body, evaluate
 
     branch = max(report.branches, key=lambda b: b.age_seconds)
     others = [b.name for b in report.branches if b.name != branch.name]

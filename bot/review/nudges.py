@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.render import humane_duration
+from bot.text import humane_duration
 
 MARKER = "<!-- trunkguard:nudge -->"
 

@@ -17,9 +17,9 @@ from typing import Any
 import redis
 from celery import Celery
 
-from bot import metrics
-from bot.job_queue import run_job
-from bot.jobs import Job, Services
+from bot.service import metrics
+from bot.service.jobs import Job, Services
+from bot.service.queue import run_job
 
 logger = logging.getLogger(__name__)
 

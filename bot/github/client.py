@@ -24,7 +24,7 @@ from github.PaginatedList import PaginatedList
 from urllib3.response import BaseHTTPResponse
 
 from bot.errors import TrunkguardError
-from bot.evaluation import MARKER, Evaluation
+from bot.review.evaluation import MARKER, Evaluation
 
 logger = logging.getLogger(__name__)
 

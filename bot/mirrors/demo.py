@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pygit2
 
-from bot.repo_writer import Person, RepoWriter
+from bot.mirrors.writer import Person, RepoWriter
 
 DAY = 86400
 TEAM = (

@@ -13,7 +13,7 @@ from analyzers.errors import AnalysisError
 from analyzers.forecast import Forecast, ForecastMemo, forecast
 from analyzers.refs import Inventory, inventory
 from bot.errors import TrunkguardError
-from bot.promisor import fetch_objects
+from bot.mirrors.promisor import fetch_objects
 from config import defaults
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from analyzers.divergence import BranchReport
 from analyzers.forecast import PairForecast
 from analyzers.merges import Conflict
 from bot.policy import Policy
-from bot.render import humane_duration
+from bot.text import humane_duration
 
 DAY = 86400
 MARKER = "<!-- trunkguard:pr-comment -->"  # finds our one comment again, to edit it in place

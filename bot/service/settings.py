@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import TrunkguardError
-from bot.registration import load_credentials
+from bot.github.registration import load_credentials
 
 
 class SettingsError(TrunkguardError):

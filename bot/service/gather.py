@@ -15,11 +15,11 @@ from analyzers.refs import Inventory
 from analyzers.trends import WEEK, OpenWork, WeekFigures, week_start, weekly_trends
 from analyzers.trunk import TrunkIndex
 from bot.errors import TrunkguardError
+from bot.mirrors.promisor import fetch_objects
 from bot.policy import RepositoryConfig
-from bot.promisor import fetch_objects
 from bot.report.weekly import TREND_WEEKS, WeeklyReport, build_report
-from bot.review import config_at
-from bot.scanning import forecast_and_store, scan_and_store
+from bot.review.pull import config_at
+from bot.service.scanning import forecast_and_store, scan_and_store
 from config import defaults
 
 if TYPE_CHECKING:

@@ -1,0 +1,1 @@
+"""GitHub: the REST client, App authentication, webhook signatures, registration."""

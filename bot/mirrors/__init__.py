@@ -1,0 +1,1 @@
+"""Local git repositories: mirrors fetched, missing objects, commits written, git's own answers."""

@@ -1,0 +1,1 @@
+"""One pull request reviewed: its figures, the verdict, the texts, publishing, nudges."""

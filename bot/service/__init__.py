@@ -1,0 +1,1 @@
+"""The running service: jobs, routing, queues, workers, scheduler, server, metrics, settings."""
