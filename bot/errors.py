@@ -7,3 +7,13 @@ class TrunkguardError(Exception):
 
 class RepositoryError(TrunkguardError):
     """A path or URL that is not a repository trunkguard can read."""
+
+
+class Unavailable(TrunkguardError):
+    """A service the work needs (GitHub, the database) failed in a way that may pass: the
+    work is worth trying again, after `retry_after` seconds when the service said how long
+    (None: the caller's own backoff)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -23,7 +23,7 @@ from github.GithubObject import NonCompletableGithubObject, NotSet
 from github.PaginatedList import PaginatedList
 from urllib3.response import BaseHTTPResponse
 
-from bot.errors import TrunkguardError
+from bot.errors import TrunkguardError, Unavailable
 from bot.review.evaluation import MARKER, Evaluation
 
 logger = logging.getLogger(__name__)
@@ -39,12 +39,11 @@ class GitHubError(TrunkguardError):
     """A GitHub call that failed, said in one line without credentials."""
 
 
-class GitHubUnavailable(GitHubError):
+class GitHubUnavailable(GitHubError, Unavailable):
     """GitHub failed in a way that may pass (5xx, no answer): the job is worth retrying."""
 
     def __init__(self, message: str, retry_after: float = 60.0) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+        super().__init__(message, retry_after)
 
 
 class RateLimited(GitHubUnavailable):

@@ -21,7 +21,7 @@ from analyzers.forecast import ForecastMemo, forecast
 from analyzers.refs import BranchRef, Inventory, PullHeads, PullRule, inventory
 from analyzers.trunk import TrunkIndex
 from bot.github.client import GitHubClient, OpenPull
-from bot.mirrors.fetch import app_mirror_path, fetch_mirror
+from bot.mirrors.fetch import app_mirror_path
 from bot.mirrors.promisor import fetch_objects
 from bot.policy import ConfigError, RepositoryConfig, default_config, load_config
 from bot.review.evaluation import (
@@ -33,6 +33,7 @@ from bot.review.evaluation import (
     evaluate,
     resolved_body,
 )
+from bot.review.mirror import fetch_under_lock
 from bot.store import PullRecord, Store
 
 logger = logging.getLogger(__name__)
@@ -298,9 +299,7 @@ def review_pull_request(
         return Review(Outcome.NOT_OPEN, number)
     path = app_mirror_path(mirror_dir, full_name)
     if fetch or not path.exists():
-        info = client.repository(full_name)
-        with store.lock(f"fetch:{full_name}"):  # one fetch of a repository at a time
-            repo = fetch_mirror(path, info.clone_url, client.token())
+        repo = fetch_under_lock(store, mirror_dir, client, full_name)
     else:
         repo = pygit2.Repository(str(path))
     head = repo.references.get(f"refs/pull/{number}/head")

@@ -20,14 +20,15 @@ from analyzers.forecast import ForecastMemo
 from analyzers.history import landed_pull
 from analyzers.refs import PullHeads, PullRule
 from analyzers.trends import WEEK, week_named, week_start
-from bot.github.client import GitHubClient, RepositoryInfo
-from bot.mirrors.fetch import app_mirror_path, fetch_mirror, remove_mirror
+from bot.github.client import GitHubClient
+from bot.mirrors.fetch import app_mirror_path, remove_mirror
 from bot.mirrors.promisor import fetch_objects
 from bot.policy import ConfigError, RepositoryConfig, default_config
 from bot.report.html import report_html
 from bot.report.markdown import report_markdown
 from bot.report.markdown import title as report_title
 from bot.review.evaluation import PullRequest, exemption
+from bot.review.mirror import fetch_under_lock
 from bot.review.nudges import IdlePull, conflicting_pulls, nudge_body
 from bot.review.pull import NO_COMMENT, Review, read_config, review_pull_request, stored_memo
 from bot.service.gather import gather_report
@@ -130,24 +131,13 @@ def forget_repositories(services: Services, installation: int, removed: list[str
     return []
 
 
-def _fetch(
-    services: Services, client: GitHubClient, repository: str, info: RepositoryInfo | None = None
-) -> pygit2.Repository:
-    """Bring a repository's mirror up to date: one fetch of it at a time across all workers."""
-    info = info or client.repository(repository)
-    with services.store.lock(f"fetch:{repository}"):
-        return fetch_mirror(
-            app_mirror_path(services.mirror_dir, repository), info.clone_url, client.token()
-        )
-
-
 def scan_repository(services: Services, installation: int, repository: str) -> Follow:
     """Fetch a repository's mirror, scan it and forecast its conflicts (the open pull
     requests deciding which heads count), keep the figures and when its report is due; then
     nudge its idle pull requests if its config asks for that."""
     client = services.client(installation)
     info = client.repository(repository)
-    repo = _fetch(services, client, repository, info)
+    repo = fetch_under_lock(services.store, services.mirror_dir, client, repository, info)
     open_numbers = frozenset(p.number for p in client.open_pulls(repository))
     rule = PullRule(PullHeads.NONE, defaults()["pulls"]["recent_days"], open_numbers)
     now = services.now()
@@ -202,7 +192,7 @@ def weekly_report(
     posted twice for a week), and as an HTML page in the report directory if one is set."""
     client = services.client(installation)
     info = client.repository(repository)
-    repo = _fetch(services, client, repository, info)
+    repo = fetch_under_lock(services.store, services.mirror_dir, client, repository, info)
     pulls = client.open_pulls(repository)
     rule = PullRule(PullHeads.NONE, defaults()["pulls"]["recent_days"], frozenset(
         p.number for p in pulls))  # fmt: skip
@@ -246,7 +236,7 @@ def nudge_idle_pulls(services: Services, installation: int, repository: str) -> 
     configured days (never drafts or exempt ones), naming the pull requests it holds up."""
     client = services.client(installation)
     info = client.repository(repository)
-    repo = _fetch(services, client, repository, info)
+    repo = fetch_under_lock(services.store, services.mirror_dir, client, repository, info)
     config = _config(repo, info.default_branch, repository)
     if not config.nudges.enabled:
         return []
@@ -330,7 +320,7 @@ def evaluate_open_pulls(
             Job("evaluate_open_pulls", {**where, "numbers": [p.number for p in part]})
             for part in parts
         ]
-    repo = _fetch(services, client, repository)
+    repo = fetch_under_lock(services.store, services.mirror_dir, client, repository)
     now = services.now()
     memos: dict[str, ForecastMemo] = {}  # one per base: its trunk index and merges shared
     for pull in chosen:
@@ -382,7 +372,7 @@ def pull_closed(
     )
     if merge_commit:
         client = services.client(installation)
-        repo = _fetch(services, client, repository)
+        repo = fetch_under_lock(services.store, services.mirror_dir, client, repository)
         try:
             work = landed_pull(repo, pygit2.Oid(hex=merge_commit), pygit2.Oid(hex=head_sha),
                                fetcher=fetch_objects)  # fmt: skip

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.errors import TrunkguardError
-from bot.github.client import GitHubUnavailable
+from bot.errors import TrunkguardError, Unavailable
 from bot.service import metrics
 from bot.service.jobs import JOBS, Job, Services
 from bot.store import FailedJobRecord, StoreError
@@ -29,7 +28,7 @@ Put = Callable[[Job, float], None]  # queue a job after a delay in seconds
 def retry_delay(job: Job, error: Exception) -> float:
     """How long to wait before trying `job` again after `error`: what GitHub asked for
     (growing with each attempt), or an exponential backoff while the database is away."""
-    if isinstance(error, GitHubUnavailable):
+    if isinstance(error, Unavailable) and error.retry_after is not None:
         return min(MAX_DELAY, float(error.retry_after) * job.attempt)
     return min(MAX_DELAY, STORE_BACKOFF * 2.0 ** (job.attempt - 1))
 
@@ -62,7 +61,7 @@ def _attempt(services: Services, job: Job, put: Put) -> str:
     where = {"job": job.name, "delivery": job.delivery, "attempt": job.attempt}
     try:
         follows = JOBS[job.name](services, **job.arguments) or []
-    except (GitHubUnavailable, StoreError) as error:
+    except Unavailable as error:
         if job.attempt >= MAX_ATTEMPTS:
             logger.error("job given up after %d attempts: %s", job.attempt, error, extra=where)
             _dead_letter(services, job, str(error))

@@ -40,7 +40,7 @@ from analyzers.history import MergedWork as MergedWorkRecord
 from analyzers.merges import ENGINE_VERSION, Conflict, ConflictKind, MergeKey, MergeResult
 from analyzers.missing import Unknown
 from analyzers.trends import week_start
-from bot.errors import TrunkguardError
+from bot.errors import Unavailable
 from bot.store.migrations import HEAD
 from bot.store.models import (
     BranchSnapshot,
@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class StoreError(TrunkguardError):
+class StoreError(Unavailable):
     """The database cannot be used: unreachable, wrong schema, read-only, full."""
 
 
