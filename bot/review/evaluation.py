@@ -10,14 +10,17 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from analyzers.divergence import BranchReport
 from analyzers.forecast import PairForecast
 from analyzers.merges import Conflict
 from bot.policy import Policy
-from bot.text import humane_duration
+from bot.text import DAY, humane_duration
 
-DAY = 86400
+if TYPE_CHECKING:
+    from bot.github.client import OpenPull
+
 MARKER = "<!-- trunkguard:pr-comment -->"  # finds our one comment again, to edit it in place
 MAX_ANNOTATIONS = 50  # GitHub takes at most 50 annotations in one check-run request
 
@@ -40,6 +43,11 @@ class PullRequest:
     base: str
     draft: bool = False
     labels: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, pull: OpenPull) -> PullRequest:
+        """The pull request GitHub listed, as the evaluation sees it."""
+        return cls(pull.number, pull.author, pull.head_ref, pull.base_ref, pull.draft, pull.labels)
 
 
 @dataclass(frozen=True)

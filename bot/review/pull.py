@@ -172,9 +172,7 @@ def figures(
         if p.number in b.pulls and p.number != pull.number
     }
     clashes = clashes_for(ours.name, result.pairs, by_entry)
-    subject = PullRequest(
-        pull.number, pull.author, pull.head_ref, pull.base_ref, pull.draft, pull.labels
-    )
+    subject = PullRequest.of(pull)
     verdict = evaluate(
         subject, branch, on_trunk.conflicts if on_trunk else (), clashes, config.policy
     )
@@ -221,7 +219,7 @@ def publish(
         comment_digest = last.comment_digest if last else None
         action = None
         if config is not None:  # an unusable configuration leaves the comment as it was
-            subject = PullRequest(pull.number, pull.author, pull.head_ref, pull.base_ref)
+            subject = PullRequest.of(pull)
             body = comment_body(subject, evaluation, config.policy.comment.when)
             # What an existing comment should say now; with nothing to act on, only a comment
             # already there is touched (resolved, or deleted), and a silent PR stays silent.

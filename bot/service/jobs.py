@@ -249,9 +249,7 @@ def nudge_idle_pulls(services: Services, installation: int, repository: str) -> 
     behind = {n: b.behind for b in (scanned.branches if scanned else ()) for n in b.pulls}
     pairs = predicted.pairs if predicted else ()
     for pull in pulls:
-        subject = PullRequest(
-            pull.number, pull.author, pull.head_ref, pull.base_ref, pull.draft, pull.labels
-        )
+        subject = PullRequest.of(pull)
         if pull.draft or exemption(subject, config.policy) is not None:
             continue
         try:
