@@ -13,6 +13,10 @@ class TrunkNotFoundError(AnalysisError):
         self.name = name
 
 
+class MergeError(AnalysisError):
+    """A trial merge could not be done."""
+
+
 class WorkerError(Exception):
     """An unexpected error in a worker process, carried back by its type name and message."""
 

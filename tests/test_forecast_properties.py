@@ -10,7 +10,7 @@ import pygit2
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from analyzers import merges
+from analyzers import trials
 from analyzers.forecast import forecast
 from analyzers.refs import inventory
 from bot.mirrors.writer import EXECUTABLE
@@ -169,7 +169,7 @@ def test_criss_cross_is_merged_by_git(tmp_path):
 def test_known_difference_criss_cross_without_git(tmp_path, monkeypatch):
     # Without git, libgit2's recursive merge builds its virtual base differently from git's
     # and finds no conflict here (README). When this fails, libgit2 has caught up.
-    monkeypatch.setattr(merges, "GIT", None)
+    monkeypatch.setattr(trials, "find_git", lambda: None)
     b0, (git_conflicted, git_paths) = _criss_cross_b0(tmp_path)
     assert b0.conflicts == () and git_conflicted and git_paths
 
