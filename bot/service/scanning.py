@@ -3,6 +3,7 @@ measure-then-store for the CLI, the App's jobs and the scheduler."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -56,16 +57,16 @@ def forecast_and_store(
     """Forecast the conflicts of `found`'s branches as of `now`, starting from the merges the
     store already did on this trunk, and keep the predictions and the new merges."""
     started = datetime.now(UTC)
-    memo = ForecastMemo()
-    if store is not None and found.trunk is not None:
-        trunk_tree = str(repo[found.trunk.target].peel(pygit2.Commit).tree_id)
-        memo = ForecastMemo(store.merge_cache(trunk_tree))
-    known = set(memo.merges)
+    session: AbstractContextManager[ForecastMemo] = nullcontext(ForecastMemo())
+    if store is not None:
+        trunk = found.trunk
+        tree = None if trunk is None else str(repo[trunk.target].peel(pygit2.Commit).tree_id)
+        session = store.merge_session(tree)
     days = defaults()["forecast"]["active_days"] if active_days is None else active_days
-    result = forecast(
-        repo, found, now, active_days=days, memo=memo, progress=progress, fetcher=fetch_objects
-    )
+    with session as memo:
+        result = forecast(
+            repo, found, now, active_days=days, memo=memo, progress=progress, fetcher=fetch_objects
+        )
     if store is not None and result.trunk_head is not None:
-        store.add_to_merge_cache({k: v for k, v in memo.merges.items() if k not in known})
         store.save_forecast(name, result, now, started)
     return result

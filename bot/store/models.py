@@ -108,14 +108,15 @@ class PredictedConflict(Base):
 
 
 class MergeCacheEntry(Base):
-    """A trial merge's result, which never changes for the same ids and engine version."""
+    """A trial merge's result, which never changes for the same ids and engine."""
 
     __tablename__ = "merge_cache"
 
     base: Mapped[str] = mapped_column(SHA, primary_key=True)
     ours: Mapped[str] = mapped_column(SHA, primary_key=True)
     theirs: Mapped[str] = mapped_column(SHA, primary_key=True)
-    engine_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # analyzers.merges.engine_id(): engine version, libgit2's and git's, as workers may differ.
+    engine: Mapped[str] = mapped_column(String(128), primary_key=True)
     result: Mapped[dict[str, Any]]
 
 
