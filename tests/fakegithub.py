@@ -307,7 +307,8 @@ class FakeGitHub:
             return self._json(200, answer)
         if method == "GET" and rest == "/pulls":
             pulls = [p for p in self.pulls[full_name].values() if p.state == "open"]
-            return self._json(200, [self._pull_body(full_name, p) for p in pulls])
+            shown, links = self._page(pulls, f"/repos/{full_name}/pulls", query)
+            return self._json(200, [self._pull_body(full_name, p) for p in shown], links)
         if method == "POST" and rest == "/check-runs":
             run_id = next(self._ids)
             self.check_runs.append({"id": run_id, **body})
@@ -388,6 +389,22 @@ class FakeGitHub:
                 del self.comments[comment_id]
                 return Response(status_code=204)
         return self._json(404, {"message": "Not Found"})
+
+    def _page(self, items: list[Any], path: str, query: dict[str, str]) -> tuple[list[Any], Any]:
+        """One page of a list as GitHub serves it (`per_page`, 30 by default and 100 at most;
+        `page` from 1), and its Link header to the next and last pages."""
+        per_page = min(int(query.get("per_page", 30)), 100)
+        page = int(query.get("page", 1))
+        last = max(1, -(-len(items) // per_page))
+        rest = {k: v for k, v in query.items() if k != "page"}
+
+        def link(n: int, rel: str) -> str:
+            params = "&".join(f"{k}={v}" for k, v in {**rest, "page": str(n)}.items())
+            return f'<{self.url}{path}?{params}>; rel="{rel}"'
+
+        links = [link(page + 1, "next"), link(last, "last")] if page < last else []
+        headers = {"Link": ", ".join(links)} if links else None
+        return items[(page - 1) * per_page : page * per_page], headers
 
     def _issue_body(self, full_name: str, number: int, issue: dict[str, Any]) -> Any:
         answer = copy.deepcopy(example("issues.create.201"))

@@ -15,10 +15,11 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 
-from bot.github.client import GitHubApp, retry_policy
+from bot.github.app import GitHubApp
+from bot.github.client import retry_policy
 from bot.github.webhooks import signature
 from bot.review.evaluation import MARKER
-from bot.service.jobs import Services
+from bot.service.job import Services
 from bot.service.queue import InProcessQueue
 from bot.service.server import create_app
 from bot.store import Store
@@ -487,7 +488,7 @@ def test_installing_scans_each_repository_and_removing_deletes_its_mirror(served
 
 
 def test_with_workers_a_push_to_trunk_spreads_its_reviews_over_jobs(tmp_path, db_url, github, keys):
-    from bot.service.jobs import evaluate_open_pulls
+    from bot.service.jobs.pulls import evaluate_open_pulls
 
     t = build(github)
     store = Store(db_url)

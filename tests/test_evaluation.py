@@ -7,11 +7,14 @@ import pytest
 from analyzers.divergence import scan
 from analyzers.forecast import forecast
 from analyzers.refs import inventory
+from bot.github.records import CheckAnnotation, CheckRun
 from bot.policy import default_config, load_config
 from bot.review.evaluation import (
+    CHECK_NAME,
     MARKER,
     Conclusion,
     PullRequest,
+    check_run,
     clashes_for,
     comment_body,
     evaluate,
@@ -116,3 +119,26 @@ def test_behind_limits_once_configured(team):
     pull = PullRequest(12, "ada", "old-feature", "main")
     result = evaluate(pull, report["old-feature"], (), [], policy)
     assert "Branch is 2 commits behind main; the limit is 1" in [f.text for f in result.findings]
+
+
+def test_the_check_run_says_the_verdict_with_its_annotations(team):
+    report, predicted = team
+    pull = PullRequest(12, "ada", "old-feature", "main")
+    trunk = next(x for x in predicted.with_trunk if x.branch == "old-feature")
+    result = evaluate(pull, report["old-feature"], trunk.conflicts, [], default_config().policy)
+    run = check_run(result, "c" * 40, "a digest")
+    assert run == CheckRun(
+        CHECK_NAME,
+        "c" * 40,
+        "failure",
+        result.title,
+        result.summary,
+        annotations=(CheckAnnotation("app.py", 5, 5, "warning", "Conflicts with main"),),
+        external_id="a digest",
+    )
+    assert run.output()["annotations"] == [
+        {"path": "app.py", "start_line": 5, "end_line": 5, "annotation_level": "warning",
+         "message": "Conflicts with main"}
+    ]  # fmt: skip
+    assert "text" not in run.output()
+    assert check_run(result, "c" * 40).external_id is None

@@ -1,1 +1,2 @@
-"""GitHub: the REST client, App authentication, webhook signatures, registration."""
+"""GitHub: the REST client and the plain records it takes and gives, App authentication, webhook
+signatures, registration."""

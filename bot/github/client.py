@@ -1,14 +1,12 @@
-"""GitHub's side, through PyGithub: App authentication, the calls trunkguard makes, and their
-failures said in one line (rate limits as a time to wait, so a job is retried, not failed)."""
+"""GitHub's REST API through PyGithub: the calls trunkguard makes, taking and giving plain
+records, and their failures said in one line (rate limits as a time to wait, so a job is
+retried, not failed)."""
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -24,11 +22,8 @@ from github.PaginatedList import PaginatedList
 from urllib3.response import BaseHTTPResponse
 
 from bot.errors import TrunkguardError, Unavailable
-from bot.review.evaluation import MARKER, Evaluation
+from bot.github.records import CheckRun, OpenPull, RepositoryInfo
 
-logger = logging.getLogger(__name__)
-
-CHECK_NAME = "trunkguard"
 MAX_INLINE_WAIT = 60.0  # seconds a request may wait for a rate limit; longer: retry the job later
 RETRIES = 4  # per request, for 5xx and short rate limits, with exponential backoff
 TIMEOUT = 20  # seconds per request
@@ -54,28 +49,6 @@ class NotFound(GitHubError):
     """The repository, pull request or installation is gone, or the App cannot see it."""
 
 
-@dataclass(frozen=True)
-class RepositoryInfo:
-    """What the App needs to know of a repository before it can mirror it."""
-
-    full_name: str
-    clone_url: str
-    default_branch: str
-
-
-@dataclass(frozen=True)
-class OpenPull:
-    """An open pull request as GitHub lists it."""
-
-    number: int
-    author: str
-    head_sha: str
-    head_ref: str
-    base_ref: str
-    draft: bool
-    labels: tuple[str, ...]
-
-
 class _Listed(NonCompletableGithubObject):
     """An item of a REST list, kept as the JSON GitHub sent (nothing parsed)."""
 
@@ -84,19 +57,6 @@ class _Listed(NonCompletableGithubObject):
 
     def _useAttributes(self, attributes: dict[str, Any]) -> None:
         pass
-
-
-def _open_pull(data: dict[str, Any]) -> OpenPull:
-    """An open pull request from its JSON in the pulls list."""
-    return OpenPull(
-        int(data["number"]),
-        str((data.get("user") or {}).get("login") or "ghost"),
-        str(data["head"]["sha"]),
-        str(data["head"]["ref"]),
-        str(data["base"]["ref"]),
-        bool(data.get("draft")),
-        tuple(str(label["name"]) for label in data.get("labels") or ()),
-    )
 
 
 class _Retry(GithubRetry):
@@ -197,52 +157,38 @@ class GitHubClient:
             listed = PaginatedList(
                 _Listed, self._github.requester, f"{repo.url}/pulls", {"state": "open"}
             )
-            return [_open_pull(p.raw_data) for p in listed]
+            return [OpenPull.from_json(p.raw_data) for p in listed]
 
-    def latest_check_run(self, full_name: str, head_sha: str) -> tuple[int, str | None] | None:
-        """Return the newest of our check runs on `head_sha` (its id and external id), if any:
-        what GitHub shows for the commit."""
+    def latest_check_run(
+        self, full_name: str, head_sha: str, name: str
+    ) -> tuple[int, str | None] | None:
+        """Return the newest check run called `name` on `head_sha` (its id and external id), if
+        any: what GitHub shows for the commit."""
         with github_calls(f"{full_name} check runs"):
             commit = self._github.get_repo(full_name).get_commit(head_sha)
-            for run in commit.get_check_runs(check_name=CHECK_NAME, filter="latest"):
+            for run in commit.get_check_runs(check_name=name, filter="latest"):
                 return int(run.id), run.external_id
         return None
 
-    def create_check_run(
-        self, full_name: str, head_sha: str, evaluation: Evaluation, external_id: str | None = None
-    ) -> int:
-        """Post the check run for `head_sha` (`external_id`: our digest of its verdict);
-        return its id."""
-        annotations = [
-            {
-                "path": a.path,
-                "start_line": a.start_line,
-                "end_line": a.end_line,
-                "annotation_level": a.level,
-                "message": a.message,
-            }
-            for a in evaluation.annotations
-        ]
-        output: dict[str, Any] = {"title": evaluation.title, "summary": evaluation.summary}
-        if annotations:
-            output["annotations"] = annotations
+    def create_check_run(self, full_name: str, run: CheckRun) -> int:
+        """Post a completed check run; return its id."""
         with github_calls(f"{full_name} check run"):
-            run = self._github.get_repo(full_name).create_check_run(
-                CHECK_NAME,
-                head_sha,
+            created = self._github.get_repo(full_name).create_check_run(
+                run.name,
+                run.head_sha,
                 status="completed",
-                conclusion=str(evaluation.conclusion),
-                output=output,
-                external_id=external_id or NotSet,
+                conclusion=run.conclusion,
+                output=run.output(),
+                external_id=run.external_id or NotSet,
             )
-            return int(run.id)
+            return int(created.id)
 
-    def find_comment(self, full_name: str, number: int) -> tuple[int, str] | None:
-        """Return our comment on pull request `number` (found by its marker): id and body."""
+    def find_comment(self, full_name: str, number: int, marker: str) -> tuple[int, str] | None:
+        """Return the first comment on pull request `number` that holds `marker`: id and body."""
         with github_calls(f"{full_name}#{number} comments"):
             issue = self._github.get_repo(full_name).get_issue(number)
             for comment in issue.get_comments():
-                if MARKER in (comment.body or ""):
+                if marker in (comment.body or ""):
                     return int(comment.id), str(comment.body)
         return None
 
@@ -283,7 +229,8 @@ class GitHubClient:
             issue.edit(title=title, body=body, state="open")
 
 
-def _github(api_url: str, auth: Auth.Auth, retry: GithubRetry | None) -> Github:
+def connect(api_url: str, auth: Auth.Auth, retry: GithubRetry | None) -> Github:
+    """Return PyGithub's entry point for `api_url`, with trunkguard's retries and paging."""
     return Github(
         auth=auth,
         base_url=api_url,
@@ -294,42 +241,3 @@ def _github(api_url: str, auth: Auth.Auth, retry: GithubRetry | None) -> Github:
         seconds_between_requests=None,
         seconds_between_writes=None,
     )
-
-
-def token_client(api_url: str, token: str, retry: GithubRetry | None = None) -> GitHubClient:
-    """A client with one token: a GitHub Actions GITHUB_TOKEN, for `pr-check`."""
-    return GitHubClient(_github(api_url, Auth.Token(token), retry), lambda: token)
-
-
-class GitHubApp:
-    """The App: signs JWTs with its private key, and hands out one client per installation,
-    each caching its installation token until shortly before it expires."""
-
-    def __init__(
-        self, app_id: int, private_key: str, api_url: str, retry: GithubRetry | None = None
-    ) -> None:
-        self._auth = Auth.AppAuth(app_id, private_key)
-        self._api_url = api_url
-        self._retry = retry
-        self._clients: dict[int, GitHubClient] = {}
-        self._lock = threading.Lock()
-
-    def installation(self, installation_id: int) -> GitHubClient:
-        """Return the client for one installation of the App."""
-        with self._lock:
-            client = self._clients.get(installation_id)
-            if client is None:
-                auth = self._auth.get_installation_auth(installation_id)
-                github = _github(self._api_url, auth, self._retry)
-                with github_calls(f"installation {installation_id}"):
-                    auth.token  # noqa: B018  fetched now, so that a refusal names the installation
-                # Github() gave `auth` its requester; its token property fetches and caches.
-                client = GitHubClient(github, lambda: auth.token)
-                self._clients[installation_id] = client
-            return client
-
-    def forget(self, installation_ids: Sequence[int]) -> None:
-        """Drop the cached clients (and tokens) of uninstalled installations."""
-        with self._lock:
-            for installation_id in installation_ids:
-                self._clients.pop(installation_id, None)

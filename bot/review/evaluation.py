@@ -10,17 +10,15 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from analyzers.divergence import BranchReport
-from analyzers.forecast import PairForecast
+from analyzers.forecast import Forecast, PairForecast
 from analyzers.merges import Conflict
+from bot.github.records import CheckAnnotation, CheckRun, OpenPull
 from bot.policy import Policy
 from bot.text import DAY, humane_duration
 
-if TYPE_CHECKING:
-    from bot.github.client import OpenPull
-
+CHECK_NAME = "trunkguard"  # the check run's name, which branch protection rules require
 MARKER = "<!-- trunkguard:pr-comment -->"  # finds our one comment again, to edit it in place
 MAX_ANNOTATIONS = 50  # GitHub takes at most 50 annotations in one check-run request
 
@@ -114,6 +112,21 @@ def clashes_for(
             number, author = pulls[other]
             out.append(Clash(number, author, pair.conflicts, ours_first=pair.a == branch))
     return out
+
+
+def verdict(
+    pull: PullRequest,
+    entry: str,
+    branch: BranchReport,
+    predicted: Forecast,
+    others: Mapping[str, tuple[int, str]],
+    policy: Policy,
+) -> Evaluation:
+    """Judge a pull request from its branch's figures and a forecast that holds its entry
+    (`entry`: its name there); `others` as for clashes_for."""
+    on_trunk = next((t for t in predicted.with_trunk if t.branch == entry), None)
+    clashes = clashes_for(entry, predicted.pairs, others)
+    return evaluate(pull, branch, on_trunk.conflicts if on_trunk else (), clashes, policy)
 
 
 def _level(setting: str) -> Conclusion | None:
@@ -302,4 +315,21 @@ def resolved_body() -> str:
     return (
         f"{MARKER}\n**trunkguard**: resolved — nothing to act on now. "
         "The `trunkguard` check shows the branch's figures."
+    )
+
+
+def check_run(evaluation: Evaluation, head_sha: str, external_id: str | None = None) -> CheckRun:
+    """Return the check run that says `evaluation` on `head_sha` (`external_id`: our digest of
+    its verdict, to find it again)."""
+    return CheckRun(
+        CHECK_NAME,
+        head_sha,
+        str(evaluation.conclusion),
+        evaluation.title,
+        evaluation.summary,
+        annotations=tuple(
+            CheckAnnotation(a.path, a.start_line, a.end_line, a.level, a.message)
+            for a in evaluation.annotations
+        ),
+        external_id=external_id,
     )

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pygit2
 
-from bot.github.client import GitHubClient, RepositoryInfo
+from bot.github.client import GitHubClient
+from bot.github.records import RepositoryInfo
 from bot.mirrors.fetch import app_mirror_path, fetch_mirror
 from bot.store import Store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.text import humane_duration
+from bot.text import DAY, humane_duration
 
 MARKER = "<!-- trunkguard:nudge -->"
 
@@ -22,7 +22,7 @@ class IdlePull:
 
 def nudge_body(pull: IdlePull) -> str:
     """The nudge: how long it has been idle, what landing it first would settle, what to do."""
-    days = pull.idle_seconds // 86400
+    days = pull.idle_seconds // DAY
     since = f"{days} days" if days >= 2 else humane_duration(pull.idle_seconds)
     idle = f"No commit for {since}"
     others = pull.conflicting

@@ -23,9 +23,10 @@ import pygit2
 from analyzers.divergence import scan
 from analyzers.forecast import ForecastMemo, forecast
 from analyzers.refs import PullHeads, PullRule, inventory
-from bot.github.client import GitHubApp
+from bot.github.app import GitHubApp
 from bot.policy import default_config
-from bot.review.pull import _TRUNKS, figures, review_pull_request
+from bot.review.measure import _TRUNKS, figures
+from bot.review.pull import review_pull_request
 from bot.store import Store
 from tests.bench.bench_scan import BENCH_DIR
 from tests.bench.monorepo import END, Shape, generate

@@ -1,0 +1,85 @@
+"""What the GitHub client hands out and takes in, as plain records (no PyGithub: cheap to
+import for code that only passes them around)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RepositoryInfo:
+    """What the App needs to know of a repository before it can mirror it."""
+
+    full_name: str
+    clone_url: str
+    default_branch: str
+
+
+@dataclass(frozen=True)
+class OpenPull:
+    """An open pull request as GitHub lists it."""
+
+    number: int
+    author: str
+    head_sha: str
+    head_ref: str
+    base_ref: str
+    draft: bool
+    labels: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OpenPull:
+        """Read an open pull request from its JSON in the pulls list."""
+        return cls(
+            int(data["number"]),
+            str((data.get("user") or {}).get("login") or "ghost"),
+            str(data["head"]["sha"]),
+            str(data["head"]["ref"]),
+            str(data["base"]["ref"]),
+            bool(data.get("draft")),
+            tuple(str(label["name"]) for label in data.get("labels") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class CheckAnnotation:
+    """A line range a check run points at (GitHub's annotation object)."""
+
+    path: str
+    start_line: int
+    end_line: int
+    annotation_level: str  # "notice", "warning" or "failure"
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """A completed check run to post: its fields as GitHub's checks API names them."""
+
+    name: str
+    head_sha: str
+    conclusion: str
+    title: str
+    summary: str
+    text: str | None = None
+    annotations: tuple[CheckAnnotation, ...] = ()
+    external_id: str | None = None
+
+    def output(self) -> dict[str, Any]:
+        """Return the run's `output` object, as the checks API takes it."""
+        output: dict[str, Any] = {"title": self.title, "summary": self.summary}
+        if self.text is not None:
+            output["text"] = self.text
+        if self.annotations:
+            output["annotations"] = [
+                {
+                    "path": a.path,
+                    "start_line": a.start_line,
+                    "end_line": a.end_line,
+                    "annotation_level": a.annotation_level,
+                    "message": a.message,
+                }
+                for a in self.annotations
+            ]
+        return output

@@ -1,0 +1,81 @@
+"""One pull request measured on the mirror: its branch's figures, the forecast of its
+conflicts with trunk and with the other open pull requests on the same base, and the verdict."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pygit2
+from cachetools import LRUCache, cached
+
+from analyzers.divergence import BranchReport, scan
+from analyzers.forecast import ForecastMemo, forecast
+from analyzers.refs import BranchRef, Inventory, PullHeads, PullRule, inventory
+from analyzers.trunk import TrunkIndex
+from bot.github.records import OpenPull
+from bot.mirrors.promisor import fetch_objects
+from bot.policy import RepositoryConfig
+from bot.review.evaluation import Evaluation, PullRequest, verdict
+
+TRUNKS_KEPT = 4  # trunk indexes kept between reviews (rails/rails: about 1.3 s to build each)
+_TRUNKS: LRUCache[tuple[str, pygit2.Oid], TrunkIndex] = LRUCache(maxsize=TRUNKS_KEPT)
+
+
+# The lock guards the cache only: two reviews missing at once both build, neither waits.
+@cached(_TRUNKS, key=lambda repo, head: (repo.path, head), lock=threading.Lock())
+def trunk_index(repo: pygit2.Repository, head: pygit2.Oid) -> TrunkIndex:
+    """Return the index of trunk's history at `head`, built once per mirror and head: the
+    next pull request event of a repository whose trunk has not moved reuses it."""
+    return TrunkIndex(repo, head)
+
+
+def _entry(found: Inventory, number: int) -> BranchRef | None:
+    return next((b for b in found.branches if number in b.pulls), None)
+
+
+def figures(
+    repo: pygit2.Repository,
+    pull: OpenPull,
+    open_pulls: list[OpenPull],
+    config: RepositoryConfig,
+    memo: ForecastMemo,
+    now: int,
+) -> tuple[BranchRef, BranchReport, Evaluation] | None:
+    """Measure one pull request against its base and the other open pull requests on the
+    same base; None when the mirror has no head for it (deleted while we looked)."""
+    same_base = frozenset(p.number for p in open_pulls if p.base_ref == pull.base_ref)
+    rule = PullRule(PullHeads.NONE, config.pulls.recent_days, same_base | {pull.number})
+    found = inventory(repo, trunk=pull.base_ref, pulls=rule, now=now)
+    # Only pull requests are compared: a branch no pull request proposes is nobody's review.
+    found = replace(found, branches=tuple(b for b in found.branches if b.pulls))
+    ours = _entry(found, pull.number)
+    if ours is None or found.trunk is None:
+        return None
+    # Trunk's history is indexed once for the scan and the forecast, and kept in the memo for
+    # the next pull request on the same base (a push to trunk reviews them all).
+    if memo.trunk is None or memo.trunk.head != found.trunk.target:
+        memo.trunk = trunk_index(repo, found.trunk.target)
+        memo.walks.clear()
+    found = replace(found, index=memo.trunk)
+    report = scan(repo, replace(found, branches=(ours,)), now, trunk=memo.trunk)
+    branch = next((b for b in report.branches if b.name == ours.name), None)
+    if branch is None:
+        return None
+    result = forecast(
+        repo,
+        found,
+        now,
+        active_days=config.forecast.active_days,
+        memo=memo,
+        fetcher=fetch_objects,
+        focus=ours.name,
+    )
+    others = {
+        b.name: (p.number, p.author)
+        for b in found.branches
+        for p in open_pulls
+        if p.number in b.pulls and p.number != pull.number
+    }
+    judged = verdict(PullRequest.of(pull), ours.name, branch, result, others, config.policy)
+    return ours, branch, judged

@@ -1,0 +1,138 @@
+"""What a review posts on GitHub: one check run per verdict, one comment kept up to date, and
+nothing when both are what was posted last. The texts are built by pure functions; `publish`
+only reads what was posted, calls them and posts."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from bot.github.client import GitHubClient
+from bot.github.records import OpenPull
+from bot.policy import CommentPolicy, RepositoryConfig
+from bot.review.evaluation import (
+    MARKER,
+    Evaluation,
+    PullRequest,
+    check_run,
+    comment_body,
+    resolved_body,
+)
+from bot.store import PullRecord, Store
+
+NO_COMMENT = "none"  # the comment digest of a pull request with no comment of ours
+
+
+@dataclass(frozen=True)
+class Published:
+    """What publishing did."""
+
+    posted: bool  # a new check run and/or a comment change went to GitHub
+    comment: str | None = None  # "created", "edited", "deleted" or None
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def check_digest(head_sha: str, evaluation: Evaluation) -> str:
+    """Return the digest of what the check run on `head_sha` says: its verdict, not its
+    figures table, as trunk moving on by a commit changes "behind" on every pull request and a
+    new check run for each would spend the API budget on nothing."""
+    findings = [f.text for f in evaluation.findings]
+    return _digest(head_sha, evaluation.conclusion, evaluation.title, *findings)
+
+
+def comment_texts(
+    pull: OpenPull, evaluation: Evaluation, comment: CommentPolicy
+) -> tuple[str | None, str | None]:
+    """Return the comment to start (None: none) and what a comment of ours already there
+    should say now (None: delete it): with nothing to act on, a comment is only resolved or
+    deleted, never started."""
+    body = comment_body(PullRequest.of(pull), evaluation, comment.when)
+    if body is None and comment.resolved == "edit":
+        return None, resolved_body()
+    return body, body
+
+
+def comment_digest(wanted: str | None) -> str:
+    """Return the digest stored for the comment text `wanted` (no comment: NO_COMMENT)."""
+    return _digest(wanted) if wanted is not None else NO_COMMENT
+
+
+def publish(
+    client: GitHubClient,
+    store: Store,
+    full_name: str,
+    pull: OpenPull,
+    evaluation: Evaluation,
+    config: RepositoryConfig | None,
+    force: bool = False,
+) -> Published:
+    """Post the check run and keep the one comment, unless both are what was posted last
+    (`force`: post the check run anyway, as the "Re-run" button asks). Workers reviewing
+    the same pull request at once take turns, so the second sees what the first posted."""
+    with store.lock(f"publish:{full_name}#{pull.number}"):
+        last = store.pull_request(full_name, pull.number)
+        digest = check_digest(pull.head_sha, evaluation)
+        check_run_id = last.check_run_id if last else None
+        posted = False
+        if force or last is None or (last.check_digest, last.head_sha) != (digest, pull.head_sha):
+            # A job redone after a crash between posting and storing (a killed worker, a database
+            # restart) finds its check run on GitHub instead of posting it twice.
+            run = check_run(evaluation, pull.head_sha, digest)
+            shown = None if force else client.latest_check_run(full_name, pull.head_sha, run.name)
+            if shown is not None and shown[1] == digest:
+                check_run_id = shown[0]
+            else:
+                check_run_id = client.create_check_run(full_name, run)
+                posted = True
+
+        comment_id = last.comment_id if last else None
+        said = last.comment_digest if last else None
+        action = None
+        if config is not None:  # an unusable configuration leaves the comment as it was
+            body, wanted = comment_texts(pull, evaluation, config.policy.comment)
+            target = comment_digest(wanted)
+            silent = body is None and said == NO_COMMENT  # a silent pull request stays silent
+            if target != said and not silent:
+                action, comment_id = _keep_comment(client, full_name, pull.number, body, wanted)
+                said = NO_COMMENT if comment_id is None else target
+                posted = posted or action is not None
+        store.save_pull_request(
+            full_name,
+            PullRecord(
+                pull.number,
+                "open",
+                pull.head_ref,
+                pull.head_sha,
+                check_run_id,
+                comment_id,
+                digest,
+                said,
+            ),
+        )
+        return Published(posted, action)
+
+
+def _keep_comment(
+    client: GitHubClient,
+    full_name: str,
+    number: int,
+    body: str | None,
+    wanted: str | None,
+) -> tuple[str | None, int | None]:
+    """Create, edit or delete our one comment; return what was done and its id."""
+    found = client.find_comment(full_name, number, MARKER)  # found even if we forgot its id
+    if found is None:
+        if body is None:
+            return None, None  # nothing to act on and nothing said: stay silent
+        return "created", client.create_comment(full_name, number, body)
+    comment_id, current = found
+    if wanted is None:
+        client.delete_comment(full_name, number, comment_id)
+        return "deleted", None
+    if current == wanted:
+        return None, comment_id
+    client.edit_comment(full_name, number, comment_id, wanted)
+    return "edited", comment_id
