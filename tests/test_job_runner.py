@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-import bot.service.jobs
+import bot.service.job
 from bot.cli.main import cli
 from bot.github.client import GitHubUnavailable, RateLimited
 from bot.github.webhooks import signature
-from bot.service.jobs import Job, Services
+from bot.service.job import Job, Services
 from bot.service.queue import MAX_ATTEMPTS, InProcessQueue, run_job
 from bot.service.server import create_app
 from bot.service.settings import SettingsError, load_settings
@@ -62,12 +62,12 @@ def test_a_job_github_keeps_refusing_is_retried_with_growing_waits_then_dead_let
     def limited(services, repository):
         raise RateLimited(f"{repository}: rate limit exceeded", 60.0)
 
-    monkeypatch.setitem(bot.service.jobs.JOBS, "limited", limited)
+    monkeypatch.setitem(bot.service.job.JOBS, "limited", limited)
     job = Job("limited", {"repository": "o/r"}, "d-1")
     waits = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
         queue = Recorder()
-        outcome = run_job(services(store), job, queue.put)
+        outcome = run_job(services(store), job, queue)
         if attempt < MAX_ATTEMPTS:
             assert outcome == "retried"
             [(job, delay)] = queue.put_jobs
@@ -101,12 +101,12 @@ def test_the_database_away_backs_off_exponentially(store, monkeypatch):
     def unreachable(services):
         raise StoreError("database x: connection refused")
 
-    monkeypatch.setitem(bot.service.jobs.JOBS, "unreachable", unreachable)
+    monkeypatch.setitem(bot.service.job.JOBS, "unreachable", unreachable)
     delays = []
     job = Job("unreachable")
     for _ in range(4):
         queue = Recorder()
-        assert run_job(services(store), job, queue.put) == "retried"
+        assert run_job(services(store), job, queue) == "retried"
         [(job, delay)] = queue.put_jobs
         delays.append(delay)
         job = replace(job, not_before=None)
@@ -120,9 +120,9 @@ def test_a_bug_is_dead_lettered_at_once_and_a_refusal_is_only_said(store, monkey
     def refused(services):
         raise GitHubUnavailable("o/r: GitHub is down", 30.0) from None
 
-    monkeypatch.setitem(bot.service.jobs.JOBS, "bug", bug)
-    monkeypatch.setitem(bot.service.jobs.JOBS, "forget_repositories", lambda services, **a: [])
-    assert run_job(services(store), Job("bug", {}, "d-9"), Recorder().put) == "given_up"
+    monkeypatch.setitem(bot.service.job.JOBS, "bug", bug)
+    monkeypatch.setitem(bot.service.job.JOBS, "forget_repositories", lambda services, **a: [])
+    assert run_job(services(store), Job("bug", {}, "d-9"), Recorder()) == "given_up"
     [failed] = store.failed_jobs()
     assert (failed.name, failed.attempts, failed.error) == ("bug", 1, "KeyError: 'missing'")
     from bot.github.client import NotFound
@@ -130,8 +130,8 @@ def test_a_bug_is_dead_lettered_at_once_and_a_refusal_is_only_said(store, monkey
     def gone(services):
         raise NotFound("installation 9: not found")
 
-    monkeypatch.setitem(bot.service.jobs.JOBS, "gone", gone)
-    assert run_job(services(store), Job("gone"), Recorder().put) == "failed"
+    monkeypatch.setitem(bot.service.job.JOBS, "gone", gone)
+    assert run_job(services(store), Job("gone"), Recorder()) == "failed"
     assert len(store.failed_jobs()) == 1  # a repository gone is an answer, not a failure
 
 
@@ -139,17 +139,17 @@ def test_a_job_woken_before_its_time_waits_again_and_follow_ups_keep_the_deliver
     store, monkeypatch
 ):
     monkeypatch.setitem(
-        bot.service.jobs.JOBS,
+        bot.service.job.JOBS,
         "fan_out",
         lambda services, n: [Job("scan_repository", {"i": i}) for i in range(n)],
     )
     early = Job("fan_out", {"n": 2}, "d-3", not_before=time.time() + 120)
     queue = Recorder()
-    assert run_job(services(store), early, queue.put) == "deferred"
+    assert run_job(services(store), early, queue) == "deferred"
     [(again, delay)] = queue.put_jobs
     assert again == early and 110 < delay <= 120
     queue = Recorder()
-    assert run_job(services(store), Job("fan_out", {"n": 2}, "d-3"), queue.put) == "done"
+    assert run_job(services(store), Job("fan_out", {"n": 2}, "d-3"), queue) == "done"
     assert [(j.name, j.arguments, j.delivery) for j, _ in queue.put_jobs] == [
         ("scan_repository", {"i": 0}, "d-3"),
         ("scan_repository", {"i": 1}, "d-3"),
@@ -300,7 +300,7 @@ def test_a_delivery_the_broker_cannot_take_is_a_503_and_counts_when_sent_again(s
 def test_metrics_show_jobs_their_durations_and_the_queue(store, monkeypatch):
     from bot.service import metrics
 
-    monkeypatch.setitem(bot.service.jobs.JOBS, "quick", lambda services: [])
+    monkeypatch.setitem(bot.service.job.JOBS, "quick", lambda services: [])
     jobs = InProcessQueue(services(store))
     metrics.watch_queue(jobs.depth)
     try:
@@ -382,8 +382,8 @@ def test_the_embedded_queue_merges_waiting_work_too(store, monkeypatch):
         ran.append("quick")
         return []
 
-    monkeypatch.setitem(bot.service.jobs.JOBS, "slow", slow)
-    monkeypatch.setitem(bot.service.jobs.JOBS, "quick", quick)
+    monkeypatch.setitem(bot.service.job.JOBS, "slow", slow)
+    monkeypatch.setitem(bot.service.job.JOBS, "quick", quick)
     jobs = InProcessQueue(services(store))
     try:
         jobs.put(Job("slow", {"n": 1}))  # holds the thread: what follows waits

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+import bot.service.jobs.all  # noqa: F401  (registers every job function)
 from analyzers.trends import week_start
-from bot.github.client import GitHubApp, retry_policy
+from bot.github.app import GitHubApp
+from bot.github.client import retry_policy
 from bot.report.markdown import MARKER as REPORT
 from bot.review.nudges import MARKER as NUDGE
-from bot.service.jobs import JOBS, Services
+from bot.service.job import JOBS, Services
 from bot.store import Store
 from tests.conftest import APP_ID
 from tests.fakegithub import FakeGitHub, Pull

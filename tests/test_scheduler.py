@@ -3,15 +3,18 @@ down happens once, a week whose run was lost is caught up, config changes move r
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from analyzers.trends import week_name
 from bot.cli.main import cli
-from bot.service.jobs import reported_week
-from bot.service.scheduler import NIGHTLY, REPORT_PREFIX, SYNC, Scheduler
+from bot.service.report_schedule import reported_week
+from bot.service.scheduler import NIGHTLY, REPORT_PREFIX, SYNC, TABLE, Scheduler
 from bot.store import PublishedReport, Store
 
 
@@ -23,15 +26,22 @@ def store(db_url):
         yield opened
 
 
+class Queued(list):
+    """A job queue that keeps what is put into it, in order."""
+
+    def put(self, job, delay=0.0):
+        self.append(job)
+
+
 def started(store, queued):
-    return Scheduler(store, queued.append).start()
+    return Scheduler(store, queued).start()
 
 
 def test_the_plan_is_kept_in_the_store_across_restarts(store):
     store.set_report_schedule(
         "octo/lib", {"weekday": "fri", "time": "16:30", "timezone": "Europe/Berlin"}
     )
-    queued = []
+    queued = Queued()
     first = started(store, queued)
     plan = {p.id: p for p in first.plan()}
     first.shutdown()
@@ -53,14 +63,14 @@ def test_the_plan_is_kept_in_the_store_across_restarts(store):
 
 
 def test_a_run_missed_for_weeks_happens_once(store):
-    queued = []
-    scheduler = Scheduler(store, queued.append).start()
+    queued = Queued()
+    scheduler = Scheduler(store, queued).start()
     scheduler.shutdown()
     # Down for three weeks: the report job's next run is long past when it starts again.
-    paused = Scheduler(store, queued.append).start(paused=True)
+    paused = Scheduler(store, queued).start(paused=True)
     paused.move(REPORT_PREFIX + "octo/app", datetime.now(UTC) - timedelta(days=22))
     paused.shutdown()
-    back = Scheduler(store, queued.append).start()
+    back = Scheduler(store, queued).start()
     deadline = datetime.now(UTC) + timedelta(seconds=10)
     while not queued and datetime.now(UTC) < deadline:
         back.plan()  # waits on nothing: the jobs run on the scheduler's threads
@@ -72,8 +82,8 @@ def test_a_run_missed_for_weeks_happens_once(store):
 
 
 def test_a_week_whose_run_was_lost_is_caught_up_once(store):
-    queued = []
-    Scheduler(store, queued.append).start().shutdown()
+    queued = Queued()
+    Scheduler(store, queued).start().shutdown()
     # The last Monday 09:00 run was handed over but its job was lost (an in-memory queue and
     # a restart): no report is stored for the week it covers.
     now = datetime.now(UTC)
@@ -89,19 +99,19 @@ def test_a_week_whose_run_was_lost_is_caught_up_once(store):
     store.register_installation(7, ["octo/web"])
     store.save_report("octo/app", PublishedReport(week_before, 4, "c" * 64), now)
     store.save_report("octo/lib", PublishedReport(week, 3, "d" * 64), now)
-    scheduler = Scheduler(store, queued.append).start()
+    scheduler = Scheduler(store, queued).start()
     scheduler.shutdown()
     assert [(j.name, j.arguments) for j in queued] == [
         ("weekly_report", {"installation": 7, "repository": "octo/app", "week": week})
     ]
     store.save_report("octo/app", PublishedReport(week, 4, "e" * 64), now)
-    Scheduler(store, queued.append).start().shutdown()
+    Scheduler(store, queued).start().shutdown()
     assert len(queued) == 1  # published now: nothing more to catch up
 
 
 def test_config_changes_and_uninstalls_move_the_reports(store):
-    queued = []
-    scheduler = Scheduler(store, queued.append).start()
+    queued = Queued()
+    scheduler = Scheduler(store, queued).start()
     store.set_report_schedule("octo/app", {"weekday": "wed", "time": "07:15", "timezone": "UTC"})
     store.forget_installation(7, ["octo/lib"])
     scheduler.sync()
@@ -113,7 +123,7 @@ def test_config_changes_and_uninstalls_move_the_reports(store):
 
 
 def test_schedule_command_lists_the_plan(store, db_url):
-    Scheduler(store, lambda job: None).start().shutdown()
+    Scheduler(store, Queued()).start().shutdown()
     runner = CliRunner()
     table = runner.invoke(cli, ["schedule", "--db", db_url])
     assert table.exit_code == 0, table.output
@@ -121,3 +131,59 @@ def test_schedule_command_lists_the_plan(store, db_url):
     listed = runner.invoke(cli, ["schedule", "--db", db_url, "--json"])
     ids = [job["id"] for job in __import__("json").loads(listed.output)]
     assert ids[0] == SYNC and set(ids) == {NIGHTLY, SYNC, "report:octo/app", "report:octo/lib"}
+
+
+def stored_references(store) -> dict[str, str]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(text(f"SELECT id, job_state FROM {TABLE}")).all()
+    return {row.id: pickle.loads(row.job_state)["func"] for row in rows}
+
+
+def test_jobs_an_older_store_keeps_under_bot_scheduler_load_and_run(db_url):
+    """Before the service package, the scheduler was bot/scheduler.py, and APScheduler keeps
+    its callables by that name: revision 0008 moves them, so the jobs still load and run."""
+    with Store(db_url) as store:
+        with store.engine.begin() as connection:
+            command.upgrade(store._config(connection), "0007")  # the store before the move
+        store.register_installation(7, ["octo/app"])
+        Scheduler(store, Queued()).start().shutdown()
+        paused = Scheduler(store).start(paused=True)
+        paused.move(REPORT_PREFIX + "octo/app", datetime.now(UTC) - timedelta(days=1))
+        paused.shutdown()
+        with store.engine.begin() as connection:  # as an older trunkguard wrote them
+            for row in connection.execute(text(f"SELECT id, job_state FROM {TABLE}")).all():
+                state = pickle.loads(row.job_state)
+                state["func"] = state["func"].replace("bot.service.scheduler:", "bot.scheduler:")
+                connection.execute(
+                    text(f"UPDATE {TABLE} SET job_state = :state WHERE id = :id"),
+                    {"state": pickle.dumps(state, pickle.HIGHEST_PROTOCOL), "id": row.id},
+                )
+        assert set(stored_references(store).values()) == {
+            "bot.scheduler:queue_job",
+            "bot.scheduler:sync_reports",
+        }
+
+        store.upgrade()
+        assert stored_references(store) == {
+            NIGHTLY: "bot.service.scheduler:queue_job",
+            SYNC: "bot.service.scheduler:sync_reports",
+            REPORT_PREFIX + "octo/app": "bot.service.scheduler:queue_job",
+        }
+        queued = Queued()
+        scheduler = Scheduler(store, queued).start()
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while not queued and datetime.now(UTC) < deadline:
+            scheduler.plan()
+        plan = {p.id: p.next_run for p in scheduler.plan()}
+        scheduler.shutdown()
+        assert [(j.name, j.arguments) for j in queued] == [
+            ("weekly_report", {"installation": 7, "repository": "octo/app"})
+        ]  # the missed run, from the job stored under the old reference
+        assert plan[REPORT_PREFIX + "octo/app"] > datetime.now(UTC)
+
+        with store.engine.begin() as connection:  # and back, for an older trunkguard
+            command.downgrade(store._config(connection), "0007")
+        assert set(stored_references(store).values()) == {
+            "bot.scheduler:queue_job",
+            "bot.scheduler:sync_reports",
+        }

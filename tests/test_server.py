@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.github.webhooks import signature
-from bot.service.jobs import Job, Services
+from bot.service.job import Job, Services
 from bot.service.queue import InProcessQueue
 from bot.service.routing import jobs_for
 from bot.service.server import create_app
@@ -141,13 +141,13 @@ def test_a_delivery_that_cannot_be_recorded_is_a_5xx_so_github_sends_it_again(tm
 
 
 def test_a_failing_job_is_logged_and_the_next_one_runs(store, caplog, monkeypatch):
-    import bot.service.jobs
+    import bot.service.job
 
     def broken(services, **arguments):
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(bot.service.jobs.JOBS, "broken", broken)
-    monkeypatch.setitem(bot.service.jobs.JOBS, "scan_repository", lambda services, **arguments: [])
+    monkeypatch.setitem(bot.service.job.JOBS, "broken", broken)
+    monkeypatch.setitem(bot.service.job.JOBS, "scan_repository", lambda services, **arguments: [])
     jobs = InProcessQueue(services(store))
     with caplog.at_level(logging.ERROR):
         jobs.put(Job("broken", {}, "d-5"))

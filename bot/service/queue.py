@@ -7,13 +7,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import bot.service.jobs.all  # noqa: F401  (registers every job function)
 from bot.errors import TrunkguardError, Unavailable
 from bot.service import metrics
-from bot.service.jobs import JOBS, Job, Services
+from bot.service.job import JOBS, Job, JobQueue, Services
 from bot.store import FailedJobRecord, StoreError
 
 logger = logging.getLogger(__name__)
@@ -21,8 +21,6 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # a job GitHub or the database keeps refusing is tried this often
 MAX_DELAY = 3600.0  # seconds: GitHub's primary rate limit resets within the hour
 STORE_BACKOFF = 5.0  # seconds before the first retry when the database is unreachable
-
-Put = Callable[[Job, float], None]  # queue a job after a delay in seconds
 
 
 def retry_delay(job: Job, error: Exception) -> float:
@@ -33,8 +31,8 @@ def retry_delay(job: Job, error: Exception) -> float:
     return min(MAX_DELAY, STORE_BACKOFF * 2.0 ** (job.attempt - 1))
 
 
-def run_job(services: Services, job: Job, put: Put) -> str:
-    """Run one job and queue what it asks for next; return the outcome.
+def run_job(services: Services, job: Job, jobs: JobQueue) -> str:
+    """Run one job and put what it asks for next into `jobs`; return the outcome.
 
     A job stopped by GitHub's rate limit or outage, or by the database being unreachable,
     is queued again after a backoff, up to MAX_ATTEMPTS; then, or for a bug, it is kept in
@@ -43,21 +41,21 @@ def run_job(services: Services, job: Job, put: Put) -> str:
     """
     now = time.time()
     if job.not_before is not None and job.not_before > now:
-        put(job, job.not_before - now)  # woken early: a broker caps how long it holds a job
+        jobs.put(job, job.not_before - now)  # woken early: a broker caps how long it holds a job
         metrics.JOBS.labels(job.name, "deferred").inc()
         return "deferred"
     if job.queued_at is not None and job.attempt == 1:
         metrics.JOB_WAIT_SECONDS.labels(job.name).observe(max(0.0, now - job.queued_at))
     started = time.perf_counter()
     try:
-        outcome = _attempt(services, job, put)
+        outcome = _attempt(services, job, jobs)
     finally:
         metrics.JOB_SECONDS.labels(job.name).observe(time.perf_counter() - started)
     metrics.JOBS.labels(job.name, outcome).inc()
     return outcome
 
 
-def _attempt(services: Services, job: Job, put: Put) -> str:
+def _attempt(services: Services, job: Job, jobs: JobQueue) -> str:
     where = {"job": job.name, "delivery": job.delivery, "attempt": job.attempt}
     try:
         follows = JOBS[job.name](services, **job.arguments) or []
@@ -68,7 +66,7 @@ def _attempt(services: Services, job: Job, put: Put) -> str:
             return "given_up"
         delay = retry_delay(job, error)
         logger.warning("job retried in %.0f s: %s", delay, error, extra=where)
-        put(replace(job, attempt=job.attempt + 1, not_before=time.time() + delay), delay)
+        jobs.put(replace(job, attempt=job.attempt + 1, not_before=time.time() + delay), delay)
         return "retried"
     except TrunkguardError as error:  # said in one line, without credentials
         logger.error("job failed: %s", error, extra=where)
@@ -78,7 +76,7 @@ def _attempt(services: Services, job: Job, put: Put) -> str:
         _dead_letter(services, job, f"{type(error).__name__}: {error}")
         return "given_up"
     for follow in follows:
-        put(replace(follow, delivery=job.delivery, queued_at=time.time()), 0.0)
+        jobs.put(replace(follow, delivery=job.delivery, queued_at=time.time()), 0.0)
     return "done"
 
 
@@ -175,7 +173,7 @@ class InProcessQueue:
                 if self._closing:
                     self._dropped += 1
                     continue
-                run_job(self._services, job, self.put)
+                run_job(self._services, job, self)
             except Exception:  # never let the worker thread die
                 logger.exception("job runner failed")
             finally:

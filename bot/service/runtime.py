@@ -4,21 +4,17 @@ services jobs run with, and where jobs go (in this process, or Celery's broker).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from bot.errors import TrunkguardError
-from bot.github.client import GitHubApp
-from bot.service.jobs import Job, Services
+from bot.github.app import GitHubApp
+from bot.service.job import Services
 from bot.service.settings import AppCredentials, Settings
 from bot.store import Store, database_url
 
-
-class JobQueue(Protocol):
-    """Where jobs are put: the in-process queue, or Celery's broker."""
-
-    def put(self, job: Job, delay: float = 0.0) -> None: ...
-
-    def depth(self) -> dict[str, int]: ...
+if TYPE_CHECKING:
+    from bot.service.queue import InProcessQueue
+    from bot.service.workers import CeleryQueue
 
 
 @dataclass
@@ -27,7 +23,7 @@ class Runtime:
 
     store: Store
     services: Services
-    jobs: JobQueue
+    jobs: InProcessQueue | CeleryQueue
 
     def close(self) -> None:
         """Stop the in-process queue (if it is that) and close the store."""

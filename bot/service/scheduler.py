@@ -6,7 +6,7 @@ once when it is back (coalesced), not once per missed slot. It only queues jobs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +20,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from analyzers.trends import week_name
-from bot.policy import default_config
-from bot.service.jobs import Job, reported_week
+from bot.service.job import Job, JobQueue
+from bot.service.report_schedule import report_schedule, slot_week
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -32,10 +32,10 @@ SYNC = "sync-reports"
 REPORT_PREFIX = "report:"
 NIGHTLY_AT = (2, 0)  # UTC: when most teams sleep
 SYNC_MINUTES = 10  # how soon a repository's new report time (from its config) is picked up
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # The running scheduler, for the functions APScheduler calls by name. A module-level function
-# is what its persistent job store can keep (a textual reference), not a bound method.
+# is what its persistent job store can keep (a textual reference, not a bound method); moving
+# or renaming one needs its stored rows migrated (as revision 0008 did for bot.scheduler).
 _active: Scheduler | None = None
 
 
@@ -43,7 +43,7 @@ def queue_job(name: str, arguments: Mapping[str, Any]) -> None:
     """Queue one job function run (what each scheduled job does when it is due)."""
     if _active is None:
         raise RuntimeError("no scheduler is running")
-    _active.put(Job(name, dict(arguments)))
+    _active.queue(Job(name, dict(arguments)))
 
 
 def sync_reports() -> None:
@@ -67,8 +67,7 @@ def report_trigger(schedule: Mapping[str, str] | None) -> CronTrigger:
     """The weekly trigger of a report schedule ({"weekday", "time", "timezone"}; None: the
     defaults of config/default.yml)."""
     if schedule is None:
-        report = default_config().report
-        schedule = {"weekday": report.weekday, "time": report.time, "timezone": report.timezone}
+        schedule = report_schedule()
     hour, minute = schedule["time"].split(":")
     return CronTrigger(
         day_of_week=schedule["weekday"],
@@ -76,6 +75,11 @@ def report_trigger(schedule: Mapping[str, str] | None) -> CronTrigger:
         minute=int(minute),
         timezone=ZoneInfo(schedule["timezone"]),
     )
+
+
+def _queued(job: Job) -> list[Any]:
+    """The arguments of queue_job that queue `job` when it is due (as the store keeps them)."""
+    return [job.name, dict(job.arguments)]
 
 
 def _same(a: Any, b: CronTrigger) -> bool:
@@ -94,11 +98,12 @@ class _BackgroundScheduler(BackgroundScheduler):  # type: ignore[misc]
 
 
 class Scheduler:
-    """APScheduler with its jobs kept in the store's database; due jobs go to `put`."""
+    """APScheduler with its jobs kept in the store's database; due jobs go to `jobs` (None:
+    a scheduler that only reads the plan, started paused)."""
 
-    def __init__(self, store: Store, put: Callable[[Job], None]) -> None:
+    def __init__(self, store: Store, jobs: JobQueue | None = None) -> None:
         self.store = store
-        self.put = put
+        self.jobs = jobs
         self._scheduler = _BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename=TABLE)},
             executors={"default": ThreadPoolExecutor(2)},
@@ -119,7 +124,7 @@ class Scheduler:
             self._scheduler.add_job(
                 queue_job,
                 CronTrigger(hour=hour, minute=minute, timezone=UTC),
-                args=["nightly_scans", {}],
+                args=_queued(Job("nightly_scans")),
                 id=NIGHTLY,
                 name="nightly scan of every installed repository",
             )
@@ -149,11 +154,11 @@ class Scheduler:
             if slot is None or slot > now:
                 continue
             repository = job.args[1]["repository"]
-            week = week_name(reported_week(int(slot.timestamp()), WEEKDAYS[slot.weekday()]))
+            week = week_name(slot_week(slot))
             last = self.store.last_report_week(repository)
             if last is not None and last < week:  # ISO week names sort in time order
                 logger.info("weekly report caught up: %s %s", repository, week)
-                self.put(Job("weekly_report", {**job.args[1], "week": week}))
+                self.queue(Job("weekly_report", {**job.args[1], "week": week}))
 
     def sync(self) -> None:
         """Add, move or remove the weekly report jobs to match the installed repositories."""
@@ -172,14 +177,20 @@ class Scheduler:
                 self._scheduler.add_job(
                     queue_job,
                     trigger,
-                    args=["weekly_report", arguments],
+                    args=_queued(Job("weekly_report", arguments)),
                     id=job_id,
                     name=f"weekly report of {repository.name}",
                 )
             elif not _same(job.trigger, trigger):
                 job.reschedule(trigger)  # the config changed: the new time counts from now
-            elif job.args[1] != arguments:
-                job.modify(args=["weekly_report", arguments])  # moved to another installation
+            elif job.args[1] != arguments:  # moved to another installation
+                job.modify(args=_queued(Job("weekly_report", arguments)))
+
+    def queue(self, job: Job) -> None:
+        """Put a due job into the queue."""
+        if self.jobs is None:
+            raise RuntimeError("this scheduler only reads the plan")
+        self.jobs.put(job)
 
     def plan(self) -> list[Planned]:
         """Every scheduled job and when it runs next, soonest first."""

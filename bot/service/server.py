@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -31,7 +30,7 @@ from bot.github.registration import (
 )
 from bot.github.webhooks import SIGNATURE_HEADER, verify_signature
 from bot.service import metrics
-from bot.service.jobs import Job
+from bot.service.job import Job, JobQueue
 from bot.service.routing import jobs_for
 from bot.store import Store
 
@@ -39,17 +38,11 @@ logger = logging.getLogger(__name__)
 INTAKE_THREADS = 2  # deliveries recorded at once: more only contend for the GIL and the store
 
 
-class JobSink(Protocol):
-    """Where the server hands its jobs: the in-process queue, or Celery's broker."""
-
-    def put(self, job: Job, delay: float = 0.0) -> None: ...
-
-
 def _answer(status: int, message: str) -> JSONResponse:
     return JSONResponse({"message": message}, status_code=status)
 
 
-def create_app(secret: bytes, store: Store, jobs: JobSink) -> FastAPI:
+def create_app(secret: bytes, store: Store, jobs: JobQueue) -> FastAPI:
     """Build the server: POST /webhook for GitHub, GET /healthz for load balancers."""
     intake = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="trunkguard-intake")
 

@@ -18,7 +18,7 @@ import redis
 from celery import Celery
 
 from bot.service import metrics
-from bot.service.jobs import Job, Services
+from bot.service.job import Job, Services
 from bot.service.queue import run_job
 
 logger = logging.getLogger(__name__)
@@ -136,6 +136,6 @@ def serve_jobs(app: Celery, services: Services) -> CeleryQueue:
             logger.error("message dropped: not a job", extra={"message": str(message)[:500]})
             return "dropped"
         _queue.started(job)
-        return run_job(_services, job, _queue.put)
+        return run_job(_services, job, _queue)
 
     return _queue

@@ -1,5 +1,6 @@
-"""Gather a week's report for one repository: measure and store today, mine trunk's history,
-read the week's stored figures, and build the report from them."""
+"""The weekly report's figures: today's measured and stored, trunk's history mined, the week's
+stored figures read. Apart from the job that publishes the report (bot.service.jobs.reports),
+so that `trunkguard report` and `trends` load no GitHub or web library."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from bot.errors import TrunkguardError
 from bot.mirrors.promisor import fetch_objects
 from bot.policy import RepositoryConfig
 from bot.report.weekly import TREND_WEEKS, WeeklyReport, build_report
-from bot.review.pull import config_at
+from bot.review.repo_config import config_at
 from bot.service.scanning import forecast_and_store, scan_and_store
+from bot.text import DAY
 from config import defaults
 
 if TYPE_CHECKING:
@@ -62,7 +64,7 @@ def mine_weeks(
     )
     open_work = [OpenWork(w.first_commit_at, w.landed_at) for w in mined.merged]
     open_work += [OpenWork(report.now - b.age_seconds, None) for b in report.branches if b.ahead]
-    figures = weekly_trends(now, weeks, limit * 86400, mined, open_work, scanned, predicted)
+    figures = weekly_trends(now, weeks, limit * DAY, mined, open_work, scanned, predicted)
     return figures, mined
 
 
