@@ -28,6 +28,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m tests.bench.bench_scan
+	$(BIN)/python -m tests.bench.bench_startup
 	$(BIN)/python -m tests.bench.bench_forecast
 	$(BIN)/python -m tests.bench.bench_store
 	$(BIN)/python -m tests.bench.bench_mirror

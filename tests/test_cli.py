@@ -257,12 +257,12 @@ def test_replay_json_document(runner, tmp_path):
 
 
 def test_an_internal_error_is_one_line(runner, team_repo, monkeypatch):
-    import bot.cli.main
+    import bot.service.scanning
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(bot.cli.main, "scan_and_store", broken)
+    monkeypatch.setattr(bot.service.scanning, "scan_and_store", broken)
     result = runner.invoke(cli, ["scan", str(team_repo.path)])
     assert result.exit_code == 1
     assert "internal error: ZeroDivisionError" in result.stderr

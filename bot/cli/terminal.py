@@ -1,89 +1,38 @@
-"""Turn scan reports into what people and machines read: durations, tables, JSON."""
+"""Text for people: the terminal's tables and lines."""
 
 from __future__ import annotations
 
-import math
 import statistics
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from analyzers.divergence import BranchReport, ScanReport
-from analyzers.forecast import Forecast
-from analyzers.leadtime import FirstWarning
-from analyzers.merges import Conflict, ConflictKind
-from analyzers.missing import Unknown
-from analyzers.replay import MergeDirection, ReplayReport
-from analyzers.trends import WeekFigures
+from analyzers.merges import ConflictKind
+from analyzers.replay import MergeDirection
+from bot.cli.payloads import by_age, nearest_rank
 from bot.text import humane_duration, iso_time
 
 if TYPE_CHECKING:
+    from analyzers.divergence import ScanReport
+    from analyzers.forecast import Forecast
+    from analyzers.merges import Conflict
+    from analyzers.missing import Unknown
+    from analyzers.replay import ReplayReport
+    from analyzers.trends import WeekFigures
     from bot.mirrors.gitcheck import Agreement
     from bot.policy import RepositoryConfig
-
-
-def branch_payload(branch: BranchReport) -> dict[str, Any]:
-    """Return one branch as the JSON object documented in the README."""
-    return {
-        "name": branch.name,
-        "ref": branch.ref,
-        "head": branch.head,
-        "ahead": branch.ahead,
-        "behind": branch.behind,
-        "merge_base": branch.merge_base,
-        "merge_base_time": iso_time(branch.merge_base_time),
-        "age_seconds": branch.age_seconds,
-        "base_age_seconds": branch.base_age_seconds,
-        "idle_seconds": branch.idle_seconds,
-        "authors": list(branch.authors),
-        "files_changed": branch.files_changed,
-        "lines_added": branch.lines_added,
-        "lines_deleted": branch.lines_deleted,
-        "trunk_files_changed": branch.trunk_files_changed,
-        "overlap_files": None if branch.overlap_files is None else list(branch.overlap_files),
-        "pull_requests": list(branch.pulls),
-        "unknown": [unknown_payload(gap) for gap in branch.unknown],
-    }
-
-
-def unknown_payload(gap: Unknown) -> dict[str, Any]:
-    """Return figures that could not be given, and why, as JSON."""
-    return {"figures": list(gap.figures), "reason": gap.reason, "object": gap.object_id}
-
-
-def unknown_line(counts: dict[str, int], what: str = "figures") -> str | None:
-    """Say in one line how many figures are unknown and why, or None if none is."""
-    if not counts:
-        return None
-    total = sum(counts.values())
-    reasons = "; ".join(f"{n:,}: {reason}" for reason, n in counts.items())
-    noun = what.removesuffix("s") if total == 1 else what
-    return f"trunkguard: {total:,} {noun} unknown ({reasons})"
+    from bot.service.scheduler import Planned
+    from bot.store import FailedJobRecord
 
 
 def branch_label(name: str, pulls: tuple[int, ...]) -> str:
     """Name a branch with the pull requests whose head it is: 'feature/x #12'."""
     numbers = [f"#{n}" for n in pulls if name != f"pull/{n}"]
     return " ".join([name, *numbers])
-
-
-def by_age(report: ScanReport) -> list[BranchReport]:
-    """Return the branches oldest first, integrated ones last."""
-    return sorted(report.branches, key=lambda b: (b.integrated, -b.age_seconds, b.name))
-
-
-def scan_payload(report: ScanReport, repository: str) -> dict[str, Any]:
-    """Return a scan as the JSON document documented in the README."""
-    return {
-        "repository": repository,
-        "trunk": {"name": report.trunk.name, "head": report.trunk.head},
-        "scanned_at": iso_time(report.now),
-        "branches": [branch_payload(b) for b in by_age(report)],
-        "unreadable": [{"branch": u.name, "reason": u.reason} for u in report.unreadable],
-    }
 
 
 def _count(value: int | None) -> str:
@@ -142,53 +91,6 @@ def scan_table(report: ScanReport, width: int = 120) -> Table:
     if reasons:
         table.caption = f"{table.caption}\n? unknown: {'; '.join(reasons)}"
     return table
-
-
-def conflict_payload(conflict: Conflict) -> dict[str, Any]:
-    """Return one conflicted path as JSON."""
-    return {
-        "path": conflict.path,
-        "kind": str(conflict.kind),
-        "ours_ranges": [list(r) for r in conflict.ours_ranges],
-        "theirs_ranges": [list(r) for r in conflict.theirs_ranges],
-    }
-
-
-def forecast_payload(forecast: Forecast, repository: str) -> dict[str, Any]:
-    """Return a forecast as the JSON document documented in the README."""
-    return {
-        "repository": repository,
-        "trunk": {"name": forecast.trunk, "head": forecast.trunk_head},
-        "with_trunk": [
-            {
-                "branch": x.branch,
-                "head": x.head,
-                "unrelated": x.unrelated,
-                "integrated": x.integrated,
-                "conflicts": [conflict_payload(c) for c in x.conflicts],
-                "unknown": None if x.unknown is None else unknown_payload(x.unknown),
-            }
-            for x in forecast.with_trunk
-        ],
-        "undecided": [
-            {"a": p.a, "b": p.b, "unknown": unknown_payload(p.unknown)}
-            for p in forecast.undecided
-            if p.unknown is not None
-        ],
-        "pairs": [
-            {"a": p.a, "b": p.b, "conflicts": [conflict_payload(c) for c in p.conflicts]}
-            for p in forecast.pairs
-        ],
-        "at_risk": [{"a": r.a, "b": r.b, "paths": list(r.paths)} for r in forecast.at_risk],
-        "land_order": [{"branch": s.branch, "reason": s.reason} for s in forecast.land_order],
-        "stats": {
-            "branches": forecast.stats.branches,
-            "active": forecast.stats.active,
-            "pairs": forecast.stats.pairs,
-            "pairs_merged": forecast.stats.pairs_merged,
-            "merges_computed": forecast.stats.merges_computed,
-        },
-    }
 
 
 def _ranges(ranges: tuple[tuple[int, int], ...]) -> str:
@@ -259,71 +161,6 @@ def _listing(names: list[str], most: int) -> str:
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
-def _warning_payload(warning: FirstWarning | None) -> dict[str, Any] | None:
-    if warning is None:
-        return None
-    return {
-        "time": iso_time(warning.time),
-        "ours": warning.ours,
-        "theirs": warning.theirs,
-        "before": {"ours": warning.before_ours, "theirs": warning.before_theirs},
-    }
-
-
-def _nearest_rank(values: list[int], share: float) -> int | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
-def replay_payload(
-    report: ReplayReport, repository: str, agreement: Agreement | None = None
-) -> dict[str, Any]:
-    """Return a replay as the JSON document documented in the README."""
-    summary: dict[str, Any] = {}
-    for direction in MergeDirection:
-        conflicted, total = report.rate(direction)
-        summary[str(direction)] = {
-            "merges": total,
-            "conflicted": conflicted,
-            "rate": round(conflicted / total, 4) if total else None,
-        }
-    leads = report.lead_times()
-    summary["lead_time"] = {
-        "merges": len(leads),
-        "median_seconds": int(statistics.median(leads)) if leads else None,
-        "p90_seconds": _nearest_rank(leads, 0.9),
-    }
-    summary["unknown"] = sum(1 for m in report.merges if m.unknown is not None)
-    return {
-        "repository": repository,
-        "trunk_head": report.trunk_head,
-        "merges": [
-            {
-                "commit": m.commit,
-                "time": iso_time(m.time),
-                "direction": str(m.direction),
-                "conflicts": [conflict_payload(c) for c in m.conflicts],
-                "matches_recorded": m.matches_recorded,
-                "first_warning": _warning_payload(m.first_warning),
-                "lead_time_seconds": m.lead_time_seconds,
-                "unknown": None if m.unknown is None else unknown_payload(m.unknown),
-            }
-            for m in report.merges
-        ],
-        "summary": summary,
-        "git_agreement": None
-        if agreement is None
-        else {
-            "merges": agreement.merges,
-            "same_outcome": agreement.same_outcome,
-            "same_paths": agreement.same_paths,
-            "skipped": agreement.skipped,
-        },
-    }
-
-
 def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> list[RenderableType]:
     """Return the replay for people: the conflict rate each way, lead times, the conflicts."""
     out: list[RenderableType] = [
@@ -345,7 +182,7 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
     leads = report.lead_times()
     if leads:
         median = int(statistics.median(leads))
-        p90 = _nearest_rank(leads, 0.9) or 0
+        p90 = nearest_rank(leads, 0.9) or 0
         out.append(
             Text(
                 f"  lead time: trunkguard would have warned a median of {humane_duration(median)} "
@@ -380,37 +217,6 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
                 Text(f"  {m.commit[:10]} ({m.direction}, {iso_time(m.time)}{warned}): {paths}")
             )
     return out
-
-
-TREND_FIGURES = (
-    "open_branches",
-    "median_age_seconds",
-    "p90_age_seconds",
-    "over_limit",
-    "landings",
-    "merges",
-    "median_lifetime_seconds",
-    "conflicts_at_merge",
-    "conflicts_paid",
-    "median_lead_time_seconds",
-    "predicted_conflicts",
-)
-
-
-def trends_payload(weeks: tuple[WeekFigures, ...], repository: str) -> dict[str, Any]:
-    """Return weekly trends as the JSON document documented in the README, oldest week first."""
-    out = []
-    previous: WeekFigures | None = None
-    for week in weeks:
-        item: dict[str, Any] = {"week": week.week, "source": week.source}
-        for figure in TREND_FIGURES:
-            value = getattr(week, figure)
-            before = getattr(previous, figure) if previous is not None else None
-            item[figure] = value
-            item[f"{figure}_change"] = None if value is None or before is None else value - before
-        out.append(item)
-        previous = week
-    return {"repository": repository, "weeks": out}
 
 
 def _duration(seconds: int | None) -> str:
@@ -500,3 +306,30 @@ def policy_lines(config: RepositoryConfig) -> list[str]:
         f"forecast: branches with a commit in {config.forecast.active_days} days are paired; "
         f"pull request heads count for {config.pulls.recent_days} days",
     ]
+
+
+def failed_jobs_table(failed: list[FailedJobRecord], now: datetime) -> Table:
+    """Return the jobs given up on, newest first, with how long ago and their last error."""
+    table = Table(title="Jobs given up on", title_justify="left")
+    for column in ("id", "when", "job", "what", "tries", "last error"):
+        table.add_column(column, overflow="fold")
+    for f in failed:
+        ago = humane_duration(int((now - f.failed_at).total_seconds())) if f.failed_at else ""
+        what = ", ".join(f"{k}={v}" for k, v in sorted(f.arguments.items()) if k != "installation")
+        table.add_row(str(f.id), f"{ago} ago", f.name, what, str(f.attempts), f.error)
+    return table
+
+
+def schedule_table(plan: list[Planned], now: datetime) -> Table:
+    """Return the scheduler's plan, soonest first, with how long until each run."""
+    table = Table(title="Scheduled work", title_justify="left")
+    table.add_column("next run")
+    table.add_column("in", justify="right")
+    table.add_column("what")
+    for p in plan:
+        when = "paused" if p.next_run is None else p.next_run.strftime("%a %Y-%m-%d %H:%M %Z")
+        wait = (
+            "" if p.next_run is None else humane_duration(int((p.next_run - now).total_seconds()))
+        )
+        table.add_row(when, wait, p.what)
+    return table

@@ -1,0 +1,437 @@
+"""The analysis commands: scan, conflicts, replay, trends and the weekly report.
+
+They need no GitHub, web server or queue; what they use is imported when they run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bot.cli.options import (
+    branch_options,
+    db_option,
+    default_of,
+    parse_now,
+    parse_week,
+    pull_options,
+    pull_rule,
+    repository_options,
+    store_options,
+)
+
+
+@click.command()
+@repository_options
+@branch_options
+@pull_options
+@store_options
+def scan(
+    target: str,
+    trunk: str | None,
+    remote: str,
+    now: int,
+    include: list[str],
+    exclude: list[str],
+    pull_heads: str,
+    pull_days: int,
+    open_pulls: frozenset[int] | None,
+    cache_dir: Path | None,
+    as_json: bool,
+    db_url: str | None,
+    no_store: bool,
+) -> None:
+    """Measure every branch's age and divergence from trunk.
+
+    PATH_OR_URL is a local repository (bare or not), or a URL that is mirrored into the cache
+    directory and fetched again on later runs.
+
+    A GitHub mirror holds a head for every pull request ever opened (refs/pull/N/head). By
+    default only the plausibly open ones count: not in trunk (merged, squashed or rebased) and
+    with a commit in the last --pull-days days; --open-pulls names the open ones when you know
+    them. A pull request from a branch of the repository is that branch, shown with its number.
+
+    \b
+    Examples:
+      trunkguard scan .
+      trunkguard scan ~/src/app --trunk develop --exclude 'release/*'
+      trunkguard scan https://example.com/org/app.git --json > scan.json
+      trunkguard scan mirror.git --pulls all
+      gh pr list --json number -q '.[].number' > open.txt
+      trunkguard scan . --open-pulls @open.txt
+      trunkguard scan . --db postgresql://trunkguard@db.internal/trunkguard
+    """
+    from bot.cli.payloads import scan_payload
+    from bot.cli.plumbing import (
+        open_repo,
+        open_store,
+        print_json,
+        progress,
+        repository_name,
+        say_gaps,
+        say_left_out,
+    )
+    from bot.service.scanning import scan_and_store
+
+    repo = open_repo(target, cache_dir)
+    rule = pull_rule(pull_heads, pull_days, open_pulls)
+    store = None if no_store else open_store(db_url)
+    with progress("scanning branches") as shown:
+        found, report = scan_and_store(
+            store,
+            repository_name(target),
+            repo,
+            now,
+            shown,
+            trunk=trunk,
+            remote=remote,
+            include=include,
+            exclude=exclude,
+            pulls=rule,
+        )
+    say_left_out(found, rule)
+    say_gaps(report)
+    if as_json:
+        print_json(scan_payload(report, target))
+        return
+    if report.trunk.head is None:
+        click.echo(f"{target}: the repository has no commits yet.")
+        return
+    if not report.branches:
+        click.echo(f"{target}: no branches besides trunk '{report.trunk.name}'.")
+        return
+    from rich.console import Console
+
+    from bot.cli.terminal import scan_table
+
+    console = Console()
+    console.print(scan_table(report, console.width))
+
+
+@click.command()
+@repository_options
+@branch_options
+@pull_options
+@store_options
+@click.option(
+    "--active-days",
+    type=click.IntRange(min=1),
+    default=default_of("forecast", "active_days"),
+    show_default="30, from config/default.yml",
+    help="Branches with a commit in this many days (and all pull requests) are paired.",
+)
+def conflicts(
+    target: str,
+    trunk: str | None,
+    remote: str,
+    now: int,
+    include: list[str],
+    exclude: list[str],
+    pull_heads: str,
+    pull_days: int,
+    open_pulls: frozenset[int] | None,
+    cache_dir: Path | None,
+    as_json: bool,
+    db_url: str | None,
+    no_store: bool,
+    active_days: int,
+) -> None:
+    """Predict merge conflicts: each branch with trunk, and between active branches.
+
+    Two branches conflict when landing both on today's trunk makes the second one conflict
+    because of the first. The command also suggests an order to land the active branches.
+
+    \b
+    Examples:
+      trunkguard conflicts .
+      trunkguard conflicts ~/src/app --active-days 14 --exclude 'release/*'
+      trunkguard conflicts https://example.com/org/app.git --json
+    """
+    from analyzers.refs import inventory
+    from bot.cli.payloads import forecast_payload
+    from bot.cli.plumbing import (
+        open_repo,
+        open_store,
+        print_json,
+        progress,
+        repository_name,
+        say_left_out,
+        say_unknown,
+    )
+    from bot.service.scanning import forecast_and_store
+
+    store = None if no_store else open_store(db_url)
+    repo = open_repo(target, cache_dir)
+    rule = pull_rule(pull_heads, pull_days, open_pulls)
+    found = inventory(
+        repo, trunk=trunk, remote=remote, include=include, exclude=exclude, pulls=rule, now=now
+    )
+    say_left_out(found, rule)
+    with progress("merging") as shown:
+        result = forecast_and_store(
+            store, repository_name(target), repo, found, now, shown, active_days
+        )
+    say_unknown(result.unknown_figures(), "merges")
+    if as_json:
+        print_json(forecast_payload(result, target))
+        return
+    if result.trunk_head is None:
+        click.echo(f"{target}: the repository has no commits yet.")
+        return
+    from rich.console import Console
+
+    from bot.cli.terminal import forecast_text
+
+    console = Console()
+    for block in forecast_text(result):
+        console.print(block, soft_wrap=True)
+
+
+@click.command(name="replay")
+@repository_options
+@click.option(
+    "--merges",
+    "limit",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="How many of the newest merges reachable from trunk to redo.",
+)
+@click.option(
+    "--check-git",
+    is_flag=True,
+    help="Also redo each merge with git merge-tree and report the agreement with git.",
+)
+def replay_merges(
+    target: str,
+    trunk: str | None,
+    remote: str,
+    cache_dir: Path | None,
+    as_json: bool,
+    limit: int,
+    check_git: bool,
+) -> None:
+    """Redo trunk's recorded merges in memory and report which would have conflicted.
+
+    Merges that landed work on trunk are counted apart from merges of trunk into a branch:
+    on projects that resolve conflicts before landing, the second are where conflicts were paid.
+    For each merge that conflicted it tells when trunkguard would first have warned: the
+    moment from which the two sides' trial merge conflicts on the same paths (the lead time).
+
+    \b
+    Examples:
+      trunkguard replay .
+      trunkguard replay ~/src/app --merges 500 --json
+      trunkguard replay . --check-git
+    """
+    from analyzers.refs import PullHeads, PullRule, inventory
+    from analyzers.replay import replay
+    from bot.cli.payloads import replay_payload
+    from bot.cli.plumbing import open_repo, print_json, progress, say_unknown
+    from bot.mirrors.gitcheck import replay_agreement
+    from bot.mirrors.promisor import fetch_objects
+
+    repo = open_repo(target, cache_dir)
+    # Only trunk's history is replayed: no pull request head matters here.
+    found = inventory(repo, trunk=trunk, remote=remote, pulls=PullRule(PullHeads.NONE))
+    if found.trunk is None:
+        click.echo(f"{target}: the repository has no commits yet.")
+        return
+    with progress("replaying merges") as shown:
+        report = replay(repo, found.trunk.target, limit, progress=shown, fetcher=fetch_objects)
+    say_unknown(report.unknown_figures(), "merges")
+    agreement = replay_agreement(repo, report.merges) if check_git else None
+    if as_json:
+        print_json(replay_payload(report, target, agreement))
+        return
+    from rich.console import Console
+
+    from bot.cli.terminal import replay_text
+
+    console = Console()
+    for block in replay_text(report, agreement):
+        console.print(block, soft_wrap=True)
+
+
+@click.command()
+@repository_options
+@click.option(
+    "--weeks",
+    type=click.IntRange(min=1, max=520),
+    default=26,
+    show_default=True,
+    help="How many weeks back, counting this one.",
+)
+@click.option(
+    "--now",
+    metavar="ISO8601",
+    callback=parse_now,
+    help="The moment the last week ends (default: now).",
+)
+@pull_options
+@db_option
+def trends(
+    target: str,
+    trunk: str | None,
+    remote: str,
+    cache_dir: Path | None,
+    as_json: bool,
+    weeks: int,
+    now: int,
+    pull_heads: str,
+    pull_days: int,
+    open_pulls: frozenset[int] | None,
+    db_url: str | None,
+) -> None:
+    """Show how branch age, integration and conflicts change week by week.
+
+    Weeks with a stored scan use it; the weeks before the first scan are filled from trunk's
+    history (work that was open then), so the first run already shows months of trends.
+    The merged work it mines is kept in the store.
+
+    \b
+    Examples:
+      trunkguard trends .
+      trunkguard trends ~/src/app --weeks 52 --json
+    """
+    from analyzers.refs import inventory
+    from bot.cli.payloads import trends_payload
+    from bot.cli.plumbing import (
+        open_repo,
+        open_store,
+        print_json,
+        progress,
+        repository_name,
+        say_left_out,
+    )
+    from bot.service.jobs.gather import limit_days, mine_weeks
+
+    store = open_store(db_url)
+    name = repository_name(target)
+    scanned, predicted = store.weekly_ages(name), store.weekly_predicted(name)
+    repo = open_repo(target, cache_dir)
+    rule = pull_rule(pull_heads, pull_days, open_pulls)
+    found = inventory(repo, trunk=trunk, remote=remote, pulls=rule, now=now)
+    say_left_out(found, rule)
+    if found.trunk is None:
+        raise click.ClickException(f"{target}: the repository has no commits yet")
+    with progress("mining history") as shown:
+        figures, mined = mine_weeks(
+            repo, found, now, weeks, scanned, predicted, limit_days(), progress=shown
+        )
+    store.save_merged_work(name, mined.merged)
+    unredone = sum(1 for w in mined.merged if w.conflicted is None)
+    if unredone:
+        click.echo(
+            f"trunkguard: {unredone:,} merges unknown (an object they need is missing): "
+            "not counted as conflicts",
+            err=True,
+        )
+    if as_json:
+        print_json(trends_payload(figures, target))
+        return
+    from rich.console import Console
+
+    from bot.cli.terminal import trends_table
+
+    console = Console()
+    console.print(trends_table(figures, limit_days(), console.width))
+
+
+@click.command()
+@repository_options
+@click.option(
+    "--week",
+    metavar="YYYY-Www",
+    callback=parse_week,
+    help="The ISO week to report on, e.g. 2026-W48 (default: the week of --now).",
+)
+@click.option(
+    "--now",
+    metavar="ISO8601",
+    callback=parse_now,
+    help="The moment the figures are measured at (default: now).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["markdown", "html", "json"]),
+    default="markdown",
+    show_default=True,
+    help="Markdown as the GitHub issue shows it, a self-contained HTML page, or JSON.",
+)
+@pull_options
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file ('-': standard output). Default: standard output; "
+    "for HTML, trunkguard-report-WEEK.html in the current directory.",
+)
+@db_option
+def report(
+    target: str,
+    trunk: str | None,
+    remote: str,
+    cache_dir: Path | None,
+    as_json: bool,
+    week: int | None,
+    now: int,
+    output_format: str,
+    output: Path | None,
+    pull_heads: str,
+    pull_days: int,
+    open_pulls: frozenset[int] | None,
+    db_url: str | None,
+) -> None:
+    """Write the weekly divergence report: headline figures against last week and the
+    4-week trend, conflicts paid and how early trunkguard would have warned, the oldest,
+    most diverged, idle and stale branches, forecast conflicts and a land order, charts.
+
+    Today's scan and forecast are stored first; weeks before the first stored scan are
+    filled from trunk's history. Needs no GitHub.
+
+    \b
+    Examples:
+      trunkguard report . --format html          # then open trunkguard-report-*.html
+      trunkguard report ~/src/app --week 2026-W47 --format markdown --output week47.md
+      trunkguard report . --json
+    """
+    from bot.cli.plumbing import open_repo, open_store, progress, repository_name
+    from bot.service.jobs.gather import gather_report
+
+    store = open_store(db_url)
+    repo = open_repo(target, cache_dir)
+    name = repository_name(target)
+    rule = pull_rule(pull_heads, pull_days, open_pulls)
+    with progress("mining history") as shown:
+        gathered = gather_report(
+            store, name, repo, now, week, shown, trunk=trunk, remote=remote, pulls=rule
+        )
+    weekly = gathered.report
+    # Each format loads only its own renderer: Jinja2 for HTML alone.
+    if as_json or output_format == "json":
+        from bot.report.payload import report_payload
+
+        text = json.dumps(report_payload(weekly), indent=2, ensure_ascii=False) + "\n"
+    elif output_format == "html":
+        from bot.report.html import report_html
+
+        text = report_html(weekly)
+        output = output or Path(f"trunkguard-report-{weekly.week}.html")
+    else:
+        from bot.report.markdown import report_markdown
+
+        text = report_markdown(weekly)
+    if output is None or str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"{output}: cannot write: {error.strerror}") from None
+    click.echo(f"report for {weekly.week} written to {output}")
+
+
+COMMANDS = (scan, conflicts, replay_merges, trends, report)

@@ -1,0 +1,127 @@
+"""The demo: build a small repository, then show what every command that needs no GitHub
+prints about it, and what the App would post on a pull request."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    import pygit2
+    from rich.console import Console
+
+    from analyzers.divergence import ScanReport
+    from analyzers.forecast import Forecast
+
+
+@click.command()
+@click.option(
+    "--path",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo/repo.git"),
+    show_default=True,
+    help="Where to build the demo repository (replaced if it exists).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+def demo(path: Path, as_json: bool) -> None:
+    """Build a small repository with realistic branches, scan it and forecast its conflicts.
+
+    The repository has a busy trunk, old and fresh branches, an integrated one and branches
+    that will conflict; every date is relative to now. The demo shows every command that works
+    without GitHub: scan, conflicts, replay, trends (from history) and the weekly report, whose
+    HTML page it writes beside the repository (with a store of its own, demo.db, made anew).
+
+    \b
+    Example:
+      trunkguard demo --path /tmp/demo.git
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    from analyzers.divergence import scan
+    from analyzers.forecast import forecast
+    from analyzers.refs import inventory
+    from analyzers.replay import replay
+    from bot.cli.payloads import scan_payload
+    from bot.cli.plumbing import print_json
+    from bot.cli.terminal import forecast_text, replay_text, scan_table, trends_table
+    from bot.mirrors import demo as demo_repo
+    from bot.service.jobs.gather import limit_days, mine_weeks
+
+    now = int(time.time())
+    repo = demo_repo.build(path, now)
+    found = inventory(repo, now=now)
+    report = scan(repo, found, now)
+    if as_json:
+        print_json(scan_payload(report, str(path)))
+        return
+    console = Console()
+    console.print(f"Demo repository built at {path}\n", soft_wrap=True)
+    console.print(Text(f"$ trunkguard scan {path}", style="dim"))
+    console.print(scan_table(report, console.width))
+    console.print(Text(f"\n$ trunkguard conflicts {path}", style="dim"))
+    predicted = forecast(repo, found, now)
+    for block in forecast_text(predicted):
+        console.print(block, soft_wrap=True)
+    console.print(Text("\n# what the App posts on the oldest branch's pull request", style="dim"))
+    for line in _review(report, predicted):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
+    console.print(Text(f"\n$ trunkguard replay {path}", style="dim"))
+    assert found.trunk is not None
+    for block in replay_text(replay(repo, found.trunk.target, 200)):
+        console.print(block, soft_wrap=True)
+    console.print(Text(f"\n$ trunkguard trends {path} --weeks 8", style="dim"))
+    figures, _ = mine_weeks(repo, found, now, 8, {}, {}, limit_days())
+    console.print(trends_table(figures, limit_days(), console.width))
+    _report(path, repo, now, console)
+
+
+def _report(path: Path, repo: pygit2.Repository, now: int, console: Console) -> None:
+    """Write the weekly report of the demo repository as HTML; show its Markdown headline."""
+    from rich.text import Text
+
+    from bot.report.html import report_html
+    from bot.report.markdown import report_markdown
+    from bot.service.jobs.gather import gather_report
+    from bot.store import Store
+
+    database = path.parent / "demo.db"
+    database.unlink(missing_ok=True)
+    page = path.parent / "report.html"
+    with Store(f"sqlite:///{database.resolve()}") as store:
+        store.ready()
+        weekly = gather_report(store, str(path), repo, now).report
+    page.write_text(report_html(weekly), encoding="utf-8")
+    console.print(Text(f"\n$ trunkguard report {path} --format markdown", style="dim"))
+    headline = report_markdown(weekly).split("\n### Conflicts paid")[0].split("\n", 1)[1]
+    console.print(headline.strip(), soft_wrap=True, markup=False, highlight=False)
+    console.print(Text(f"\n$ trunkguard report {path} --format html", style="dim"))
+    console.print(f"The weekly report, one self-contained page: {page.resolve()}", soft_wrap=True)
+
+
+def _review(report: ScanReport, predicted: Forecast) -> list[str]:
+    """The check run and comment the App would post if the oldest branch were pull request
+    #1 and every other branch an open pull request, built without GitHub by the verdict the
+    App's review gives once it has measured (`bot.review.measure.figures`)."""
+    from bot.policy import default_config
+    from bot.review.evaluation import PullRequest, check_run, comment_body, verdict
+
+    branch = max(report.branches, key=lambda b: b.age_seconds)
+    others = [b.name for b in report.branches if b.name != branch.name]
+    pulls = {name: (n, "teammate") for n, name in enumerate(others, 2)}
+    policy = default_config().policy
+    subject = PullRequest(1, "you", branch.name, report.trunk.name)
+    judged = verdict(subject, branch.name, branch, predicted, pulls, policy)
+    run = check_run(judged, branch.head)
+    comment = comment_body(subject, judged, policy.comment.when) or "(no comment: all is well)"
+    return [
+        f"check run '{run.name}': {run.conclusion}: {run.title}",
+        "",
+        run.summary,
+        "",
+        "the one comment (kept up to date, never repeated):",
+        comment.split("\n", 1)[1],
+    ]

@@ -1,0 +1,155 @@
+"""What commands share once chosen: the repository, the store, progress bars, JSON on stdout,
+notes on stderr. Each helper loads what it needs (git, the store, rich) when called."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import platformdirs
+
+if TYPE_CHECKING:
+    import pygit2
+    from rich.progress import Progress
+
+    from analyzers.divergence import ScanReport
+    from analyzers.refs import Inventory, PullRule
+    from bot.store import Store
+
+PROGRESS_DELAY = 0.5  # seconds of silence before a progress bar is worth showing
+
+
+def cache_dir() -> Path:
+    """Return the user's cache directory for trunkguard (mirrors of URLs)."""
+    return Path(platformdirs.user_cache_dir("trunkguard"))
+
+
+def open_repo(target: str, cache: Path | None) -> pygit2.Repository:
+    """Open a local repository, or the mirror of a URL (fetched again)."""
+    from bot.mirrors.fetch import open_repository
+
+    return open_repository(target, cache or cache_dir())
+
+
+def repository_name(target: str) -> str:
+    """Name a repository in the store: its URL, or its absolute path."""
+    from bot.mirrors.fetch import is_url
+
+    return target if is_url(target) else str(Path(target).resolve())
+
+
+def open_store(db_url: str | None) -> Store:
+    """Open the store for this command, closed when the command ends."""
+    # Imported here: SQLAlchemy costs a third of a second to load, for nothing with --no-store.
+    from bot.store import Store, database_url
+
+    store = Store(database_url(db_url))
+    click.get_current_context().call_on_close(store.close)
+    return store.ready()
+
+
+def print_json(document: Any) -> None:
+    """Write a JSON document to stdout piece by piece: a scan of every pull request head of a
+    big mirror is a hundred megabytes of JSON, which need never be one string in memory."""
+    json.dump(document, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def say_left_out(found: Inventory, rule: PullRule) -> None:
+    """Tell on stderr, in one line, how many pull request heads were left out and why."""
+    from analyzers.refs import PullHeads
+
+    left = found.pulls_left_out
+    if not left.total:
+        return
+    if rule.open_numbers is not None:
+        why = "not in the list of open pull requests"
+        hint = "--open-pulls names the open ones"
+    else:
+        reasons = []
+        if left.in_trunk:
+            reasons.append(f"{left.in_trunk:,} already in trunk")
+        if left.inactive and rule.heads is PullHeads.NONE:
+            reasons.append("--pulls none")
+        elif left.inactive:
+            reasons.append(f"{left.inactive:,} with no commit in {rule.recent_days} days")
+        why = ", ".join(reasons)
+        hint = "--pulls all includes them"
+    click.echo(
+        f"trunkguard: {left.total:,} of {found.pulls_seen:,} pull request heads left out "
+        f"({why}); {hint}",
+        err=True,
+    )
+
+
+def unknown_line(counts: dict[str, int], what: str = "figures") -> str | None:
+    """Say in one line how many figures are unknown and why, or None if none is."""
+    if not counts:
+        return None
+    total = sum(counts.values())
+    reasons = "; ".join(f"{n:,}: {reason}" for reason, n in counts.items())
+    noun = what.removesuffix("s") if total == 1 else what
+    return f"trunkguard: {total:,} {noun} unknown ({reasons})"
+
+
+def say_unknown(counts: dict[str, int], what: str = "figures") -> None:
+    """Tell on stderr how many figures are unknown and why, if any is."""
+    line = unknown_line(counts, what)
+    if line:
+        click.echo(line, err=True)
+
+
+def say_gaps(report: ScanReport) -> None:
+    """Tell on stderr what a scan could not measure: unknown figures, unreadable branches."""
+    say_unknown(report.unknown_figures())
+    for branch in report.unreadable:
+        click.echo(f"trunkguard: branch {branch.name} left out: {branch.reason}", err=True)
+
+
+@contextmanager
+def progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """Yield a progress callback that shows a bar on stderr, when stderr is a terminal, once
+    the work takes a moment."""
+    enabled = sys.stderr.isatty()
+    started = time.monotonic()
+    bar: Progress | None = None
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar, task
+        if not enabled:
+            return
+        if bar is None:
+            if time.monotonic() - started < PROGRESS_DELAY:
+                return
+            bar = _bar(label)
+            bar.start()
+            task = bar.add_task(label, total=total)
+        assert task is not None
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def _bar(label: str) -> Progress:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )

@@ -1,0 +1,187 @@
+"""The service's processes: the webhook server, the scheduler and the Celery worker.
+
+They log what they do at INFO; the web, GitHub and queue libraries load when one starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from bot import logs
+
+if TYPE_CHECKING:
+    from bot.service.settings import AppCredentials, Settings
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--no-scheduler",
+    is_flag=True,
+    help="Serve webhooks only (another process runs `trunkguard scheduler`).",
+)
+def serve(host: str, port: int, no_scheduler: bool) -> None:
+    """Run the GitHub App: webhooks in, check runs and comments out.
+
+    Settings come from TRUNKGUARD_* environment variables (see the README); start-up fails
+    with one line per missing or bad setting. With no App credentials yet, the server offers
+    a setup page that registers the App on GitHub from its manifest and keeps its key and
+    secret in a file only this user can read (restart afterwards). Deliveries are verified,
+    recorded and queued: to jobs run in this process, or, with TRUNKGUARD_BROKER_URL, to
+    Celery workers (`trunkguard worker`). GET /healthz answers load balancers, GET /metrics
+    Prometheus. The scheduler runs here too unless --no-scheduler (run one per deployment).
+
+    \b
+    Examples:
+      trunkguard serve                      # first run: open http://127.0.0.1:8000/
+      TRUNKGUARD_APP_ID=1234 TRUNKGUARD_PRIVATE_KEY_PATH=key.pem \\
+        TRUNKGUARD_WEBHOOK_SECRET=... trunkguard serve --host 0.0.0.0 --port 8080
+      TRUNKGUARD_BROKER_URL=redis://redis.internal:6379/0 \\
+        TRUNKGUARD_DATABASE_URL=postgresql://trunkguard@db/trunkguard \\
+        trunkguard serve --no-scheduler
+    """
+    import uvicorn
+
+    from bot.service.metrics import watch_queue
+    from bot.service.runtime import start
+    from bot.service.scheduler import Scheduler
+    from bot.service.server import create_app, create_setup_app
+    from bot.service.settings import app_credentials, load_settings
+
+    logs.adjust(level=logging.INFO)
+    settings = load_settings(os.environ)
+    credentials = app_credentials(settings)
+    if credentials is None:
+        click.echo(
+            f"trunkguard: no GitHub App yet: open http://{host}:{port}/ to register it "
+            "(or set TRUNKGUARD_APP_ID, TRUNKGUARD_PRIVATE_KEY_PATH, TRUNKGUARD_WEBHOOK_SECRET)",
+            err=True,
+        )
+        setup = create_setup_app(
+            settings.github_api_url, settings.public_url, settings.credentials_file
+        )
+        uvicorn.run(setup, host=host, port=port, log_level="warning")
+        return
+    runtime = start(settings, credentials)
+    watch_queue(runtime.jobs.depth)
+    scheduler = None if no_scheduler else Scheduler(runtime.store, runtime.jobs).start()
+    server = create_app(credentials.webhook_secret.encode(), runtime.store, runtime.jobs)
+    try:
+        uvicorn.run(server, host=host, port=port, log_level="warning")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+        runtime.close()
+
+
+def _app_credentials(settings: Settings) -> AppCredentials:
+    """The App's credentials, or a one-line error saying how to give them."""
+    from bot.service.settings import app_credentials
+
+    credentials = app_credentials(settings)
+    if credentials is None:
+        raise click.ClickException(
+            "no GitHub App credentials: set TRUNKGUARD_APP_ID, TRUNKGUARD_PRIVATE_KEY_PATH "
+            "and TRUNKGUARD_WEBHOOK_SECRET, or register the App with `trunkguard serve`"
+        )
+    return credentials
+
+
+@click.command(name="scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler alone, without the webhook server: the nightly scan of every
+    installed repository and each repository's weekly report, run in this process.
+
+    `trunkguard serve` runs the same scheduler; run this instead where webhooks are served
+    elsewhere. Jobs and their times are kept in the store: a restart loses and repeats
+    nothing. Settings as for `serve` (TRUNKGUARD_* variables).
+
+    \b
+    Example:
+      TRUNKGUARD_APP_ID=1234 TRUNKGUARD_PRIVATE_KEY_PATH=key.pem \\
+        TRUNKGUARD_WEBHOOK_SECRET=... trunkguard scheduler
+    """
+    import threading
+
+    from bot.service.runtime import start
+    from bot.service.scheduler import Scheduler
+    from bot.service.settings import load_settings
+
+    settings = load_settings(os.environ)
+    credentials = _app_credentials(settings)
+    logs.adjust(level=logging.INFO)
+    runtime = start(settings, credentials)
+    scheduler = Scheduler(runtime.store, runtime.jobs).start()
+    click.echo("trunkguard: scheduler running; Ctrl-C stops it", err=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown()
+        runtime.close()
+
+
+@click.command()
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=9101,
+    show_default=True,
+    help="Serve Prometheus metrics on this port (0: none).",
+)
+@click.option("--name", default=None, help="This worker's name (default: celery's, host based).")
+def worker(metrics_port: int, name: str | None) -> None:
+    """Run a Celery worker: take jobs from the broker and run them, one at a time.
+
+    Needs TRUNKGUARD_BROKER_URL (Redis) and the App's settings as for `serve`, with a
+    store all processes share (TRUNKGUARD_DATABASE_URL, PostgreSQL). Start as many as the
+    work needs, on as many machines; each keeps its mirrors in TRUNKGUARD_MIRROR_DIR. A job
+    is acknowledged once run: a worker killed mid-job has it redone by another after
+    TRUNKGUARD_VISIBILITY_TIMEOUT seconds (300). Jobs that keep failing are listed by
+    `trunkguard jobs failed`.
+
+    \b
+    Examples:
+      TRUNKGUARD_BROKER_URL=redis://127.0.0.1:6379/0 \\
+        TRUNKGUARD_DATABASE_URL=postgresql://trunkguard@127.0.0.1/trunkguard trunkguard worker
+      trunkguard worker --metrics-port 9102 --name second@%h   # a second on the same machine
+    """
+    from bot.service.runtime import services_for
+    from bot.service.settings import load_settings
+    from bot.service.workers import celery_app, serve_jobs
+
+    settings = load_settings(os.environ)
+    if settings.broker_url is None:
+        raise click.ClickException(
+            "TRUNKGUARD_BROKER_URL is not set: a worker takes its jobs from Redis "
+            "(e.g. redis://127.0.0.1:6379/0); without one, `trunkguard serve` runs them itself"
+        )
+    credentials = _app_credentials(settings)
+    logs.adjust(level=logging.INFO)
+    store, services = services_for(settings, credentials)
+    app = celery_app(settings.broker_url, settings.visibility_timeout)
+    queue = serve_jobs(app, services)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from bot.service.metrics import REGISTRY, watch_queue
+
+        watch_queue(queue.depth)
+        start_http_server(metrics_port, registry=REGISTRY)
+    argv = ["worker", "--pool=solo", "--loglevel=INFO", "--without-heartbeat"]
+    argv += ["--without-gossip", "--without-mingle", "-Q", "trunkguard"]
+    if name:
+        argv += ["--hostname", name]
+    try:
+        app.worker_main(argv)
+    finally:
+        store.close()
+
+
+COMMANDS = (serve, scheduler_command, worker)
