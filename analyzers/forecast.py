@@ -25,8 +25,8 @@ from analyzers.objects import Fetcher, Scratch, scratch_view
 from analyzers.parallel import ProcessMap, default_workers
 from analyzers.refs import BranchRef, Inventory
 from analyzers.trunk import TrunkIndex, own_commits
+from analyzers.units import DAY
 
-DAY = 86400
 # From this many merges on, worker processes pay for their start: a merge costs milliseconds
 # (libgit2) to a second (git, on a branch years behind), a branch's scan far less.
 MERGES_PARALLEL_FROM = 16

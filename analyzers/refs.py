@@ -12,11 +12,11 @@ import pygit2
 from analyzers.errors import TrunkNotFoundError
 from analyzers.missing import READ_ERRORS
 from analyzers.trunk import TrunkIndex, own_commits
+from analyzers.units import DAY
 
 HEADS = "refs/heads/"
 REMOTES = "refs/remotes/"
 PULLS = "refs/pull/"
-DAY = 86400
 
 
 class PullHeads(StrEnum):

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from analyzers.history import History
-
-WEEK = 7 * 86400
+from analyzers.units import WEEK as WEEK  # re-exported: the week the trends count in
 
 
 @dataclass(frozen=True)

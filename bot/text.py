@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-DAY = 86400  # seconds
+from analyzers.units import DAY as DAY  # re-exported: the one day, for bot/ too
 
 _UNITS = (
-    (365 * 86400, "year"),
-    (30 * 86400, "month"),
-    (7 * 86400, "week"),
-    (86400, "day"),
+    (365 * DAY, "year"),
+    (30 * DAY, "month"),
+    (7 * DAY, "week"),
+    (DAY, "day"),
     (3600, "hour"),
     (60, "minute"),
     (1, "second"),
@@ -34,3 +35,9 @@ def iso_time(timestamp: int | None) -> str | None:
     if timestamp is None:
         return None
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def listing(items: Sequence[str], most: int) -> str:
+    """Join the first `most` items with commas and say how many more there are."""
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")

@@ -19,6 +19,7 @@ from bot.review.evaluation import (
     comment_body,
     evaluate,
     resolved_body,
+    verdict,
 )
 from tests.gitrepo import BOB, NOW, lines, numbered
 
@@ -80,6 +81,21 @@ def test_two_pull_requests_that_will_conflict_name_each_other(team):
     off = load_config("policy:\n  conflicts:\n    between_pulls: 'off'\n").policy
     quiet = evaluate(pull, report["tax"], (), clashes, off)
     assert quiet.conclusion is Conclusion.SUCCESS and quiet.annotations == ()
+
+
+def test_the_verdict_from_a_forecast_equals_the_evaluation_from_its_parts(team):
+    report, predicted = team
+    policy = default_config().policy
+    pulls = {"invoices": (21, "bob"), "tax": (22, "ada"), "old-feature": (12, "ada")}
+    for name, (number, author) in pulls.items():
+        pull = PullRequest(number, author, name, "main")
+        on_trunk = next((x.conflicts for x in predicted.with_trunk if x.branch == name), ())
+        clashes = clashes_for(name, predicted.pairs, pulls)
+        expected = evaluate(pull, report[name], on_trunk, clashes, policy)
+        assert verdict(pull, name, report[name], predicted, pulls, policy) == expected
+    judged = verdict(PullRequest(22, "ada", "tax", "main"), "tax", report["tax"], predicted,
+                     pulls, policy)  # fmt: skip
+    assert judged.title == "Will conflict with #21 by @bob once either lands"
 
 
 def test_a_healthy_pull_request_gets_success_and_no_comment(team):

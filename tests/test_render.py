@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text import humane_duration, iso_time
+from bot.text import humane_duration, iso_time, listing
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,17 @@ def test_humane_duration(seconds, text):
 def test_iso_time():
     assert iso_time(1_780_000_000) == "2026-05-28T20:26:40Z"
     assert iso_time(None) is None
+
+
+@pytest.mark.parametrize(
+    ("items", "most", "text"),
+    [
+        ([], 3, ""),
+        (["a"], 3, "a"),
+        (["a", "b", "c"], 3, "a, b, c"),
+        (["a", "b", "c", "d", "e"], 3, "a, b, c and 2 more"),
+        (["#1", "#2"], 1, "#1 and 1 more"),
+    ],
+)
+def test_listing_names_the_first_and_counts_the_rest(items, most, text):
+    assert listing(items, most) == text

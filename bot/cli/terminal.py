@@ -14,7 +14,7 @@ from rich.text import Text
 from analyzers.merges import ConflictKind
 from analyzers.replay import MergeDirection
 from bot.cli.payloads import by_age, nearest_rank
-from bot.text import humane_duration, iso_time
+from bot.text import humane_duration, iso_time, listing
 
 if TYPE_CHECKING:
     from analyzers.divergence import ScanReport
@@ -121,7 +121,7 @@ def forecast_text(forecast: Forecast) -> list[RenderableType]:
     if unrelated:
         out.append(Text(f"  unrelated history, not merged: {', '.join(unrelated)}"))
     for reason, names in _by_reason([(x.branch, x.unknown) for x in forecast.with_trunk]):
-        out.append(Text(f"  could not tell ({reason}): {_listing(names, 10)}"))
+        out.append(Text(f"  could not tell ({reason}): {listing(names, 10)}"))
     s = forecast.stats
     out.append(
         Text(
@@ -136,7 +136,7 @@ def forecast_text(forecast: Forecast) -> list[RenderableType]:
         out.append(Text(f"  {p.a} ↔ {p.b}: " + "; ".join(_conflict_line(c) for c in p.conflicts)))
     undecided = [(f"{p.a} ↔ {p.b}", p.unknown) for p in forecast.undecided]
     for reason, names in _by_reason(undecided):
-        out.append(Text(f"  could not tell ({reason}): {_listing(names, 10)}"))
+        out.append(Text(f"  could not tell ({reason}): {listing(names, 10)}"))
     if forecast.at_risk:
         out.append(Text("\nAt risk (changes within a few lines, no conflict yet)", style="bold"))
         for r in forecast.at_risk:
@@ -154,11 +154,6 @@ def _by_reason(items: list[tuple[str, Unknown | None]]) -> list[tuple[str, list[
         if gap is not None:
             grouped.setdefault(gap.reason, []).append(name)
     return list(grouped.items())
-
-
-def _listing(names: list[str], most: int) -> str:
-    shown = ", ".join(names[:most])
-    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> list[RenderableType]:
@@ -191,7 +186,7 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
             )
         )
     for reason, names in _by_reason([(m.commit[:10], m.unknown) for m in report.merges]):
-        out.append(Text(f"  could not redo ({reason}): {_listing(names, 10)}"))
+        out.append(Text(f"  could not redo ({reason}): {listing(names, 10)}"))
     if agreement is not None:
         out.append(
             Text(

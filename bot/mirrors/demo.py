@@ -9,8 +9,8 @@ from pathlib import Path
 import pygit2
 
 from bot.mirrors.writer import Person, RepoWriter
+from bot.text import DAY
 
-DAY = 86400
 TEAM = (
     Person("Grace Hopper", "grace@example.com", 60),
     Person("Linus Torvalds", "linus@example.com", -420),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.report.weekly import DAY, WeeklyReport
+from bot.report.weekly import WeeklyReport
+from bot.text import DAY
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from bot.report.charts import Chart, nice_ceiling, report_charts
 from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
 from bot.report.weekly import BranchLine, WeeklyReport
-from bot.text import humane_duration
+from bot.text import humane_duration, listing
 
 MARKER = "<!-- trunkguard:weekly-report -->"  # finds the report issue among others
 
@@ -90,9 +90,7 @@ def report_markdown(
         out += ["| Merge | Merged | Conflicted on | trunkguard's first warning | Lead time |"]
         out += ["|---|---|---|---|---|"]
         for p in report.paid:
-            paths = ", ".join(_code(path) for path in p.paths[:3])
-            if len(p.paths) > 3:
-                paths += f" and {len(p.paths) - 3} more"
+            paths = _paths(p.paths)
             warned = day(p.first_warning_at) if p.first_warning_at is not None else "–"
             out.append(
                 f"| {_code(p.merge_commit[:10])} {_plain(p.summary)} | {day(p.merged_at)} | "
@@ -177,8 +175,7 @@ def report_markdown(
 
 
 def _paths(paths: tuple[str, ...]) -> str:
-    shown = ", ".join(_code(p) for p in paths[:3])
-    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return listing([_code(p) for p in paths], 3)
 
 
 def _table(lines: tuple[BranchLine, ...], logins: Mapping[int, str], mention: bool) -> list[str]:

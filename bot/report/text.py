@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.report.weekly import Direction, Measure, Unit, WeeklyReport
-from bot.text import humane_duration
+from bot.text import DAY, humane_duration
 
 
 def figure(measure: Measure, value: float | None) -> str:
@@ -45,7 +45,7 @@ def moment(timestamp: int) -> str:
 
 def period(report: WeeklyReport) -> str:
     """The week's dates: Mon 23 Nov – Sun 29 Nov 2026."""
-    last = report.start + 6 * 86400
+    last = report.start + 6 * DAY
     year = datetime.fromtimestamp(last, UTC).year
     return f"{day(report.start)} – {day(last)} {year}"
 

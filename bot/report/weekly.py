@@ -11,8 +11,8 @@ from analyzers.divergence import BranchReport
 from analyzers.forecast import LandStep, land_order
 from analyzers.history import PaidConflict
 from analyzers.trends import WEEK, WeekFigures
+from bot.text import DAY
 
-DAY = 86400
 TREND_WEEKS = 12  # weeks shown in the charts
 BASELINE_WEEKS = 4  # the trend a week is compared with: the mean of the weeks before it
 LISTED = 10  # rows in each list of branches

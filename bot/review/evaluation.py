@@ -16,7 +16,7 @@ from analyzers.forecast import Forecast, PairForecast
 from analyzers.merges import Conflict
 from bot.github.records import CheckAnnotation, CheckRun, OpenPull
 from bot.policy import Policy
-from bot.text import DAY, humane_duration
+from bot.text import DAY, humane_duration, listing
 
 CHECK_NAME = "trunkguard"  # the check run's name, which branch protection rules require
 MARKER = "<!-- trunkguard:pr-comment -->"  # finds our one comment again, to edit it in place
@@ -195,14 +195,13 @@ def evaluate(
 
     trunk_level = _level(policy.conflicts.with_trunk)
     if trunk_conflicts and trunk_level is not None:
-        paths = ", ".join(f"{c.path}{_lines(c.theirs_ranges)}" for c in trunk_conflicts[:3])
-        more = f" and {len(trunk_conflicts) - 3} more" if len(trunk_conflicts) > 3 else ""
+        paths = listing([f"{c.path}{_lines(c.theirs_ranges)}" for c in trunk_conflicts], 3)
         count = len(trunk_conflicts)
         findings.append(
             Finding(
                 trunk_level,
                 f"Conflicts with {pull.base} on {count} file{'s' if count != 1 else ''}",
-                f"{paths}{more}",
+                paths,
             )
         )
         for c in trunk_conflicts:

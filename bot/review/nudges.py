@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.text import DAY, humane_duration
+from bot.text import DAY, humane_duration, listing
 
 MARKER = "<!-- trunkguard:nudge -->"
 
@@ -27,9 +27,7 @@ def nudge_body(pull: IdlePull) -> str:
     idle = f"No commit for {since}"
     others = pull.conflicting
     if others:
-        listed = ", ".join(f"#{n}" for n in others[:5]) + (
-            f" and {len(others) - 5} more" if len(others) > 5 else ""
-        )
+        listed = listing([f"#{n}" for n in others], 5)
         count = len(others)
         verb = "s conflict" if count != 1 else " conflicts"
         stake = (

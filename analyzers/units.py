@@ -1,0 +1,4 @@
+"""Units of time the analyses count in, in seconds."""
+
+DAY = 86400
+WEEK = 7 * DAY
