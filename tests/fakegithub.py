@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Request, Response
 
+from tests.gitrepo import BOB, GitRepo, numbered
+
 FIXTURES = Path(__file__).parent / "fixtures" / "github" / "rest"
 EXAMPLES = FIXTURES / "openapi-examples"
 
@@ -473,3 +475,22 @@ class FakeGitHub:
             elif name:
                 headers[name] = value
         return Response(payload, status, headers)
+
+
+def push_two_conflicting_pulls(github: FakeGitHub, full_name: str) -> GitRepo:
+    """Fill `full_name` (already added to the fake): an old branch (#7, by bob) and a young
+    one (#8, by ada) that edit the same lines of app.py, so each will conflict with the
+    other once either lands."""
+    path = github.root / f"{full_name}.git"
+    t = GitRepo(path.parent / "build.git")
+    base = t.commit({"app.py": numbered(), "README": "app\n"}, days_ago=40, branch="main")
+    old = t.commit({"app.py": numbered(changes={10: "old branch"})}, days_ago=19,
+                   parents=[base], branch="old-feature", author=BOB)  # fmt: skip
+    young = t.commit({"app.py": numbered(changes={10: "young branch"})}, days_ago=0.5,
+                     parents=[base], branch="young-feature")  # fmt: skip
+    t.ref("refs/pull/7/head", old)
+    t.ref("refs/pull/8/head", young)
+    t.git("push", "--quiet", str(path), "+refs/*:refs/*")
+    github.add_pull(full_name, Pull(7, "bob", "old-feature", "main"))
+    github.add_pull(full_name, Pull(8, "ada", "young-feature", "main"))
+    return t

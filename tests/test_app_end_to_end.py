@@ -24,7 +24,7 @@ from bot.service.queue import InProcessQueue
 from bot.service.server import create_app
 from bot.store import Store
 from tests.conftest import APP_ID
-from tests.fakegithub import FakeGitHub, Fault, Pull
+from tests.fakegithub import FakeGitHub, Fault, Pull, push_two_conflicting_pulls
 from tests.gitrepo import BOB, NOW, GitRepo, numbered
 
 WEBHOOKS = Path(__file__).parent / "fixtures/github/webhooks"
@@ -86,22 +86,9 @@ def served(tmp_path, db_url, github, keys):
 
 
 def build(github: FakeGitHub) -> GitRepo:
-    """acme/app: an old branch (#7, by bob) and a young one (#8, by ada) that edit the same
-    lines of app.py, so each will conflict with the other once either lands."""
-    path = github.add_repository(REPO, INSTALLATION, "main")
-    t = GitRepo.__new__(GitRepo)
-    GitRepo.__init__(t, path.parent / "build.git")
-    base = t.commit({"app.py": numbered(), "README": "app\n"}, days_ago=40, branch="main")
-    old = t.commit({"app.py": numbered(changes={10: "old branch"})}, days_ago=19,
-                   parents=[base], branch="old-feature", author=BOB)  # fmt: skip
-    young = t.commit({"app.py": numbered(changes={10: "young branch"})}, days_ago=0.5,
-                     parents=[base], branch="young-feature")  # fmt: skip
-    t.ref("refs/pull/7/head", old)
-    t.ref("refs/pull/8/head", young)
-    t.git("push", "--quiet", str(path), "+refs/*:refs/*")
-    github.add_pull(REPO, Pull(7, "bob", "old-feature", "main"))
-    github.add_pull(REPO, Pull(8, "ada", "young-feature", "main"))
-    return t
+    """acme/app with #7 and #8, which will conflict (push_two_conflicting_pulls)."""
+    github.add_repository(REPO, INSTALLATION, "main")
+    return push_two_conflicting_pulls(github, REPO)
 
 
 def pull_request_event(action: str, number: int, head_ref: str, head_sha: str) -> dict:

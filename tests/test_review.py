@@ -35,8 +35,8 @@ from bot.review.pull import Outcome, review_pull_request, stored_memo
 from bot.review.repo_config import CONFIG_PATH, config_failure, read_config
 from bot.store import Store
 from tests.conftest import APP_ID
-from tests.fakegithub import Pull
-from tests.gitrepo import BOB, NOW, GitRepo, numbered
+from tests.fakegithub import push_two_conflicting_pulls
+from tests.gitrepo import NOW
 
 INSTALLATION = 42
 REPO = "acme/app"
@@ -193,26 +193,9 @@ def test_an_unusable_configuration_fails_the_check_and_leaves_the_comment(github
 # -- the review, from the mirror ---------------------------------------------------------
 
 
-def build(github) -> GitRepo:
-    """acme/app: #7 (bob, 19 days old) and #8 (ada, young) edit the same line of app.py."""
-    path = github.root / f"{REPO}.git"
-    t = GitRepo(path.parent / "build.git")
-    base = t.commit({"app.py": numbered()}, days_ago=40, branch="main")
-    old = t.commit({"app.py": numbered(changes={10: "old"})}, days_ago=19, parents=[base],
-                   branch="old-feature", author=BOB)  # fmt: skip
-    young = t.commit({"app.py": numbered(changes={10: "young"})}, days_ago=0.5, parents=[base],
-                     branch="young-feature")  # fmt: skip
-    t.ref("refs/pull/7/head", old)
-    t.ref("refs/pull/8/head", young)
-    t.git("push", "--quiet", str(path), "+refs/*:refs/*")
-    github.add_pull(REPO, Pull(7, "bob", "old-feature", "main"))
-    github.add_pull(REPO, Pull(8, "ada", "young-feature", "main"))
-    return t
-
-
 @pytest.fixture
 def built(github, client):
-    return build(github)  # after `client`, which adds the repository to the fake
+    return push_two_conflicting_pulls(github, REPO)  # after `client`, which adds the repository
 
 
 def test_a_review_measures_posts_and_then_has_nothing_new_to_say(

@@ -19,8 +19,8 @@ import pygit2
 
 from analyzers.forecast import ForecastMemo, forecast
 from analyzers.refs import inventory
-from tests.bench.bench_scan import BENCH_DIR, NOW_ISO, TRUNKGUARD, run_timed
-from tests.bench.monorepo import END, Shape, generate
+from tests.bench.bench_scan import NOW_ISO, TRUNKGUARD, run_timed
+from tests.bench.monorepo import END, generated
 from tests.gitrepo import git_merge_tree
 
 ACTIVE_DAYS = 7  # about 200 active branches in the generated repository
@@ -37,11 +37,7 @@ def fresh_copy(source: Path, into: Path) -> Path:
 def main() -> None:
     runs = int(os.environ.get("BENCH_RUNS", "5"))
     sample = int(os.environ.get("BENCH_GIT_SAMPLE", "150"))
-    shape = Shape()
-    source = BENCH_DIR / shape.directory_name()
-    if not source.exists():
-        BENCH_DIR.mkdir(exist_ok=True)
-        generate(shape, source)
+    source = generated()
     scratch = Path(tempfile.mkdtemp(prefix="trunkguard-bench-"))
     try:
         command = [

@@ -28,8 +28,7 @@ from bot.policy import default_config
 from bot.review.measure import _TRUNKS, figures
 from bot.review.pull import review_pull_request
 from bot.store import Store
-from tests.bench.bench_scan import BENCH_DIR
-from tests.bench.monorepo import END, Shape, generate
+from tests.bench.monorepo import END, Shape, generated
 from tests.fakegithub import FakeGitHub, Pull, app_key_pair
 
 OPEN = 200
@@ -39,10 +38,6 @@ REPOSITORY = "acme/mono"
 def main() -> None:
     runs = int(os.environ.get("BENCH_RUNS", "5"))
     shape = Shape()
-    source = BENCH_DIR / shape.directory_name()
-    if not source.exists() and not os.environ.get("BENCH_MIRROR"):
-        BENCH_DIR.mkdir(exist_ok=True)
-        generate(shape, source)
     scratch = Path(tempfile.mkdtemp(prefix="trunkguard-bench-review-"))
     private, public = app_key_pair()
     github = FakeGitHub(scratch / "mirrors", 1, public)
@@ -63,7 +58,7 @@ def main() -> None:
                 github.add_pull(REPOSITORY, Pull(number, "dev", f"pr-{number}", "main"))
             now = int(time.time())
         else:
-            shutil.copytree(source, mirror)
+            shutil.copytree(generated(shape), mirror)
             repo = pygit2.Repository(str(mirror))
             branches = sorted(
                 (r for r in repo.references

@@ -18,10 +18,10 @@ from typing import Any
 
 import pygit2
 
-from tests.bench.monorepo import END, Shape, generate
+from tests.bench.monorepo import BENCH_DIR as BENCH_DIR
+from tests.bench.monorepo import END, Shape, generated
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH_DIR = ROOT / ".bench"
 NOW_ISO = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(END))
 TRUNKGUARD = str(Path(sys.executable).with_name("trunkguard"))
 
@@ -117,11 +117,7 @@ def main() -> None:
     runs = int(os.environ.get("BENCH_RUNS", "5"))
     baseline_runs = int(os.environ.get("BENCH_BASELINE_RUNS", "3"))
     shape = Shape()
-    repo = BENCH_DIR / shape.directory_name()
-    if not repo.exists():
-        print(f"generating {repo.name} (once; kept in .bench/) ...", flush=True)
-        BENCH_DIR.mkdir(exist_ok=True)
-        generate(shape, repo)
+    repo = generated(shape)
     pygit_repo = pygit2.Repository(str(repo))
     branch_refs = sorted(r for r in pygit_repo.references if r.startswith("refs/heads/b/"))
     trunk = "refs/heads/main"

@@ -16,10 +16,9 @@ import sys
 from pathlib import Path
 
 from tests.bench.bench_scan import NOW_ISO
-from tests.bench.monorepo import Shape, generate
+from tests.bench.monorepo import BENCH_DIR, Shape, generated
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH_DIR = ROOT / ".bench"
 BASELINE = "34d7d2c"
 # Runs a command in a child and prints its wall time and peak RSS (KiB): the probe's own
 # start-up counts in neither.
@@ -93,11 +92,7 @@ def figures(scan_json: str) -> set[tuple[object, ...]]:
 def main() -> None:
     runs = int(os.environ.get("BENCH_RUNS", "5"))
     shape = Shape()
-    repo = BENCH_DIR / shape.directory_name()
-    if not repo.exists():
-        print(f"generating {repo.name} (once; kept in .bench/) ...", flush=True)
-        BENCH_DIR.mkdir(exist_ok=True)
-        generate(shape, repo)
+    repo = generated(shape)
     versions = [Version("now", ROOT)]
     folder = baseline_worktree()
     if folder is not None:

@@ -18,8 +18,7 @@ from sqlalchemy.engine import make_url
 from analyzers.divergence import scan
 from analyzers.refs import inventory
 from bot.store import Store
-from tests.bench.bench_scan import BENCH_DIR
-from tests.bench.monorepo import END, Shape, generate
+from tests.bench.monorepo import END, generated
 
 POSTGRES = os.environ.get(
     "TRUNKGUARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -37,12 +36,7 @@ def timed_writes(store: Store, report, runs: int) -> list[float]:
 
 def main() -> None:
     runs = int(os.environ.get("BENCH_RUNS", "5"))
-    shape = Shape()
-    path = BENCH_DIR / shape.directory_name()
-    if not path.exists():
-        BENCH_DIR.mkdir(exist_ok=True)
-        generate(shape, path)
-    repo = pygit2.Repository(str(path))
+    repo = pygit2.Repository(str(generated()))
     report = scan(repo, inventory(repo), END)
     print(f"\nstore: writing one scan of {len(report.branches)} branches, median of {runs} runs")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 GENERATOR_VERSION = 2
 DAY = 86400
+BENCH_DIR = Path(__file__).resolve().parents[2] / ".bench"  # git-ignored; generated once
 END = 1_780_000_000  # the generated history ends here; benchmarks scan "now" = END
 PEOPLE = [(f"Dev {n:02d}", f"dev{n:02d}@example.com") for n in range(40)]
 
@@ -164,4 +165,15 @@ def generate(shape: Shape, path: Path) -> Path:
         raise RuntimeError("git fast-import failed")
     subprocess.run(["git", "-C", str(path), "repack", "-adq"], check=True)
     subprocess.run(["git", "-C", str(path), "commit-graph", "write", "--reachable"], check=True)
+    return path
+
+
+def generated(shape: Shape | None = None) -> Path:
+    """The generated repository of `shape` (default: Shape()), built once into .bench/."""
+    shape = shape or Shape()
+    path = BENCH_DIR / shape.directory_name()
+    if not path.exists():
+        print(f"generating {path.name} (once; kept in .bench/) ...", flush=True)
+        BENCH_DIR.mkdir(exist_ok=True)
+        generate(shape, path)
     return path
