@@ -8,22 +8,22 @@ from itertools import combinations
 
 import pygit2
 
+from analyzers.conflicts import Conflict
 from analyzers.divergence import merge_base
-from analyzers.merges import (
+from analyzers.mergejobs import (
     Change,
-    Conflict,
     MergeCache,
     MergeJob,
     MergeResult,
     PairJob,
     cached,
     failed_job,
-    run_jobs,
 )
 from analyzers.missing import Unknown
 from analyzers.objects import Fetcher, Scratch, scratch_view
 from analyzers.parallel import ProcessMap, default_workers
 from analyzers.refs import BranchRef, Inventory
+from analyzers.trials import run_jobs
 from analyzers.trunk import TrunkIndex, own_commits
 from analyzers.units import DAY
 

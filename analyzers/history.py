@@ -9,9 +9,10 @@ from dataclasses import dataclass
 import pygit2
 
 from analyzers.leadtime import first_warning
-from analyzers.merges import MergeCache, MergeJob, MergeResult, cached, run_job
+from analyzers.mergejobs import MergeCache, MergeJob, MergeResult, cached
 from analyzers.missing import READ_ERRORS
 from analyzers.objects import Fetcher, Scratch, scratch_view
+from analyzers.trials import run_job
 from analyzers.trunk import TrunkIndex
 
 

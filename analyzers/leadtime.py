@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import pygit2
 
-from analyzers.merges import MergeCache, MergeJob, MergeResult, cached, run_job
+from analyzers.mergejobs import MergeCache, MergeJob, MergeResult, cached
 from analyzers.missing import READ_ERRORS
 from analyzers.objects import Scratch
+from analyzers.trials import run_job
 
 CHAIN_LIMIT = 5000  # commits of one side's first-parent line looked at, newest first
 

@@ -8,10 +8,12 @@ from enum import StrEnum
 
 import pygit2
 
+from analyzers.conflicts import Conflict
 from analyzers.leadtime import FirstWarning, first_warning
-from analyzers.merges import Conflict, MergeCache, MergeJob, cached, run_job
+from analyzers.mergejobs import MergeCache, MergeJob, cached
 from analyzers.missing import Unknown
 from analyzers.objects import Fetcher, scratch_view
+from analyzers.trials import run_job
 from analyzers.trunk import TrunkIndex
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pygit2
 import pytest
 
+from analyzers.conflicts import ConflictKind
 from analyzers.forecast import ForecastMemo, forecast, land_order
-from analyzers.merges import ConflictKind
 from analyzers.refs import inventory
 from tests.gitrepo import NOW, GitRepo, git_landed, git_merge_tree, numbered
 

@@ -11,7 +11,7 @@ import pytest
 
 from analyzers.errors import MergeError
 from analyzers.git import Git, GitError, Message, Staged, find_git, parse_merge_tree
-from analyzers.merges import MergeJob, PairJob, engine_id
+from analyzers.mergejobs import MergeJob, PairJob, engine_id
 
 BLOB = 0o100644
 

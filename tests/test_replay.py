@@ -9,7 +9,7 @@ import pygit2
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from analyzers.merges import ConflictKind
+from analyzers.conflicts import ConflictKind
 from analyzers.replay import MergeDirection, replay
 from tests.gitrepo import DAY, NOW, GitCrashed, git_merge_tree, lines, numbered
 from tests.test_forecast_properties import OPS, build

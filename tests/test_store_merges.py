@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from analyzers.conflicts import Conflict, ConflictKind
 from analyzers.forecast import ForecastMemo
-from analyzers.merges import Conflict, ConflictKind, MergeResult, engine_id
+from analyzers.mergejobs import MergeResult, engine_id
 from bot.store import Store
 from bot.store.models import MergeCacheEntry
 

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import inspect
 
-from analyzers.merges import Conflict, ConflictKind, MergeResult, engine_id
+from analyzers.conflicts import Conflict, ConflictKind
+from analyzers.mergejobs import MergeResult, engine_id
 from bot.store import Store
 
 TREE = "7" * 40

@@ -11,8 +11,9 @@ import pytest
 from analyzers import trials
 from analyzers.conflicts import Conflict, ConflictKind
 from analyzers.git import Git, find_git
-from analyzers.merges import MergeJob, run_job
+from analyzers.mergejobs import MergeJob
 from analyzers.objects import scratch_view
+from analyzers.trials import run_job
 
 
 def conflicted_pair(make_repo):

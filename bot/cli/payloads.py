@@ -10,10 +10,10 @@ from analyzers.replay import MergeDirection
 from bot.text import iso_time
 
 if TYPE_CHECKING:
+    from analyzers.conflicts import Conflict
     from analyzers.divergence import BranchReport, ScanReport
     from analyzers.forecast import Forecast
     from analyzers.leadtime import FirstWarning
-    from analyzers.merges import Conflict
     from analyzers.missing import Unknown
     from analyzers.replay import ReplayReport
     from analyzers.trends import WeekFigures

@@ -11,15 +11,15 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from analyzers.merges import ConflictKind
+from analyzers.conflicts import ConflictKind
 from analyzers.replay import MergeDirection
 from bot.cli.payloads import by_age, nearest_rank
 from bot.text import humane_duration, iso_time, listing
 
 if TYPE_CHECKING:
+    from analyzers.conflicts import Conflict
     from analyzers.divergence import ScanReport
     from analyzers.forecast import Forecast
-    from analyzers.merges import Conflict
     from analyzers.missing import Unknown
     from analyzers.replay import ReplayReport
     from analyzers.trends import WeekFigures

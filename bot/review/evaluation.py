@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from analyzers.conflicts import Conflict
 from analyzers.divergence import BranchReport
 from analyzers.forecast import Forecast, PairForecast
-from analyzers.merges import Conflict
 from bot.github.records import CheckAnnotation, CheckRun, OpenPull
 from bot.policy import Policy
 from bot.text import DAY, humane_duration, listing

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from analyzers.conflicts import Conflict, ConflictKind
 from analyzers.forecast import ForecastMemo
 from analyzers.history import MergedWork as MergedWorkRecord
-from analyzers.merges import Conflict, ConflictKind, MergeKey, MergeResult, engine_id
+from analyzers.mergejobs import MergeKey, MergeResult, engine_id
 from bot.store.engine import Database, moment, upsert
 from bot.store.models import MergeCacheEntry, MergedWork
 

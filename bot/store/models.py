@@ -115,7 +115,7 @@ class MergeCacheEntry(Base):
     base: Mapped[str] = mapped_column(SHA, primary_key=True)
     ours: Mapped[str] = mapped_column(SHA, primary_key=True)
     theirs: Mapped[str] = mapped_column(SHA, primary_key=True)
-    # analyzers.merges.engine_id(): engine version, libgit2's and git's, as workers may differ.
+    # analyzers.mergejobs.engine_id(): engine version, libgit2's and git's, as workers may differ.
     engine: Mapped[str] = mapped_column(String(128), primary_key=True)
     result: Mapped[dict[str, Any]]
 

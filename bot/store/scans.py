@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from analyzers.divergence import BranchReport, ScanReport
 from analyzers.forecast import Forecast
-from analyzers.merges import ENGINE_VERSION
+from analyzers.mergejobs import ENGINE_VERSION
 from analyzers.missing import Unknown
 from analyzers.trends import week_start
 from bot.store.engine import Database, aware, moment

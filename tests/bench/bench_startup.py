@@ -107,6 +107,7 @@ def main() -> None:
         ("trunkguard --help", ("--help",), runs * 2),
         ("trunkguard scan --help", ("scan", "--help"), runs * 2),
         ("trunkguard scan --json --no-store", scan, runs),
+        ("trunkguard scan --no-store (table)", tuple(a for a in scan if a != "--json"), runs),
     ]
     print(f"\n{'what':34} {'version':>8} {'median s':>9} {'peak MiB':>9} {'x now':>7}")
     for label, args, count in cases:
