@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.markup import visible
+
 FORMATS = ("text", "json")
 FORMAT_VARIABLE = "TRUNKGUARD_LOG_FORMAT"
 # Every attribute a LogRecord has without `extra=`; the others are the caller's fields.
@@ -42,7 +44,7 @@ def _value(value: Any) -> str:
     """Write a field's value so that the line stays one line and splits back into pairs."""
     if isinstance(value, str):
         plain = value and not any(c.isspace() or c in '"=\\' for c in value)
-        return value if plain else json.dumps(value, ensure_ascii=False)
+        return visible(value) if plain else visible(json.dumps(value, ensure_ascii=False))
     if value is None or isinstance(value, bool | int | float):
         return json.dumps(value)
     return json.dumps(value, ensure_ascii=False, default=str)
@@ -52,7 +54,9 @@ class TextFormatter(logging.Formatter):
     """`time LEVEL logger: message key=value ...`, then the traceback if there is one."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = f"{_time(record)} {record.levelname} {record.name}: {record.getMessage()}"
+        # Names from git or a payload reach messages: the line stays one line, nothing acts.
+        message = visible(record.getMessage())
+        line = f"{_time(record)} {record.levelname} {record.name}: {message}"
         pairs = " ".join(f"{key}={_value(value)}" for key, value in fields(record).items())
         text = f"{line} {pairs}" if pairs else line
         if record.exc_info:

@@ -53,7 +53,7 @@ def test_an_old_branch_that_conflicts_with_trunk_fails(team):
     assert result.title == "Branch is 19 days old; the limit is 14 days (and 1 more)"
     assert [f.text for f in result.findings] == [
         "Branch is 19 days old; the limit is 14 days",
-        "Conflicts with main on 1 file: app.py (lines 5)",
+        "Conflicts with main on 1 file: `app.py` (lines 5)",
     ]
     assert [(a.path, a.start_line, a.end_line, a.level) for a in result.annotations] == [
         ("app.py", 5, 5, "warning")  # conflicts warn by default; only age fails
@@ -61,7 +61,7 @@ def test_an_old_branch_that_conflicts_with_trunk_fails(team):
     assert result.summary.splitlines()[2] == "| 19 days old | 2 | 1 | 1 | 1 |"
     body = comment_body(pull, result, "problems")
     assert body is not None and body.startswith(MARKER)
-    assert "- Conflicts with main on 1 file: app.py (lines 5)" in body
+    assert "- Conflicts with main on 1 file: `app.py` (lines 5)" in body
 
 
 def test_two_pull_requests_that_will_conflict_name_each_other(team):
@@ -72,7 +72,7 @@ def test_two_pull_requests_that_will_conflict_name_each_other(team):
     result = evaluate(pull, report["tax"], (), clashes, default_config().policy)
     assert result.conclusion is Conclusion.NEUTRAL
     assert result.title == "Will conflict with #21 by @bob once either lands"
-    assert result.findings[0].detail == "billing.py (lines 30)"
+    assert result.findings[0].detail == "`billing.py` (lines 30)"
     assert [(a.path, a.start_line, a.message) for a in result.annotations] == [
         ("billing.py", 30, "Conflicts with #21")
     ]

@@ -24,11 +24,12 @@ def translated(error: Exception) -> click.ClickException | None:
 
     from analyzers.errors import AnalysisError, WorkerError
     from bot.errors import TrunkguardError
+    from bot.markup import visible
 
     if isinstance(error, TrunkguardError | AnalysisError):
-        return click.ClickException(str(error))
+        return click.ClickException(visible(str(error), keep="\n"))  # several problems: a line each
     if isinstance(error, pygit2.GitError):
-        return click.ClickException(f"git error: {error}")
+        return click.ClickException(visible(f"git error: {error}"))
     if os.environ.get("TRUNKGUARD_DEBUG"):
         return None
     logger.debug("unexpected error", exc_info=True)
@@ -39,7 +40,7 @@ def translated(error: Exception) -> click.ClickException | None:
         else (type(error).__name__, str(error))
     )
     return click.ClickException(
-        f"internal error: {kind}: {message} "
+        f"internal error: {kind}: {visible(message)} "
         "(a bug: please report it; TRUNKGUARD_DEBUG=1 shows the traceback)"
     )
 

@@ -1,8 +1,13 @@
-"""Text for people: the terminal's tables and lines."""
+"""Text for people: the terminal's tables and lines.
+
+Every cell and line is a rich `Text`, never read as console markup, and what comes from git
+goes through `visible`: an author named "[/bold]" or "\\x1b[2J" is printed, not obeyed.
+"""
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,6 +19,7 @@ from rich.text import Text
 from analyzers.conflicts import ConflictKind
 from analyzers.replay import MergeDirection
 from bot.cli.payloads import by_age, nearest_rank
+from bot.markup import visible
 from bot.text import humane_duration, iso_time, listing
 
 if TYPE_CHECKING:
@@ -35,6 +41,16 @@ def branch_label(name: str, pulls: tuple[int, ...]) -> str:
     return " ".join([name, *numbers])
 
 
+def _row(table: Table, cells: list[str]) -> None:
+    """Add a row of cells as they are: never read as markup, control characters shown."""
+    table.add_row(*(Text(visible(cell)) for cell in cells))
+
+
+def _names(names: Sequence[str], most: int | None = None) -> str:
+    """List names from git as they are, all of them or the first `most`."""
+    return listing([visible(name) for name in names], len(names) if most is None else most)
+
+
 def _count(value: int | None) -> str:
     return "?" if value is None else str(value)
 
@@ -47,13 +63,18 @@ def _authors_cell(authors: tuple[str, ...]) -> str:
 
 def scan_table(report: ScanReport, width: int = 120) -> Table:
     """Return a table of the branches, oldest first; narrow terminals get fewer columns."""
+    caption = Text(
+        "age: since the first own commit · base: age of the trunk snapshot it started "
+        "from · overlap: files changed on both sides",
+        style="table.caption",  # as rich styles a caption given as a string
+    )
+    trunk = visible(report.trunk.name)
     table = Table(
-        title=f"{len(report.branches)} branches against trunk '{report.trunk.name}'",
+        title=Text(f"{len(report.branches)} branches against trunk '{trunk}'", style="table.title"),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
-        caption="age: since the first own commit · base: age of the trunk snapshot it started "
-        "from · overlap: files changed on both sides",
+        caption=caption,
         caption_justify="left",
     )
     # Columns by importance; a narrow terminal drops the least useful ones instead of folding.
@@ -86,10 +107,10 @@ def scan_table(report: ScanReport, width: int = 120) -> Table:
             "overlap": "?" if b.overlap_files is None else str(len(b.overlap_files)),
             "authors": _authors_cell(b.authors),
         }
-        table.add_row(*(cells[c] for c in columns))
+        _row(table, [cells[c] for c in columns])
     reasons = sorted({gap.reason for b in report.branches for gap in b.unknown})
     if reasons:
-        table.caption = f"{table.caption}\n? unknown: {'; '.join(reasons)}"
+        caption.append(f"\n? unknown: {visible('; '.join(reasons))}")
     return table
 
 
@@ -100,10 +121,10 @@ def _ranges(ranges: tuple[tuple[int, int], ...]) -> str:
 def _conflict_line(conflict: Conflict) -> str:
     if conflict.kind is ConflictKind.CONTENT:
         return (
-            f"{conflict.path} (lines {_ranges(conflict.ours_ranges)} | "
+            f"{visible(conflict.path)} (lines {_ranges(conflict.ours_ranges)} | "
             f"{_ranges(conflict.theirs_ranges)})"
         )
-    return f"{conflict.path} ({conflict.kind})"
+    return f"{visible(conflict.path)} ({conflict.kind})"
 
 
 def forecast_text(forecast: Forecast) -> list[RenderableType]:
@@ -111,17 +132,18 @@ def forecast_text(forecast: Forecast) -> list[RenderableType]:
     out: list[RenderableType] = []
     blocked = [x for x in forecast.with_trunk if x.conflicts]
     unrelated = [x.branch for x in forecast.with_trunk if x.unrelated]
-    out.append(Text(f"Conflicts with trunk '{forecast.trunk}'", style="bold"))
+    out.append(Text(f"Conflicts with trunk '{visible(forecast.trunk)}'", style="bold"))
     if not blocked and not any(x.unknown for x in forecast.with_trunk):
         out.append(Text("  none: every branch merges cleanly into trunk"))
     elif not blocked:
         out.append(Text("  none known"))
     for x in blocked:
-        out.append(Text(f"  {x.branch}: " + "; ".join(_conflict_line(c) for c in x.conflicts)))
+        conflicts = "; ".join(_conflict_line(c) for c in x.conflicts)
+        out.append(Text(f"  {visible(x.branch)}: {conflicts}"))
     if unrelated:
-        out.append(Text(f"  unrelated history, not merged: {', '.join(unrelated)}"))
+        out.append(Text(f"  unrelated history, not merged: {_names(unrelated)}"))
     for reason, names in _by_reason([(x.branch, x.unknown) for x in forecast.with_trunk]):
-        out.append(Text(f"  could not tell ({reason}): {listing(names, 10)}"))
+        out.append(Text(f"  could not tell ({visible(reason)}): {_names(names, 10)}"))
     s = forecast.stats
     out.append(
         Text(
@@ -133,19 +155,24 @@ def forecast_text(forecast: Forecast) -> list[RenderableType]:
     if not forecast.pairs:
         out.append(Text("  none"))
     for p in forecast.pairs:
-        out.append(Text(f"  {p.a} ↔ {p.b}: " + "; ".join(_conflict_line(c) for c in p.conflicts)))
-    undecided = [(f"{p.a} ↔ {p.b}", p.unknown) for p in forecast.undecided]
+        conflicts = "; ".join(_conflict_line(c) for c in p.conflicts)
+        out.append(Text(f"  {_pair(p.a, p.b)}: {conflicts}"))
+    undecided = [(_pair(p.a, p.b), p.unknown) for p in forecast.undecided]
     for reason, names in _by_reason(undecided):
-        out.append(Text(f"  could not tell ({reason}): {listing(names, 10)}"))
+        out.append(Text(f"  could not tell ({visible(reason)}): {listing(names, 10)}"))
     if forecast.at_risk:
         out.append(Text("\nAt risk (changes within a few lines, no conflict yet)", style="bold"))
         for r in forecast.at_risk:
-            out.append(Text(f"  {r.a} ↔ {r.b}: {', '.join(r.paths)}"))
+            out.append(Text(f"  {_pair(r.a, r.b)}: {_names(r.paths)}"))
     if forecast.land_order:
         out.append(Text("\nSuggested land order", style="bold"))
         for n, step in enumerate(forecast.land_order, start=1):
-            out.append(Text(f"  {n}. {step.branch} — {step.reason}"))
+            out.append(Text(f"  {n}. {visible(step.branch)} — {visible(step.reason)}"))
     return out
+
+
+def _pair(a: str, b: str) -> str:
+    return f"{visible(a)} ↔ {visible(b)}"
 
 
 def _by_reason(items: list[tuple[str, Unknown | None]]) -> list[tuple[str, list[str]]]:
@@ -186,7 +213,7 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
             )
         )
     for reason, names in _by_reason([(m.commit[:10], m.unknown) for m in report.merges]):
-        out.append(Text(f"  could not redo ({reason}): {listing(names, 10)}"))
+        out.append(Text(f"  could not redo ({visible(reason)}): {_names(names, 10)}"))
     if agreement is not None:
         out.append(
             Text(
@@ -266,7 +293,7 @@ def trends_table(weeks: tuple[WeekFigures, ...], limit_days: int, width: int = 1
             "lead": _duration(w.median_lead_time_seconds),
             "predicted": "–" if w.predicted_conflicts is None else str(w.predicted_conflicts),
         }
-        table.add_row(*(cells[c] for c in columns))
+        _row(table, [cells[c] for c in columns])
         previous = w
     return table
 
@@ -287,8 +314,8 @@ _COMMENT_WHEN = {
 def policy_lines(config: RepositoryConfig) -> list[str]:
     """Say in a few lines what a repository's policy does."""
     p = config.policy
-    exempt = [f"labels {', '.join(p.exempt.labels)}"] if p.exempt.labels else []
-    exempt += [f"branches {', '.join(p.exempt.branches)}"] if p.exempt.branches else []
+    exempt = [f"labels {_names(p.exempt.labels)}"] if p.exempt.labels else []
+    exempt += [f"branches {_names(p.exempt.branches)}"] if p.exempt.branches else []
     exempt += ["drafts"] if p.exempt.drafts else []
     resolved = "edited to say so" if p.comment.resolved == "edit" else "deleted"
     return [
@@ -311,7 +338,7 @@ def failed_jobs_table(failed: list[FailedJobRecord], now: datetime) -> Table:
     for f in failed:
         ago = humane_duration(int((now - f.failed_at).total_seconds())) if f.failed_at else ""
         what = ", ".join(f"{k}={v}" for k, v in sorted(f.arguments.items()) if k != "installation")
-        table.add_row(str(f.id), f"{ago} ago", f.name, what, str(f.attempts), f.error)
+        _row(table, [str(f.id), f"{ago} ago", f.name, what, str(f.attempts), f.error])
     return table
 
 
@@ -326,5 +353,5 @@ def schedule_table(plan: list[Planned], now: datetime) -> Table:
         wait = (
             "" if p.next_run is None else humane_duration(int((p.next_run - now).total_seconds()))
         )
-        table.add_row(when, wait, p.what)
+        _row(table, [when, wait, p.what])
     return table

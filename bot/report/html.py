@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from bot.markup import visible
 from bot.report.charts import Chart, nice_ceiling, report_charts
 from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
 from bot.report.weekly import Direction, WeeklyReport
@@ -78,9 +79,17 @@ def svg_chart(chart: Chart) -> Markup:
     return Markup("".join(parts))
 
 
+def _shown(value: object) -> object:
+    """Show control and bidi characters in text from git instead of letting them act; markup
+    the page builds itself (charts, macros) passes as it is."""
+    return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
+# Every {{ }} goes through _shown, then through autoescape: HTML's one escaping function.
 _environment = Environment(
     loader=PackageLoader("bot.report", "templates"),
     autoescape=select_autoescape(["html"]),
+    finalize=_shown,
     trim_blocks=True,
     lstrip_blocks=True,
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot import markup
+from bot.markup import code, mermaid_label, prose, visible
 from bot.report.charts import Chart, nice_ceiling, report_charts
 from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
 from bot.report.weekly import BranchLine, WeeklyReport
@@ -12,50 +14,35 @@ from bot.text import humane_duration, listing
 MARKER = "<!-- trunkguard:weekly-report -->"  # finds the report issue among others
 
 
-def _code(text: str) -> str:
-    """A name as inline code that no table cell or Markdown syntax can break."""
-    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
-
-
-def _plain(text: str) -> str:
-    """Text from git (an author's name) that must not mention, link or format anything."""
-    for char in "\\`*_[]<>|#":
-        text = text.replace(char, "\\" + char)
-    return text.replace("@", "@\u2060")  # a word joiner: no one is mentioned by accident
-
-
 def title(report: WeeklyReport, per_week: bool) -> str:
     """The report issue's title: per week, or the one kept open."""
     if per_week:
-        return f"trunkguard weekly report {report.week}: {report.repository}"
-    return f"trunkguard weekly report: {report.repository}"
+        return f"trunkguard weekly report {report.week}: {visible(report.repository)}"
+    return f"trunkguard weekly report: {visible(report.repository)}"
 
 
 def _branch(line: BranchLine) -> str:
     pulls = " ".join(f"#{n}" for n in line.pulls)
-    return _code(line.name) + (f" ({pulls})" if pulls else "")
+    return code(line.name, table=True) + (f" ({pulls})" if pulls else "")
 
 
 def _author(line: BranchLine, logins: Mapping[int, str], mention: bool) -> str:
     if mention:
         for number in line.pulls:
             if number in logins:
-                return f"@{logins[number]}"
-    return _plain(line.last_author) if line.last_author else "–"
+                return markup.mention(logins[number])
+    return prose(line.last_author) if line.last_author else "–"
 
 
 def _mermaid(chart: Chart) -> list[str]:
-    def quoted(text: str) -> str:
-        return '"' + text.replace('"', "'") + '"'
-
     top = nice_ceiling(max(chart.values, default=0.0))
     values = ", ".join(f"{v:g}" for v in chart.values)
     return [
         "```mermaid",
         "xychart-beta",
-        f"    title {quoted(chart.title)}",
-        f"    x-axis [{', '.join(quoted(label) for label in chart.labels)}]",
-        f"    y-axis {quoted(chart.y_label)} 0 --> {top:g}",
+        f"    title {mermaid_label(chart.title)}",
+        f"    x-axis [{', '.join(mermaid_label(label) for label in chart.labels)}]",
+        f"    y-axis {mermaid_label(chart.y_label)} 0 --> {top:g}",
         f"    {chart.kind} [{values}]",
         "```",
     ]
@@ -70,7 +57,7 @@ def report_markdown(
     mention = report.mention_authors
     out = [
         MARKER,
-        f"## trunkguard weekly report: {report.repository}, {report.week}",
+        f"## trunkguard weekly report: {prose(report.repository)}, {report.week}",
         "",
         f"{period(report)} · figures as of {moment(report.end)}. {verdict(report)}",
         "",
@@ -90,10 +77,11 @@ def report_markdown(
         out += ["| Merge | Merged | Conflicted on | trunkguard's first warning | Lead time |"]
         out += ["|---|---|---|---|---|"]
         for p in report.paid:
-            paths = _paths(p.paths)
+            paths = _paths(p.paths, table=True)
             warned = day(p.first_warning_at) if p.first_warning_at is not None else "–"
+            merge = f"{code(p.merge_commit[:10], table=True)} {prose(p.summary)}"
             out.append(
-                f"| {_code(p.merge_commit[:10])} {_plain(p.summary)} | {day(p.merged_at)} | "
+                f"| {merge} | {day(p.merged_at)} | "
                 f"{paths or '–'} | {warned} | {lead(p.lead_time_seconds)} |"
             )
         out.append("")
@@ -143,8 +131,8 @@ def report_markdown(
         if report.stale:
             out += ["Delete them or land them:", ""]
             out += [
-                f"- {_code(b.name)}: last commit {humane_duration(b.idle_seconds)} ago by "
-                f"{_plain(b.last_author or 'unknown')}, {b.ahead} commits not on trunk"
+                f"- {code(b.name)}: last commit {humane_duration(b.idle_seconds)} ago by "
+                f"{prose(b.last_author or 'unknown')}, {b.ahead} commits not on trunk"
                 for b in report.stale[:25]
             ]
             if len(report.stale) > 25:
@@ -161,21 +149,21 @@ def report_markdown(
     else:
         out += [f"At the forecast of {moment(report.forecast_at)}:", ""]
         for branch, conflicted in report.with_trunk:
-            out.append(f"- {_code(branch)} conflicts with trunk on {_paths(conflicted)}")
+            out.append(f"- {code(branch)} conflicts with trunk on {_paths(conflicted)}")
         for pair in report.pairs:
-            out.append(f"- {_code(pair.a)} and {_code(pair.b)} on {_paths(pair.paths)}")
+            out.append(f"- {code(pair.a)} and {code(pair.b)} on {_paths(pair.paths)}")
         if report.land_order:
             out += ["", "Suggested land order:", ""]
             out += [
-                f"{n}. {_code(step.branch)}: {step.reason}"
+                f"{n}. {code(step.branch)}: {prose(step.reason)}"
                 for n, step in enumerate(report.land_order, 1)
             ]
     out += ["", "---", f"Made by trunkguard. {html_note}".rstrip()]
     return "\n".join(out) + "\n"
 
 
-def _paths(paths: tuple[str, ...]) -> str:
-    return listing([_code(p) for p in paths], 3)
+def _paths(paths: tuple[str, ...], table: bool = False) -> str:
+    return listing([code(p, table) for p in paths], 3)
 
 
 def _table(lines: tuple[BranchLine, ...], logins: Mapping[int, str], mention: bool) -> list[str]:

@@ -15,12 +15,15 @@ from analyzers.conflicts import Conflict
 from analyzers.divergence import BranchReport
 from analyzers.forecast import Forecast, PairForecast
 from bot.github.records import CheckAnnotation, CheckRun, OpenPull
+from bot.markup import code, mention, prose, visible
 from bot.policy import Policy
 from bot.text import DAY, humane_duration, listing
 
 CHECK_NAME = "trunkguard"  # the check run's name, which branch protection rules require
 MARKER = "<!-- trunkguard:pr-comment -->"  # finds our one comment again, to edit it in place
 MAX_ANNOTATIONS = 50  # GitHub takes at most 50 annotations in one check-run request
+MOST_PATHS = 10  # paths named per conflicting pull request; the rest are counted
+MAX_MARKDOWN = 65_000  # a summary and a comment take at most 65,535 characters on GitHub
 
 
 class Conclusion(StrEnum):
@@ -60,16 +63,23 @@ class Clash:
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing to act on, at the level the policy gives it: a short title, and the detail."""
+    """One thing to act on, at the level the policy gives it: a short title and the detail, as
+    Markdown, and the title as plain text when it differs (a check run's title is plain text)."""
 
     conclusion: Conclusion
     title: str
     detail: str = ""
+    plain_title: str = ""
 
     @property
     def text(self) -> str:
-        """The title and the detail in one line."""
+        """The title and the detail in one line of Markdown."""
         return f"{self.title}: {self.detail}" if self.detail else self.title
+
+    @property
+    def heading(self) -> str:
+        """The title as plain text."""
+        return self.plain_title or self.title
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,8 @@ class Annotation:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The check run trunkguard posts for one head commit."""
+    """The check run trunkguard posts for one head commit: the title and `exempt` in plain
+    text, the summary in Markdown."""
 
     conclusion: Conclusion
     title: str
@@ -144,10 +155,10 @@ def exemption(pull: PullRequest, policy: Policy) -> str | None:
         return "Draft pull request: not checked until it is ready for review"
     for label in pull.labels:
         if label in policy.exempt.labels:
-            return f"Exempt: labelled '{label}'"
+            return f"Exempt: labelled '{visible(label)}'"
     for pattern in policy.exempt.branches:
         if fnmatch.fnmatchcase(pull.branch, pattern):
-            return f"Exempt: branch matches '{pattern}'"
+            return f"Exempt: branch matches '{visible(pattern)}'"
     return None
 
 
@@ -186,51 +197,58 @@ def evaluate(
         (policy.behind.warn_commits, Conclusion.NEUTRAL),
     ):
         if limit is not None and behind > limit:
+            said = "Branch is {} commits behind {}; the limit is {}"
             findings.append(
                 Finding(
-                    level, f"Branch is {behind} commits behind {pull.base}; the limit is {limit}"
+                    level,
+                    said.format(behind, prose(pull.base), limit),
+                    plain_title=said.format(behind, visible(pull.base), limit),
                 )
             )
             break
 
     trunk_level = _level(policy.conflicts.with_trunk)
     if trunk_conflicts and trunk_level is not None:
-        paths = listing([f"{c.path}{_lines(c.theirs_ranges)}" for c in trunk_conflicts], 3)
+        paths = listing([f"{code(c.path)}{_lines(c.theirs_ranges)}" for c in trunk_conflicts], 3)
         count = len(trunk_conflicts)
+        said = f"Conflicts with {{}} on {count} file{'s' if count != 1 else ''}"
         findings.append(
             Finding(
                 trunk_level,
-                f"Conflicts with {pull.base} on {count} file{'s' if count != 1 else ''}",
+                said.format(prose(pull.base)),
                 paths,
+                said.format(visible(pull.base)),
             )
         )
         for c in trunk_conflicts:
             for start, end in c.theirs_ranges:  # the branch's side of a merge into trunk
                 annotations.append(
-                    _annotation(c.path, start, end, trunk_level, f"Conflicts with {pull.base}")
+                    _annotation(
+                        c.path, start, end, trunk_level, f"Conflicts with {visible(pull.base)}"
+                    )
                 )
 
     pull_level = _level(policy.conflicts.between_pulls)
     if pull_level is not None:
         for clash in sorted(clashes, key=lambda c: c.number):
-            paths = ", ".join(
-                f"{c.path}{_lines(c.ours_ranges if clash.ours_first else c.theirs_ranges)}"
+            sides = [
+                (c.path, c.ours_ranges if clash.ours_first else c.theirs_ranges)
                 for c in clash.conflicts
-            )
+            ]
+            paths = listing([f"{code(path)}{_lines(ranges)}" for path, ranges in sides], MOST_PATHS)
+            said = "Will conflict with #{} by {} once either lands"
             findings.append(
                 Finding(
                     pull_level,
-                    f"Will conflict with #{clash.number} by @{clash.author} once either lands",
+                    said.format(clash.number, mention(clash.author)),
                     paths,
+                    said.format(clash.number, "@" + visible(clash.author)),
                 )
             )
-            for c in clash.conflicts:
-                ranges = c.ours_ranges if clash.ours_first else c.theirs_ranges
+            for path, ranges in sides:
                 for start, end in ranges:
                     annotations.append(
-                        _annotation(
-                            c.path, start, end, pull_level, f"Conflicts with #{clash.number}"
-                        )
+                        _annotation(path, start, end, pull_level, f"Conflicts with #{clash.number}")
                     )
 
     if exempt is not None:
@@ -239,10 +257,12 @@ def evaluate(
         worst = max(findings, key=lambda f: f.conclusion is Conclusion.FAILURE)
         conclusion = worst.conclusion
         others = len(findings) - 1
-        title = worst.title + (f" (and {others} more)" if others else "")
+        title = worst.heading + (f" (and {others} more)" if others else "")
     else:
         conclusion = Conclusion.SUCCESS
-        title = f"Branch is {_age(branch)}, {behind} commits behind {pull.base}: all is well"
+        title = (
+            f"Branch is {_age(branch)}, {behind} commits behind {visible(pull.base)}: all is well"
+        )
     return Evaluation(
         conclusion,
         title,
@@ -267,25 +287,36 @@ def _age(branch: BranchReport) -> str:
 
 def _annotation(path: str, start: int, end: int, level: Conclusion, message: str) -> Annotation:
     kind = "failure" if level is Conclusion.FAILURE else "warning"
-    return Annotation(path, start, end, kind, message)
+    return Annotation(visible(path), start, end, kind, message)
 
 
 def _summary(
     branch: BranchReport, pull: PullRequest, findings: Sequence[Finding], exempt: str | None
 ) -> str:
+    base = prose(pull.base)
     lines = [
-        f"| age | behind {pull.base} | ahead | files changed | files {pull.base} changed too |",
+        f"| age | behind {base} | ahead | files changed | files {base} changed too |",
         "| --- | --- | --- | --- | --- |",
         f"| {_age(branch)} | {branch.behind} | {branch.ahead} | "
         f"{'?' if branch.files_changed is None else branch.files_changed} | "
         f"{'?' if branch.overlap_files is None else len(branch.overlap_files)} |",
     ]
     if exempt is not None:
-        lines += ["", f"{exempt}."]
+        lines += ["", f"{prose(exempt)}."]
     if findings:
         lines += ["", *(f"- {'❌' if f.conclusion is Conclusion.FAILURE else '⚠️'} {f.text}"
                         for f in findings)]  # fmt: skip
-    return "\n".join(lines)
+    return _fitted(lines)
+
+
+def _fitted(lines: list[str]) -> str:
+    """Join lines of Markdown, leaving out the last whole lines past what GitHub takes."""
+    text = "\n".join(lines)
+    if len(text) <= MAX_MARKDOWN:
+        return text
+    kept = text[:MAX_MARKDOWN].rpartition("\n")[0]
+    left = text.count("\n") - kept.count("\n")
+    return f"{kept}\n\n… and {left} more lines"
 
 
 def comment_body(pull: PullRequest, evaluation: Evaluation, when: str) -> str | None:
@@ -299,11 +330,11 @@ def comment_body(pull: PullRequest, evaluation: Evaluation, when: str) -> str | 
     if not evaluation.findings:
         if when != "always":
             return None
-        return f"{MARKER}\n**trunkguard**: all is well. {evaluation.title}."
+        return f"{MARKER}\n**trunkguard**: all is well. {prose(evaluation.title)}."
     lines = [MARKER, f"**trunkguard** found something to act on in #{pull.number}:", ""]
     lines += [f"- {finding.text}" for finding in evaluation.findings]
     lines += ["", "_This comment is kept up to date; it changes when the branch does._"]
-    return "\n".join(lines)
+    return _fitted(lines)
 
 
 def resolved_body() -> str:

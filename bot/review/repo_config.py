@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pygit2
 
+from bot.markup import code_block, shortened, visible
 from bot.policy import ConfigError, RepositoryConfig, default_config, load_config
 from bot.review.evaluation import Conclusion, Evaluation
 
@@ -42,7 +43,7 @@ def config_failure(error: ConfigError) -> Evaluation:
     title = f"Invalid {CONFIG_PATH}: {error.key + ': ' if error.key else ''}{error.problem}"
     summary = (
         f"trunkguard cannot check this pull request until `{CONFIG_PATH}` on the default "
-        f"branch is fixed.\n\n```\n{error}\n```\n\nCheck a file locally with "
+        f"branch is fixed.\n\n{code_block(str(error))}\n\nCheck a file locally with "
         f"`trunkguard config check {CONFIG_PATH}`."
     )
-    return Evaluation(Conclusion.FAILURE, title[:1000], summary, (), ())
+    return Evaluation(Conclusion.FAILURE, shortened(visible(title), 1000), summary, (), ())
