@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.service.job import Job
+from bot.service.payloads import InvalidPayload
 from bot.service.routing import ROUTERS, jobs_for
 
 WEBHOOKS = Path(__file__).parent / "fixtures/github/webhooks"
@@ -149,19 +150,24 @@ def test_events_trunkguard_does_not_act_on_ask_for_nothing(event):
 
 
 @pytest.mark.parametrize(
-    ("event", "payload"),
+    ("event", "payload", "problem"),
     [
-        ("installation", {"action": "created"}),
-        ("installation_repositories", {"installation": {}}),
-        ("pull_request", {"action": "assigned", "installation": {"id": 1}}),
+        ("installation", {"action": "created"}, "installation: missing"),
+        ("installation_repositories", {"installation": {}}, "installation.id: missing"),
+        ("pull_request", {"action": "assigned", "installation": {"id": 1}},
+         "repository: missing"),
         ("pull_request", {"action": "opened", "installation": {"id": "x"},
-                          "repository": {"full_name": "o/r"}}),
-        ("push", {"installation": {"id": 1}, "repository": {"full_name": "o/r"}}),
-        ("check_suite", {"action": "completed", "installation": {"id": 1}}),
+                          "repository": {"full_name": "o/r"}},
+         "installation.id: not a positive integer"),
+        ("push", {"installation": {"id": 1}, "repository": {"full_name": "o/r"}}, "ref: missing"),
+        ("check_suite", {"action": "completed", "installation": {"id": 1}},
+         "repository: missing"),
         ("check_run", {"action": "rerequested", "installation": {"id": 1},
-                       "repository": {"full_name": "o/r"}, "check_run": {}}),
+                       "repository": {"full_name": "o/r"}, "check_run": {}},
+         "check_run.head_sha: missing"),
     ],
 )  # fmt: skip
-def test_a_payload_without_the_fields_its_event_must_have_raises(event, payload):
-    with pytest.raises((KeyError, TypeError, ValueError)):
+def test_a_payload_without_the_fields_its_event_must_have_names_the_field(event, payload, problem):
+    with pytest.raises(InvalidPayload) as raised:
         jobs_for(event, payload)
+    assert str(raised.value) == problem

@@ -25,7 +25,35 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Serve webhooks only (another process runs `trunkguard scheduler`).",
 )
-def serve(host: str, port: int, no_scheduler: bool) -> None:
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1),
+    default=100,
+    show_default=True,
+    help="Connections open at once; more are answered 503 and closed.",
+)
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send a request's headers, and again its body.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Serve Prometheus metrics on this port instead of /metrics (0: on /metrics).",
+)
+def serve(
+    host: str,
+    port: int,
+    no_scheduler: bool,
+    max_connections: int,
+    read_timeout: float,
+    metrics_port: int,
+) -> None:
     """Run the GitHub App: webhooks in, check runs and comments out.
 
     Settings come from TRUNKGUARD_* environment variables (see the README); start-up fails
@@ -34,7 +62,11 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     secret in a file only this user can read (restart afterwards). Deliveries are verified,
     recorded and queued: to jobs run in this process, or, with TRUNKGUARD_BROKER_URL, to
     Celery workers (`trunkguard worker`). GET /healthz answers load balancers, GET /metrics
-    Prometheus. The scheduler runs here too unless --no-scheduler (run one per deployment).
+    Prometheus (or --metrics-port: a port of its own, kept off the webhook port). The
+    scheduler runs here too
+    unless --no-scheduler (run one per deployment). Bodies over 25 MB (GitHub's cap) are
+    refused with 413; a client gets --read-timeout seconds for a request's headers and again
+    for its body; refused requests are logged one line per reason every 10 s.
 
     \b
     Examples:
@@ -45,8 +77,7 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
         TRUNKGUARD_DATABASE_URL=postgresql://trunkguard@db/trunkguard \\
         trunkguard serve --no-scheduler
     """
-    import uvicorn
-
+    from bot.service.limits import Limits, run
     from bot.service.metrics import watch_queue
     from bot.service.runtime import start
     from bot.service.scheduler import Scheduler
@@ -54,25 +85,43 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     from bot.service.settings import app_credentials, load_settings
 
     logs.adjust(level=logging.INFO)
+    limits = Limits(max_connections=max_connections, read_timeout=read_timeout)
     settings = load_settings(os.environ)
     credentials = app_credentials(settings)
     if credentials is None:
+        from bot.github.registration import webhook_warning
+
         click.echo(
             f"trunkguard: no GitHub App yet: open http://{host}:{port}/ to register it "
             "(or set TRUNKGUARD_APP_ID, TRUNKGUARD_PRIVATE_KEY_PATH, TRUNKGUARD_WEBHOOK_SECRET)",
             err=True,
         )
+        hook = f"{settings.public_url or f'http://{host}:{port}'}/webhook"
+        warning = webhook_warning(hook)
+        if warning:
+            click.echo(
+                f"trunkguard: warning: the webhook address {hook}: {warning} "
+                "(set TRUNKGUARD_PUBLIC_URL)",
+                err=True,
+            )
         setup = create_setup_app(
             settings.github_api_url, settings.public_url, settings.credentials_file
         )
-        uvicorn.run(setup, host=host, port=port, log_level="warning")
+        run(setup, host, port, limits)
         return
     runtime = start(settings, credentials)
     watch_queue(runtime.jobs.depth)
     scheduler = None if no_scheduler else Scheduler(runtime.store, runtime.jobs).start()
-    server = create_app(credentials.webhook_secret.encode(), runtime.store, runtime.jobs)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from bot.service.metrics import REGISTRY
+
+        start_http_server(metrics_port, addr=host, registry=REGISTRY)
+    secret = credentials.webhook_secret.encode()
+    server = create_app(secret, runtime.store, runtime.jobs, limits, serve_metrics=not metrics_port)
     try:
-        uvicorn.run(server, host=host, port=port, log_level="warning")
+        run(server, host, port, limits)
     finally:
         if scheduler is not None:
             scheduler.shutdown()
@@ -112,7 +161,7 @@ def scheduler_command() -> None:
     from bot.service.scheduler import Scheduler
     from bot.service.settings import load_settings
 
-    settings = load_settings(os.environ)
+    settings = load_settings(os.environ, app=True)
     credentials = _app_credentials(settings)
     logs.adjust(level=logging.INFO)
     runtime = start(settings, credentials)
@@ -156,12 +205,8 @@ def worker(metrics_port: int, name: str | None) -> None:
     from bot.service.settings import load_settings
     from bot.service.workers import celery_app, serve_jobs
 
-    settings = load_settings(os.environ)
-    if settings.broker_url is None:
-        raise click.ClickException(
-            "TRUNKGUARD_BROKER_URL is not set: a worker takes its jobs from Redis "
-            "(e.g. redis://127.0.0.1:6379/0); without one, `trunkguard serve` runs them itself"
-        )
+    settings = load_settings(os.environ, broker=True, app=True)
+    assert settings.broker_url is not None  # load_settings(broker=True) saw to it
     credentials = _app_credentials(settings)
     logs.adjust(level=logging.INFO)
     store, services = services_for(settings, credentials)

@@ -10,10 +10,19 @@ from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry()  # trunkguard's own: no process or platform collectors twice
 
+# Label values come from fixed sets only: a label value a client chooses (an unsigned
+# request's X-GitHub-Event) would be a new series each time, kept for the process's life.
 DELIVERIES = Counter(
     "trunkguard_webhook_deliveries",
-    "Webhook deliveries answered, by event and outcome.",
+    "Verified webhook deliveries answered, by event (one trunkguard knows, else other) and "
+    "outcome (queued, 200, 202, 400, 503).",
     ["event", "outcome"],
+    registry=REGISTRY,
+)
+REFUSED = Counter(
+    "trunkguard_webhook_refused",
+    "Requests refused or dropped before they were a verified delivery, by reason.",
+    ["reason"],
     registry=REGISTRY,
 )
 JOBS = Counter(

@@ -1,5 +1,6 @@
 """Webhook routing: which jobs a GitHub delivery asks for, from its event and payload; a small
-router per concern (installations, pull requests, pushes, "Re-run"s), joined in ROUTERS."""
+router per concern (installations, pull requests, pushes, "Re-run"s), joined in ROUTERS. Each
+router first checks the fields it uses (bot.service.payloads), then reads only those."""
 
 from __future__ import annotations
 
@@ -7,6 +8,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.service.job import Job
+from bot.service.payloads import (
+    CheckRunEvent,
+    CheckSuiteEvent,
+    InstallationEvent,
+    InvalidPayload,
+    Listed,
+    PullRequestEvent,
+    PushEvent,
+    Repository,
+    parse,
+)
 
 Router = Callable[[str, Mapping[str, Any]], list[Job]]  # (event, payload) -> jobs
 
@@ -22,60 +34,59 @@ REVIEWED_ACTIONS = frozenset(
         "unlabeled",
     }
 )
+RERUN_ACTIONS = {"check_suite": ("requested", "rerequested"), "check_run": ("rerequested",)}
 
 
-def _names(repositories: Any) -> list[str]:
-    return [str(r["full_name"]) for r in repositories or [] if "full_name" in r]
+def _names(repositories: list[Listed] | None) -> list[str]:
+    return [r.full_name for r in repositories or [] if r.full_name is not None]
 
 
-def _numbers(pulls: Any) -> list[int]:
-    return sorted({int(p["number"]) for p in pulls or []})
-
-
-def _where(payload: Mapping[str, Any]) -> dict[str, Any]:
+def _where(installation: int, repository: Repository) -> dict[str, Any]:
     """The installation and repository a delivery is about."""
-    return {
-        "installation": int(payload["installation"]["id"]),
-        "repository": str(payload["repository"]["full_name"]),
-    }
+    return {"installation": installation, "repository": repository.full_name}
 
 
 def installations(event: str, payload: Mapping[str, Any]) -> list[Job]:
     """An installation created, deleted, suspended, or given or taken repositories."""
-    installation = int(payload["installation"]["id"])
-    action = payload.get("action")
+    delivery = parse(InstallationEvent, payload)
+    installation = delivery.installation.id
+    action = delivery.action
     if event == "installation":
         if action in ("created", "new_permissions_accepted", "unsuspend"):
-            names = _names(payload.get("repositories"))
+            names = _names(delivery.repositories)
             return [Job("register_repositories", {"installation": installation, "added": names})]
         if action in ("deleted", "suspend"):
             return [Job("forget_repositories", {"installation": installation, "removed": None})]
         return []
     jobs = []
-    if payload.get("repositories_added"):
-        added = _names(payload["repositories_added"])
+    if delivery.repositories_added:
+        added = _names(delivery.repositories_added)
         jobs.append(Job("register_repositories", {"installation": installation, "added": added}))
-    if payload.get("repositories_removed"):
-        removed = _names(payload["repositories_removed"])
+    if delivery.repositories_removed:
+        removed = _names(delivery.repositories_removed)
         jobs.append(Job("forget_repositories", {"installation": installation, "removed": removed}))
     return jobs
 
 
 def pull_requests(event: str, payload: Mapping[str, Any]) -> list[Job]:
     """A pull request changed in a way that can change its verdict, or closed."""
-    where = _where(payload)
-    action = payload.get("action")
-    pull = payload["pull_request"]
-    number = int(pull["number"])
-    if action in REVIEWED_ACTIONS or (action == "edited" and "base" in payload["changes"]):
-        return [Job("evaluate_pull", {**where, "number": number})]
+    delivery = parse(PullRequestEvent, payload)
+    where = _where(delivery.installation.id, delivery.repository)
+    action = delivery.action
+    pull = delivery.pull_request
+    base_changed = delivery.changes is not None and delivery.changes.base is not None
+    if action in REVIEWED_ACTIONS or (action == "edited" and base_changed):
+        return [Job("evaluate_pull", {**where, "number": pull.number})]
     if action == "closed":
-        merged = bool(pull.get("merged"))
+        if pull.head is None:
+            raise InvalidPayload("pull_request.head", "missing")
+        if pull.merged and pull.merge_commit_sha is None:
+            raise InvalidPayload("pull_request.merge_commit_sha", "missing")
         closed = {
-            "number": number,
-            "head_ref": str(pull["head"]["ref"]),
-            "head_sha": str(pull["head"]["sha"]),
-            "merge_commit": str(pull["merge_commit_sha"]) if merged else None,
+            "number": pull.number,
+            "head_ref": pull.head.ref,
+            "head_sha": pull.head.sha,
+            "merge_commit": pull.merge_commit_sha if pull.merged else None,
         }
         return [Job("pull_closed", {**where, **closed})]
     return []
@@ -83,29 +94,25 @@ def pull_requests(event: str, payload: Mapping[str, Any]) -> list[Job]:
 
 def pushes(event: str, payload: Mapping[str, Any]) -> list[Job]:
     """Trunk moved: new conflicts may appear in every open pull request."""
-    where = _where(payload)
-    trunk = f"refs/heads/{payload['repository']['default_branch']}"
-    if payload["ref"] != trunk or payload.get("deleted"):
+    delivery = parse(PushEvent, payload)
+    trunk = f"refs/heads/{delivery.repository.default_branch}"
+    if delivery.ref != trunk or delivery.deleted:
         return []
-    return [Job("evaluate_open_pulls", where)]
+    return [Job("evaluate_open_pulls", _where(delivery.installation.id, delivery.repository))]
 
 
 def reruns(event: str, payload: Mapping[str, Any]) -> list[Job]:
     """check_suite requested/rerequested, check_run rerequested: the "Re-run" buttons."""
-    where = _where(payload)
-    action = payload.get("action")
-    if event == "check_suite" and action in ("requested", "rerequested"):
-        suite = payload["check_suite"]
-    elif event == "check_run" and action == "rerequested":
-        suite = payload["check_run"]
-    else:
+    checks = parse(CheckSuiteEvent if event == "check_suite" else CheckRunEvent, payload)
+    if checks.action not in RERUN_ACTIONS[event]:
         return []
-    numbers = _numbers(suite.get("pull_requests"))
-    rerun = {**where, "force": action == "rerequested"}
+    where = _where(checks.installation.id, checks.repository)
+    rerun = {**where, "force": checks.action == "rerequested"}
+    numbers = sorted({p.number for p in checks.suite.pull_requests or []})
     if numbers:
         return [Job("evaluate_open_pulls", {**rerun, "numbers": numbers})]
     # A fork's pull request is not listed in the suite: find it by its head commit.
-    return [Job("evaluate_open_pulls", {**rerun, "heads": [str(suite["head_sha"])]})]
+    return [Job("evaluate_open_pulls", {**rerun, "heads": [checks.suite.head_sha]})]
 
 
 ROUTERS: Mapping[str, Router] = {
@@ -121,8 +128,8 @@ ROUTERS: Mapping[str, Router] = {
 def jobs_for(event: str, payload: Mapping[str, Any]) -> list[Job]:
     """Return the jobs a webhook delivery asks for; none for what trunkguard does not act on.
 
-    Raises KeyError, TypeError or ValueError for a payload without the fields its event must
-    have.
+    Raises InvalidPayload, naming the field, for a payload without the fields its event must
+    have or with one of them wrong.
     """
     router = ROUTERS.get(event)
     return [] if router is None else router(event, payload)

@@ -7,12 +7,16 @@ import hmac
 import html
 import json
 import logging
-from collections.abc import AsyncIterator
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cachetools import TTLCache
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -21,7 +25,10 @@ from bot.errors import TrunkguardError
 from bot.github.registration import (
     Credentials,
     RegistrationError,
+    WrongOwner,
+    check_owner,
     exchange_code,
+    is_login,
     manifest_for,
     new_state,
     save_credentials,
@@ -31,20 +38,52 @@ from bot.github.registration import (
 from bot.github.webhooks import SIGNATURE_HEADER, verify_signature
 from bot.service import metrics
 from bot.service.job import Job, JobQueue
-from bot.service.routing import jobs_for
+from bot.service.limits import (
+    REFUSALS,
+    BodyBudget,
+    Limits,
+    Refusal,
+    Refused,
+    Throttle,
+    body_of,
+)
+from bot.service.payloads import InvalidPayload
+from bot.service.routing import ROUTERS, jobs_for
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
 INTAKE_THREADS = 2  # deliveries recorded at once: more only contend for the GIL and the store
+EVENTS = frozenset({"ping", *ROUTERS})  # metric labels: the events trunkguard knows, else other
+_EVENT = re.compile(r"[a-z_]{1,64}")
+_DELIVERY = re.compile(r"[!-~]{1,128}")  # GitHub sends GUIDs; any printable word is kept as it is
+STATE_COOKIE = "trunkguard_setup_state"
+STATE_LIFETIME = 3600  # seconds a setup page's state is taken back, as long as GitHub's code
+PENDING_STATES = 10_000  # states kept at most: page views beyond push the oldest out
 
 
-def _answer(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"message": message}, status_code=status)
+def _answer(status: int, message: str, close: bool = False) -> JSONResponse:
+    headers = {"Connection": "close"} if close else None  # the rest of the body is not read
+    return JSONResponse({"message": message}, status_code=status, headers=headers)
 
 
-def create_app(secret: bytes, store: Store, jobs: JobQueue) -> FastAPI:
-    """Build the server: POST /webhook for GitHub, GET /healthz for load balancers."""
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")  # Python reads NaN and Infinity, JSON has none
+
+
+def create_app(
+    secret: bytes,
+    store: Store,
+    jobs: JobQueue,
+    limits: Limits | None = None,
+    *,
+    serve_metrics: bool = True,
+    refusals: Throttle = REFUSALS,
+) -> FastAPI:
+    """Build the server: POST /webhook for GitHub, GET /healthz for load balancers, GET
+    /metrics for Prometheus unless `serve_metrics` is False (metrics on a port of their own)."""
+    limits = limits or Limits()
     intake = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="trunkguard-intake")
+    budget = BodyBudget(limits.body_budget)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -59,47 +98,71 @@ def create_app(secret: bytes, store: Store, jobs: JobQueue) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/metrics")
-    def metrics_page() -> Response:
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    if serve_metrics:
+
+        @app.get("/metrics")
+        def metrics_page() -> Response:
+            return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/webhook")
     async def webhook(request: Request) -> JSONResponse:
-        body = await request.body()
-        event = request.headers.get("X-GitHub-Event")
-        # The store and the broker block (a database failing over can take seconds to
-        # refuse): on the intake's threads, so that the event loop keeps answering.
-        answer = await asyncio.get_running_loop().run_in_executor(
-            intake,
-            receive,
-            body,
-            event,
-            request.headers.get("X-GitHub-Delivery"),
-            request.headers.get(SIGNATURE_HEADER),
-        )
-        outcome = "queued" if answer.status_code == 202 else str(answer.status_code)
-        metrics.DELIVERIES.labels(event or "none", outcome).inc()
+        headers = request.headers
+        try:
+            async with body_of(request, limits, budget) as body:
+                # The store and the broker block (a database failing over can take seconds
+                # to refuse): on the intake's threads, so that the event loop keeps answering.
+                answer = await asyncio.get_running_loop().run_in_executor(
+                    intake,
+                    receive,
+                    body,
+                    headers.get("X-GitHub-Event"),
+                    headers.get("X-GitHub-Delivery"),
+                    headers.get(SIGNATURE_HEADER),
+                )
+        except Refused as refused:
+            client = request.client.host if request.client else "unknown"
+            refusals.note(refused.reason, client=client)
+            return _answer(refused.status, str(refused), close=True)
         return answer
 
     def receive(
         body: bytes, event: str | None, delivery: str | None, signed: str | None
     ) -> JSONResponse:
         if not verify_signature(secret, body, signed):
+            refusals.note(Refusal.UNSIGNED)
             return _answer(401, "missing or wrong X-Hub-Signature-256")
-        if not event or not delivery:
-            return _answer(400, "missing X-GitHub-Event or X-GitHub-Delivery")
+        # Verified from here on; the headers are not signed, only the body.
+        answer = verified(body, event or "", delivery or "")
+        outcome = "queued" if answer.status_code == 202 else str(answer.status_code)
+        metrics.DELIVERIES.labels(event if event in EVENTS else "other", outcome).inc()
+        return answer
+
+    def verified(body: bytes, event: str, delivery: str) -> JSONResponse:
+        def invalid(problem: str) -> JSONResponse:
+            logger.warning(
+                "delivery refused", extra={"delivery": delivery, "event": event, "problem": problem}
+            )
+            return _answer(400, problem)
+
+        if not _EVENT.fullmatch(event):
+            return invalid("X-GitHub-Event: missing or not an event name")
+        if not _DELIVERY.fullmatch(delivery):
+            return invalid("X-GitHub-Delivery: missing or not a delivery id")
         try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _answer(400, "the body is not JSON")
+            payload = json.loads(body, parse_constant=_not_json)
+        except RecursionError:
+            return invalid("the body is nested too deeply")
+        except ValueError:  # not UTF-8, not JSON, NaN, an integer of thousands of digits
+            return invalid("the body is not JSON")
         if not isinstance(payload, dict):
-            return _answer(400, "the body is not a JSON object")
+            return invalid("the body is not a JSON object")
         if event == "ping":
             return _answer(200, "pong")
         try:
             queued = jobs_for(event, payload)
-        except (KeyError, TypeError, ValueError):
-            return _answer(400, f"a {event} delivery without the fields it must have")
+        except InvalidPayload as error:
+            # Not recorded: the delivery id stays free, so a good redelivery is acted on.
+            return invalid(str(error))
         try:
             fresh = store.record_delivery(delivery, event, datetime.now(UTC))
         except TrunkguardError as error:
@@ -125,11 +188,21 @@ def create_app(secret: bytes, store: Store, jobs: JobQueue) -> FastAPI:
     return app
 
 
-def create_setup_app(api_url: str, public_url: str | None, credentials_file: Path) -> FastAPI:
+def create_setup_app(
+    api_url: str,
+    public_url: str | None,
+    credentials_file: Path,
+    clock: Callable[[], float] = time.monotonic,
+) -> FastAPI:
     """The server before the App exists: a page that registers it from its manifest, and the
-    redirect GitHub comes back to with a code; webhooks get 503 until then."""
+    redirect GitHub comes back to with a code; webhooks get 503 until then.
+
+    Each visit of the page gets its own state, in a cookie and in the form; GitHub's redirect
+    is taken only with the state of that visitor's cookie, once, within STATE_LIFETIME."""
     app = FastAPI(title="trunkguard setup", docs_url=None, redoc_url=None, openapi_url=None)
-    state = new_state()
+    # state -> the organisation asked for ("" for the user's own account)
+    pending: TTLCache[str, str] = TTLCache(PENDING_STATES, STATE_LIFETIME, timer=clock)
+    lock = threading.Lock()
     done: dict[str, Credentials] = {}
 
     @app.get("/healthz")
@@ -138,30 +211,65 @@ def create_setup_app(api_url: str, public_url: str | None, credentials_file: Pat
 
     @app.get("/", response_class=HTMLResponse)
     def setup(request: Request, organization: str = "") -> HTMLResponse:
+        if organization and not is_login(organization):
+            return HTMLResponse(
+                "?organization= must be a GitHub organisation name "
+                "(1 to 39 letters, digits or inner hyphens).",
+                400,
+            )
         base = public_url or str(request.base_url)
-        page = setup_page(manifest_for(base), web_url(api_url), state, organization)
-        return HTMLResponse(page)
+        state = new_state()
+        with lock:
+            pending[state] = organization
+        page = HTMLResponse(setup_page(manifest_for(base), web_url(api_url), state, organization))
+        page.set_cookie(
+            STATE_COOKIE,
+            state,
+            max_age=STATE_LIFETIME,
+            path="/setup",
+            secure=base.startswith("https://"),
+            httponly=True,
+            samesite="lax",
+        )
+        page.headers["Cache-Control"] = "no-store"
+        return page
 
     @app.get("/setup/done", response_class=HTMLResponse)
-    def registered(code: str = "", state_back: str = Query("", alias="state")) -> HTMLResponse:
-        if not hmac.compare_digest(state_back, state):
-            return HTMLResponse("This link did not come from this setup page.", 400)
+    def registered(
+        request: Request, code: str = "", state_back: str = Query("", alias="state")
+    ) -> HTMLResponse:
+        cookie = request.cookies.get(STATE_COOKIE, "")
+        organisation = None
+        if cookie and hmac.compare_digest(cookie.encode(), state_back.encode()):
+            with lock:
+                organisation = pending.pop(state_back, None)
+        if organisation is None:
+            return HTMLResponse(
+                "This link did not come from this setup page in this browser, or it has "
+                "expired: open the setup page again.",
+                403,
+            )
         if "app" in done:
             return HTMLResponse("The App is registered already.", 409)
         try:
             credentials = exchange_code(api_url, code)
+            check_owner(credentials, organisation)
             save_credentials(credentials_file, credentials)
+        except WrongOwner as error:
+            return HTMLResponse(f"Not registered: {html.escape(str(error))}", 403)
         except (RegistrationError, OSError) as error:
             return HTMLResponse(f"Not registered: {html.escape(str(error))}", 502)
         done["app"] = credentials
         logger.info("App registered", extra={"app_id": credentials.app_id})
-        return HTMLResponse(
+        answer = HTMLResponse(
             f"<p>Registered the GitHub App <a href='{html.escape(credentials.html_url)}'>"
             f"{html.escape(credentials.slug)}</a> (id {credentials.app_id}). Its key and webhook "
             f"secret are in {html.escape(str(credentials_file))}, readable by this user only.</p>"
             "<p>Restart <code>trunkguard serve</code>, then install the App on your "
             "repositories from its page.</p>"
         )
+        answer.delete_cookie(STATE_COOKIE, path="/setup")
+        return answer
 
     @app.post("/webhook")
     def webhook() -> JSONResponse:
