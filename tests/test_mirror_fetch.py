@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from bot.mirrors.fetch import fetch_mirror
+import pygit2
+import pytest
+
+from bot.errors import RepositoryError
+from bot.mirrors.fetch import (
+    MIRROR_REFSPECS,
+    app_mirror_path,
+    fetch_mirror,
+    mirror_path,
+    sync_mirror,
+)
 from tests.gitrepo import GitRepo, lines
 
 INSTALLATION = 5
@@ -32,3 +42,30 @@ def test_a_mirror_as_the_remote_has_it_is_not_fetched_again(tmp_path, github):
     builder.git("push", "--quiet", str(path), ":refs/pull/1/head")  # gone upstream
     repo = fetch_mirror(mirror, url, "ghs_test")
     assert "refs/pull/1/head" not in set(repo.references)
+
+
+def test_a_mirror_of_a_url_with_credentials_keeps_none_of_them(tmp_path, github):
+    path = github.add_repository("acme/app", INSTALLATION, "main")
+    builder = GitRepo(tmp_path / "build.git")
+    builder.commit({"a.txt": lines(3)}, days_ago=3, branch="main")
+    builder.git("push", "--quiet", str(path), "+refs/*:refs/*")
+    github.tokens["ghs_mirrorsecret"] = INSTALLATION
+    url = github.clone_url("acme/app")
+    with_token = url.replace("http://", "http://x-access-token:ghs_mirrorsecret@")
+    assert mirror_path(with_token, tmp_path) == mirror_path(url, tmp_path)
+    # A mirror made before credentials were kept out has them in its remote: they go.
+    old = pygit2.init_repository(str(mirror_path(url, tmp_path)), bare=True)
+    old.remotes.create("origin", with_token, MIRROR_REFSPECS[0])
+
+    repo = sync_mirror(with_token, tmp_path)
+    assert repo.remotes["origin"].url == url and "refs/heads/main" in set(repo.references)
+    config = (mirror_path(url, tmp_path) / "config").read_text()
+    assert "ghs_mirrorsecret" not in config and "x-access-token" not in config
+
+
+@pytest.mark.parametrize(
+    "name", ["acme/app\n", "acme/app\nx", "../app", "acme/..", "acme", "a/b/c"]
+)
+def test_an_app_mirror_is_named_after_a_repository_name_only(tmp_path, name):
+    with pytest.raises(RepositoryError):
+        app_mirror_path(tmp_path, name)

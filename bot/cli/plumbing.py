@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 import click
 import platformdirs
 
+from bot.markup import visible
+from bot.urls import display_url
+
 if TYPE_CHECKING:
     import pygit2
     from rich.progress import Progress
@@ -38,10 +41,18 @@ def open_repo(target: str, cache: Path | None) -> pygit2.Repository:
 
 
 def repository_name(target: str) -> str:
-    """Name a repository in the store: its URL, or its absolute path."""
+    """Name a repository in the store: its URL without credentials, or its absolute path."""
     from bot.mirrors.fetch import is_url
 
-    return target if is_url(target) else str(Path(target).resolve())
+    return display_url(target) if is_url(target) else str(Path(target).resolve())
+
+
+def shown_target(target: str) -> str:
+    """Return a repository as messages and JSON show it: a URL without credentials, a path
+    as given."""
+    from bot.mirrors.fetch import is_url
+
+    return display_url(target) if is_url(target) else target
 
 
 def open_store(db_url: str | None) -> Store:
@@ -93,7 +104,7 @@ def unknown_line(counts: dict[str, int], what: str = "figures") -> str | None:
     if not counts:
         return None
     total = sum(counts.values())
-    reasons = "; ".join(f"{n:,}: {reason}" for reason, n in counts.items())
+    reasons = "; ".join(f"{n:,}: {visible(reason)}" for reason, n in counts.items())
     noun = what.removesuffix("s") if total == 1 else what
     return f"trunkguard: {total:,} {noun} unknown ({reasons})"
 
@@ -109,7 +120,8 @@ def say_gaps(report: ScanReport) -> None:
     """Tell on stderr what a scan could not measure: unknown figures, unreadable branches."""
     say_unknown(report.unknown_figures())
     for branch in report.unreadable:
-        click.echo(f"trunkguard: branch {branch.name} left out: {branch.reason}", err=True)
+        name, reason = visible(branch.name), visible(branch.reason)
+        click.echo(f"trunkguard: branch {name} left out: {reason}", err=True)
 
 
 @contextmanager

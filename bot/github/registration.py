@@ -5,12 +5,15 @@ webhook secret, which are kept in a file only its owner can read."""
 from __future__ import annotations
 
 import html
+import ipaddress
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -18,10 +21,22 @@ from bot.errors import TrunkguardError
 from config import app_manifest
 
 TIMEOUT = 20  # seconds for the code exchange
+# GitHub's rule for user and organisation names: 1 to 39 letters, digits or hyphens, no hyphen
+# at either end.
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?")
 
 
 class RegistrationError(TrunkguardError):
     """The App could not be registered; the line says why."""
+
+
+class WrongOwner(RegistrationError):
+    """GitHub registered the App under another account than the one asked for."""
+
+
+def is_login(name: str) -> bool:
+    """Tell whether `name` can be a GitHub user or organisation name."""
+    return _LOGIN.fullmatch(name) is not None
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,8 @@ class Credentials:
     private_key: str
     webhook_secret: str
     html_url: str
+    owner: str = ""  # the login of the account GitHub registered the App under
+    owner_type: str = ""  # "User" or "Organization"
 
     def __repr__(self) -> str:
         return f"Credentials(app_id={self.app_id}, slug={self.slug!r})"
@@ -63,12 +80,44 @@ def new_state() -> str:
     return secrets.token_urlsafe(24)
 
 
+def webhook_warning(url: str) -> str | None:
+    """Say why GitHub.com cannot deliver webhooks to `url`, or not safely; None if it can."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    cannot = "GitHub.com cannot reach it"
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"{host} is this machine: {cannot}"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if "." not in host:
+            return f"{host} is not a public host name: {cannot}"
+    else:
+        if address.is_loopback:
+            return f"{host} is a loopback address: {cannot}"
+        if not address.is_global:
+            return f"{host} is not a public address: {cannot}"
+    if parts.scheme != "https":
+        return "it is plain http: GitHub would send every delivery unencrypted"
+    return None
+
+
 def setup_page(manifest: dict[str, Any], github_web: str, state: str, organisation: str) -> str:
-    """The setup page: one button that registers the App on GitHub from its manifest."""
+    """The setup page: one button that registers the App on GitHub from its manifest, the
+    webhook address it gives GitHub, and a warning when GitHub cannot reach that address."""
     target = (
-        f"{github_web}/organizations/{html.escape(organisation)}/settings/apps/new"
+        f"{github_web}/organizations/{quote(organisation, safe='')}/settings/apps/new"
         if organisation
         else f"{github_web}/settings/apps/new"
+    )
+    hook = str(manifest["hook_attributes"]["url"])
+    problem = webhook_warning(hook)
+    warning = (
+        f"""<p role="alert" style="border: 2px solid #b00; padding: 0.5em"><strong>Warning:
+</strong>{html.escape(problem)}. Set TRUNKGUARD_PUBLIC_URL to the https address GitHub reaches
+this server at, and restart.</p>"""
+        if problem
+        else ""
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>trunkguard setup</title></head>
@@ -78,7 +127,9 @@ def setup_page(manifest: dict[str, Any], github_web: str, state: str, organisati
 App from trunkguard's manifest (checks, pull requests and issues: write; contents and metadata:
 read). GitHub then sends you back here, and the App's id, private key and webhook secret are
 kept in a file only this server's user can read.</p>
-<form action="{target}?state={html.escape(state)}" method="post">
+<p>GitHub will send webhooks to <code>{html.escape(hook)}</code>.</p>
+{warning}
+<form action="{html.escape(target)}?state={quote(state, safe="")}" method="post">
 <input type="hidden" name="manifest" value="{html.escape(json.dumps(manifest))}">
 <button type="submit">Register the GitHub App</button>
 </form>
@@ -105,15 +156,35 @@ def exchange_code(api_url: str, code: str) -> Credentials:
         )
     try:
         data = answer.json()
+        owner = data.get("owner") or {}
         return Credentials(
             int(data["id"]),
             str(data["slug"]),
             str(data["pem"]),
             str(data["webhook_secret"]),
             str(data["html_url"]),
+            str(owner.get("login") or ""),
+            str(owner.get("type") or ""),
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise RegistrationError("GitHub's answer lacks the App's credentials") from None
+
+
+def check_owner(credentials: Credentials, organisation: str) -> None:
+    """Refuse an App registered under another account than the organisation asked for (or,
+    when none was, under an organisation rather than the user's own account)."""
+    if organisation:
+        if credentials.owner.lower() != organisation.lower():
+            raise WrongOwner(
+                f"GitHub registered the App under {credentials.owner or 'no account'}, not the "
+                f"organisation {organisation}: its credentials are not kept (delete it on "
+                "GitHub)"
+            )
+    elif credentials.owner_type != "User":
+        raise WrongOwner(
+            f"GitHub registered the App under {credentials.owner or 'no account'}, which is "
+            "not a user's own account: its credentials are not kept (delete it on GitHub)"
+        )
 
 
 def save_credentials(path: Path, credentials: Credentials) -> None:
@@ -129,6 +200,8 @@ def save_credentials(path: Path, credentials: Credentials) -> None:
                 "private_key": credentials.private_key,
                 "webhook_secret": credentials.webhook_secret,
                 "html_url": credentials.html_url,
+                "owner": credentials.owner,
+                "owner_type": credentials.owner_type,
             },
             file,
         )
@@ -148,8 +221,10 @@ def load_credentials(path: Path) -> Credentials | None:
             str(data["private_key"]),
             str(data["webhook_secret"]),
             str(data["html_url"]),
+            str(data.get("owner", "")),
+            str(data.get("owner_type", "")),
         )
-    except (ValueError, KeyError, TypeError, OSError):
+    except (ValueError, KeyError, TypeError, AttributeError, OSError):
         raise RegistrationError(
             f"{path}: not a credentials file written by the setup page"
         ) from None

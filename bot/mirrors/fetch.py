@@ -15,6 +15,7 @@ from typing import Any
 import pygit2
 
 from bot.errors import RepositoryError
+from bot.urls import display_url, split_url
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,10 @@ def is_url(target: str) -> bool:
 
 
 def mirror_path(url: str, cache_dir: Path) -> Path:
-    """Return where the mirror of `url` lives: readable, and unique per URL."""
-    stem = re.sub(r"[^\w.-]+", "-", url.rstrip("/").rsplit("/", 1)[-1]).strip("-") or "repo"
-    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    """Return where the mirror of `url` lives: readable, unique per URL, credentials aside."""
+    shown = display_url(url)
+    stem = re.sub(r"[^\w.-]+", "-", shown.rstrip("/").rsplit("/", 1)[-1]).strip("-") or "repo"
+    digest = hashlib.sha256(shown.encode()).hexdigest()[:12]
     return cache_dir / "mirrors" / f"{stem.removesuffix('.git')}-{digest}.git"
 
 
@@ -49,28 +51,38 @@ def open_local(path: str) -> pygit2.Repository:
 
 
 def sync_mirror(url: str, cache_dir: Path) -> pygit2.Repository:
-    """Clone `url` into a bare mirror on first use, fetch it on every later use."""
+    """Clone `url` into a bare mirror on first use, fetch it on every later use. Credentials
+    in the URL reach git through a callback: the mirror's remote is the URL without them."""
+    split = split_url(url)
     path = mirror_path(url, cache_dir)
     created = not path.exists()
     if not created:
         repo = pygit2.Repository(str(path))
+        if repo.remotes["origin"].url != split.shown:  # a mirror from before credentials left
+            repo.remotes.set_url("origin", split.shown)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         repo = pygit2.init_repository(str(path), bare=True)
-        repo.remotes.create("origin", url, MIRROR_REFSPECS[0])
+        repo.remotes.create("origin", split.shown, MIRROR_REFSPECS[0])
         repo.remotes.add_fetch("origin", MIRROR_REFSPECS[1])
     remote = repo.remotes["origin"]
+    callbacks = (
+        _Credentials(split.username or "", split.password or "")
+        if split.username or split.password
+        else None
+    )
     try:
-        heads = remote.list_heads()
-        remote.fetch(prune=pygit2.enums.FetchPrune.PRUNE)
+        heads = remote.list_heads(callbacks=callbacks)
+        remote.fetch(callbacks=callbacks, prune=pygit2.enums.FetchPrune.PRUNE)
     except pygit2.GitError as error:
         if created:
             shutil.rmtree(path, ignore_errors=True)
-        raise RepositoryError(f"{url}: cannot fetch: {error}") from error
+        reason = split.scrub(str(error))
+        raise RepositoryError(f"{split.shown}: cannot fetch: {reason}") from None
     default = next((h.symref_target for h in heads if h.name == "HEAD" and h.symref_target), None)
     if default:
         repo.references.create("HEAD", default, force=True)
-    logger.info("mirror synced", extra={"url": url, "path": str(path)})
+    logger.info("mirror synced", extra={"url": split.shown, "path": str(path)})
     return repo
 
 
@@ -81,26 +93,27 @@ def open_repository(target: str, cache_dir: Path) -> pygit2.Repository:
     return open_local(target)
 
 
-_FULL_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_FULL_NAME = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
 def app_mirror_path(mirror_dir: Path, full_name: str) -> Path:
     """Return where the App keeps its mirror of GitHub repository `full_name` (owner/name)."""
-    if not _FULL_NAME.match(full_name) or ".." in full_name:
+    if not _FULL_NAME.fullmatch(full_name) or ".." in full_name:  # fullmatch: not "a/b\n"
         raise RepositoryError(f"{full_name!r}: not a repository name of the form owner/name")
     owner, name = full_name.split("/")
     return mirror_dir / owner / f"{name}.git"
 
 
-class _Token(pygit2.RemoteCallbacks):
-    """Hands git the installation token as HTTP basic auth; it lives only in memory."""
+class _Credentials(pygit2.RemoteCallbacks):
+    """Hands git a user name and password (a token) as HTTP basic auth, from memory only."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, username: str, password: str) -> None:
         super().__init__()
-        self._token = token
+        self._username = username
+        self._password = password
 
     def credentials(self, url: str, username_from_url: str | None, allowed: int) -> Any:
-        return pygit2.UserPass("x-access-token", self._token)
+        return pygit2.UserPass(self._username, self._password)
 
 
 @contextmanager
@@ -127,7 +140,7 @@ def fetch_mirror(path: Path, clone_url: str, token: str | None) -> pygit2.Reposi
             else pygit2.Repository(str(path))
         )
         remote = repo.remotes.create_anonymous(clone_url)
-        callbacks = _Token(token) if token else None
+        callbacks = _Credentials("x-access-token", token) if token else None
         try:
             heads = remote.list_heads(callbacks=callbacks)
             # A burst of events for one repository mostly finds it as the last fetch left it:
@@ -140,7 +153,7 @@ def fetch_mirror(path: Path, clone_url: str, token: str | None) -> pygit2.Reposi
             if created:
                 shutil.rmtree(path, ignore_errors=True)
             reason = str(error).replace(token, "***") if token else str(error)
-            raise RepositoryError(f"{clone_url}: cannot fetch: {reason}") from None
+            raise RepositoryError(f"{display_url(clone_url)}: cannot fetch: {reason}") from None
         default = next(
             (h.symref_target for h in heads if h.name == "HEAD" and h.symref_target), None
         )

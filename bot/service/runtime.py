@@ -11,6 +11,7 @@ from bot.github.app import GitHubApp
 from bot.service.job import Services
 from bot.service.settings import AppCredentials, Settings
 from bot.store import Store, database_url
+from bot.urls import mask_url
 
 if TYPE_CHECKING:
     from bot.service.queue import InProcessQueue
@@ -66,18 +67,5 @@ def start(settings: Settings, credentials: AppCredentials) -> Runtime:
         queue.depth()
     except Exception as error:
         store.close()
-        raise TrunkguardError(f"the broker {_shown(settings.broker_url)}: {error}") from None
+        raise TrunkguardError(f"the broker {mask_url(settings.broker_url)}: {error}") from None
     return Runtime(store, services, queue)
-
-
-def _shown(url: str) -> str:
-    """A broker URL without its password."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
-            f":{parts.port}" if parts.port else ""
-        )
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any, Self, overload
 
 import platformdirs
-from sqlalchemy import Engine, Insert, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, Insert, create_engine, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -22,9 +23,13 @@ from sqlalchemy.orm import Session
 from bot.errors import Unavailable
 from bot.store.migrations import HEAD
 from bot.store.models import Base, Repository
+from bot.urls import mask_url
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The PostgreSQL advisory lock that creating or upgrading the schema takes ("tg-schem"): a
+# fixed key, so that every trunkguard of every version agrees on it.
+SCHEMA_LOCK = int.from_bytes(b"tg-schem", "big")
 
 
 class StoreError(Unavailable):
@@ -40,6 +45,12 @@ def default_url() -> str:
 def database_url(option: str | None) -> str:
     """Pick the database: --db, else TRUNKGUARD_DATABASE_URL, else the default SQLite file."""
     return option or os.environ.get("TRUNKGUARD_DATABASE_URL") or default_url()
+
+
+def stored_nowhere(url: str) -> bool:
+    """Tell whether a database URL names a SQLite file that does not exist yet."""
+    database = _sqlite_file(_engine_url(url)) if url.startswith("sqlite") else None
+    return database is not None and not database.exists()
 
 
 def upsert(
@@ -72,8 +83,10 @@ def moment(timestamp: int | None) -> datetime | None:
 def _engine_url(url: str) -> URL:
     try:
         parsed = make_url(url)
-    except ArgumentError as error:
-        raise StoreError(f"'{url}' is not a database URL (e.g. sqlite:///path.db)") from error
+    except (ArgumentError, ValueError):  # their text holds the URL whole: not chained
+        raise StoreError(
+            f"'{mask_url(url)}' is not a database URL (e.g. sqlite:///path.db)"
+        ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         # psycopg 3 is the driver we install; SQLAlchemy's default for the bare name is psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -106,7 +119,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = _engine_url(url)
-        self.shown = make_url(url).render_as_string(hide_password=True)
+        self.shown = mask_url(make_url(url).render_as_string(hide_password=True))
         if self.url.drivername.startswith("sqlite") and self.url.database:
             try:
                 Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -161,20 +174,67 @@ class Database:
     def revisions(self) -> tuple[str | None, str]:
         """Return the database's schema revision (None: no schema yet) and this code's."""
         with self._errors(), self.engine.connect() as connection:
-            if not inspect(connection).has_table("alembic_version"):
-                return None, HEAD
-            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        return current, HEAD
+            return _revision(connection), HEAD
 
     def upgrade(self) -> tuple[str | None, str]:
         """Bring the schema to this code's revision; return the revisions before and after."""
+        with self._schema_lock() as connection:
+            before = _revision(connection)
+            self._refuse_newer(before)
+            self._migrate(connection)
+        return before, HEAD
+
+    def _migrate(self, connection: Connection) -> None:
         from alembic import command
 
-        before, head = self.revisions()
-        self._refuse_newer(before)
-        with self._errors(), self.engine.begin() as connection:
+        if connection.in_transaction():
+            connection.rollback()  # what was read to decide ends here
+        with self._errors(), connection.begin():
             command.upgrade(self._config(connection), "head")
-        return before, head
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[Connection]:
+        """Yield a connection held under the one lock that creating or upgrading the schema
+        takes, so that two processes opening a new store never both create its tables."""
+        with self._errors(), self.engine.connect() as connection:
+            if self.engine.dialect.name == "postgresql":
+                # Session-level: it outlives the migration's transaction, and dies with the
+                # connection if this process does.
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+                connection.commit()
+                try:
+                    yield connection
+                finally:
+                    try:
+                        connection.rollback()
+                        connection.execute(
+                            text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK}
+                        )
+                        connection.commit()
+                    except DBAPIError:  # the connection died: so did the lock
+                        connection.invalidate()
+                return
+            with self._file_lock():
+                yield connection
+
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Hold `<database>.lock` beside a SQLite file (an in-memory database needs none)."""
+        database = _sqlite_file(self.url)
+        if database is None:
+            yield
+            return
+        lock = database.with_name(database.name + ".lock")
+        try:
+            handle = open(lock, "a+b")
+        except OSError as error:
+            raise StoreError(f"cannot create {lock}: {error.strerror}") from error
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # let go by the kernel if this process dies
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _refuse_newer(self, current: str | None) -> None:
         if current is None:
@@ -198,13 +258,38 @@ class Database:
         if current == head:
             return self
         self._refuse_newer(current)
-        with self._errors(), self.engine.connect() as connection:
+        # Another process may be creating the schema right now: look again under its lock.
+        with self._schema_lock() as connection:
+            current = _revision(connection)
+            if current == head:
+                return self
+            self._refuse_newer(current)
             has_tables = bool(inspect(connection).get_table_names())
-        if current is None and not has_tables:
-            logger.info("creating the store", extra={"database": self.shown})
-            self.upgrade()
-            return self
+            if current is None and not has_tables:
+                logger.info("creating the store", extra={"database": self.shown})
+                self._migrate(connection)
+                return self
         raise StoreError(
             f"the database {self.shown} has schema revision {current or 'none'}, this "
             f"trunkguard needs {head}: run `trunkguard db upgrade`"
         )
+
+
+def _revision(connection: Connection) -> str | None:
+    """Return the schema revision a connection's database is at (None: no schema yet)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if current is None else str(current)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """Return the file of a SQLite URL, or None for an in-memory database."""
+    database = url.database or ""
+    if url.query.get("uri") == "true":
+        if url.query.get("mode") == "memory" or database.startswith("file::memory:"):
+            return None
+        database = database.removeprefix("file:")
+    if database in ("", ":memory:"):
+        return None
+    return Path(database).expanduser()
