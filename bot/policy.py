@@ -23,6 +23,7 @@ from config import defaults
 MAX_BYTES = 64 * 1024  # a policy is a few lines; anything bigger is a mistake or an attack
 MAX_ALIASES = 100  # YAML aliases can expand exponentially ("billion laughs") ...
 MAX_NODES = 10_000  # ... so the document, aliases expanded, must stay this small too
+MAX_DEPTH = 20  # collections within collections: the defaults need 4; PyYAML's composer recurses
 # What a repository may set:
 REPOSITORY_SECTIONS = ("policy", "forecast", "pulls", "report", "nudges")
 
@@ -174,17 +175,70 @@ class RepositoryConfig(_Strict):
     nudges: Nudges
 
 
-class _CountingLoader(yaml.SafeLoader):
-    """A safe loader that refuses documents with more aliases than a policy could need."""
+class _Refused(yaml.YAMLError):
+    """A document that is valid YAML but not one trunkguard reads: too deep, a key set twice."""
 
-    aliases = 0
+    def __init__(self, key: str | None, problem: str) -> None:
+        super().__init__(problem)
+        self.key = key
+        self.problem = problem
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """A safe loader that refuses, while composing, documents with more aliases or deeper
+    nesting than a policy could need (before PyYAML's recursive composer runs out of stack)
+    and mappings that set a key twice (PyYAML would keep the last), and that says a value
+    its tag cannot take as a YAML error."""
+
+    def __init__(self, stream: str | bytes) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+        self.path: list[int | str | None] = []  # where the collection being composed sits
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
-                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases")
-        return super().compose_node(parent, index)
+                raise _Refused(None, f"more than {MAX_ALIASES} aliases")
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)
+        # The depth is checked on the start event, so the limit trips MAX_DEPTH levels down
+        # however deep the document goes.
+        if len(self.path) >= MAX_DEPTH:
+            line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
+            raise _Refused(None, f"more than {MAX_DEPTH} levels of nesting (line {line})")
+        self.path.append(index.value if isinstance(index, yaml.ScalarNode) else index)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.path.pop()
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        node = super().compose_mapping_node(anchor)
+        first: dict[tuple[str, str], int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                continue  # a merge key (<<) may bring keys set again here: YAML says these win
+            line = key.start_mark.line + 1
+            if (key.tag, key.value) in first:
+                where = _key(tuple(p for p in self.path if p is not None) + (key.value,))
+                seen = first[key.tag, key.value]
+                lines = f"line {line}" if seen == line else f"lines {seen} and {line}"
+                raise _Refused(where, f"set twice ({lines})")
+            first[key.tag, key.value] = line
+        return node
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError):
+            # PyYAML's constructors raise these for a value its tag cannot take (`!!int x`,
+            # the date 2024-13-45, an int of 5,000 digits).
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            value = _shown(node.value) if isinstance(node, yaml.ScalarNode) else "this"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{value} is not a valid {tag}", node.start_mark
+            ) from None
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -198,21 +252,32 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
     return out
 
 
-def _too_big(document: Any) -> bool:
-    """Tell whether a document, its aliases expanded, has more than MAX_NODES values."""
+def _too_big(document: Any) -> str | None:
+    """Say how a document, its aliases expanded, is too big or too deep (None: it is not).
+
+    Walked without recursion: an alias may nest a whole anchored collection one level down.
+    """
     budget = MAX_NODES
-    stack = [document]
+    stack = [(document, 1)]
     while stack:
         budget -= 1
         if budget < 0:
-            return True
-        value = stack.pop()
+            return f"more than {MAX_NODES:,} values once aliases are expanded"
+        value, depth = stack.pop()
+        if isinstance(value, Mapping | list) and depth > MAX_DEPTH:
+            return f"more than {MAX_DEPTH} levels of nesting once aliases are expanded"
         if isinstance(value, Mapping):
-            stack.extend(value.keys())
-            stack.extend(value.values())
+            stack.extend((key, depth + 1) for key in value.keys())
+            stack.extend((item, depth + 1) for item in value.values())
         elif isinstance(value, list):
-            stack.extend(value)
-    return False
+            stack.extend((item, depth + 1) for item in value)
+    return None
+
+
+def _shown(value: Any, most: int = 60) -> str:
+    """Return the repr of a value found in a file, its end cut off if long."""
+    shown = repr(value)
+    return shown if len(shown) <= most else shown[: most - 1] + "…"
 
 
 def _key(location: tuple[int | str, ...]) -> str:
@@ -230,7 +295,7 @@ def _problem(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "missing"
     message = str(error["msg"]).removeprefix("Value error, ").replace("a valid tuple", "a list")
-    return f"{message}, got {found!r}" if not isinstance(found, Mapping) else message
+    return f"{message}, got {_shown(found)}" if not isinstance(found, Mapping) else message
 
 
 def load_config(text: str | bytes, source: str = ".github/trunkguard.yml") -> RepositoryConfig:
@@ -241,11 +306,13 @@ def load_config(text: str | bytes, source: str = ".github/trunkguard.yml") -> Re
     if len(text) > MAX_BYTES:
         raise ConfigError(source, None, f"{len(text):,} bytes; a configuration is at most 64 KiB")
     try:
-        loader = _CountingLoader(text)
+        loader = _GuardedLoader(text)
         try:
             document = loader.get_single_data()
         finally:
             loader.dispose()
+    except _Refused as refused:
+        raise ConfigError(source, refused.key, refused.problem) from None
     except yaml.YAMLError as error:
         line = getattr(getattr(error, "problem_mark", None), "line", None)
         where = f" (line {line + 1})" if line is not None else ""
@@ -253,8 +320,9 @@ def load_config(text: str | bytes, source: str = ".github/trunkguard.yml") -> Re
         raise ConfigError(source, None, f"not valid YAML{where}: {detail}") from None
     if document is None:
         document = {}
-    if _too_big(document):
-        raise ConfigError(source, None, f"more than {MAX_NODES:,} values once aliases are expanded")
+    too_big = _too_big(document)
+    if too_big is not None:
+        raise ConfigError(source, None, too_big)
     if not isinstance(document, Mapping):
         raise ConfigError(source, None, f"expected a mapping of settings, got {document!r:.40}")
     for key in document:

@@ -123,19 +123,30 @@ class Pull:
     head_sha: str | None = None  # what the API says the head is, if not refs/pull/N/head
 
 
+ACTIONS_APP = {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"}
+
+
 class FakeGitHub:
     """The fake: start() it, point the App at `url`, look at `requests`, `check_runs`,
-    `comments` afterwards."""
+    `comments` afterwards.
+
+    Comments record who wrote them, as GitHub shows it: what an installation token the fake
+    minted posts is the App's Bot account (`<slug>[bot]`), what any other token posts (a
+    workflow's GITHUB_TOKEN, added to `tokens` by hand) is `github-actions[bot]`'s, and
+    `add_comment` writes as a person.
+    """
 
     def __init__(self, root: Path, app_id: int, public_key: str) -> None:
         self.root = root
         self.app_id = app_id
+        self.slug = "trunkguard-test"
         self.public_key = public_key
         self.openapi = OpenAPI()
         self.installations: dict[int, set[str]] = {}
         self.pulls: dict[str, dict[int, Pull]] = {}
         self.default_branch: dict[str, str] = {}
         self.tokens: dict[str, int] = {}
+        self.minted: set[str] = set()  # installation tokens of the App (not a workflow's)
         self.refused_tokens: set[str] = set()
         self.check_runs: list[dict[str, Any]] = []
         self.check_run_times: dict[int, float] = {}  # id -> when it was posted (benchmarks)
@@ -167,6 +178,13 @@ class FakeGitHub:
     def add_pull(self, full_name: str, pull: Pull) -> None:
         """Open a pull request (its refs/pull/N/head must exist in the repository)."""
         self.pulls[full_name][pull.number] = pull
+
+    def add_comment(self, full_name: str, issue: int, body: str, login: str = "mallory") -> int:
+        """Comment on issue or pull request `issue` as the person `login`; return its id."""
+        comment_id = next(self._ids)
+        self.comments[comment_id] = {"repository": full_name, "issue": issue, "body": body,
+                                     "edits": 0, "author": login, "app": None}  # fmt: skip
+        return comment_id
 
     def clone_url(self, full_name: str) -> str:
         return f"{self.url}/git/{full_name}.git"
@@ -235,26 +253,49 @@ class FakeGitHub:
         match = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
         if match and method == "POST":
             return self._access_token(int(match[1]), auth)
+        if path == "/app" and method == "GET":
+            return self._authenticated_app(auth)
         installation = self._installation(auth)
         if installation is None:
             return self._json(401, {"message": "Bad credentials"})
         match = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)?", path)
         if not match or match[1] not in self.installations.get(installation, ()):
             return self._json(404, {"message": "Not Found"})
-        return self._repo(method, match[1], match[2] or "", body, dict(request.query_params))
+        token = re.sub(r"^(token|Bearer) ", "", auth)
+        app = {"id": self.app_id, "slug": self.slug} if token in self.minted else ACTIONS_APP
+        rest, query = match[2] or "", dict(request.query_params)
+        return self._repo(method, match[1], rest, body, query, app)
 
-    def _access_token(self, installation: int, auth: str) -> Response:
-        token = auth.removeprefix("Bearer ")
+    def _jwt_refused(self, auth: str) -> Response | None:
+        """The 401 for a request not signed with the App's key (None: signed)."""
         try:
-            claims = jwt.decode(token, self.public_key, algorithms=["RS256"])
+            claims = jwt.decode(auth.removeprefix("Bearer "), self.public_key, algorithms=["RS256"])
         except jwt.PyJWTError as error:
             return self._json(401, {"message": f"A JSON web token could not be decoded: {error}"})
         if str(claims.get("iss")) != str(self.app_id):
             return self._json(401, {"message": "'Issuer' claim ('iss') must be the App id"})
+        return None
+
+    def _app_body(self) -> dict[str, Any]:
+        answer = example("apps.get-authenticated.200")
+        answer.update(
+            id=self.app_id, slug=self.slug, html_url=f"https://github.com/apps/{self.slug}"
+        )
+        return answer
+
+    def _authenticated_app(self, auth: str) -> Response:
+        """apps/get-authenticated: the App its JWT signs for."""
+        return self._jwt_refused(auth) or self._json(200, self._app_body())
+
+    def _access_token(self, installation: int, auth: str) -> Response:
+        refused = self._jwt_refused(auth)
+        if refused is not None:
+            return refused
         if installation not in self.installations:
             return self._json(404, {"message": "Not Found"})
         token = f"ghs_fake{next(self._ids)}"
         self.tokens[token] = installation
+        self.minted.add(token)
         answer = example("apps.create-installation-access-token.201")
         expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
         answer.update(token=token, expires_at=expires)
@@ -267,7 +308,7 @@ class FakeGitHub:
         self.manifest_codes.discard(code)
         answer = example("apps.get-authenticated.200")
         secret = "a webhook secret from GitHub"
-        answer.update(id=self.app_id, slug="trunkguard-test", pem=self.private_key,
+        answer.update(id=self.app_id, slug=self.slug, pem=self.private_key,
                       webhook_secret=secret, client_secret="unused")  # fmt: skip
         return self._json(201, answer)
 
@@ -295,8 +336,15 @@ class FakeGitHub:
         return body
 
     def _repo(
-        self, method: str, full_name: str, rest: str, body: Any, query: dict[str, str]
+        self,
+        method: str,
+        full_name: str,
+        rest: str,
+        body: Any,
+        query: dict[str, str],
+        app: dict[str, Any],
     ) -> Response:
+        """Answer a call on one repository, made with a token of `app` (the one writing)."""
         if method == "GET" and rest == "":
             answer = example("repos.get.200")
             answer.update(
@@ -354,6 +402,8 @@ class FakeGitHub:
                 "issue": int(match[1]),
                 "body": body["body"],
                 "edits": 0,
+                "author": f"{app['slug']}[bot]",
+                "app": app,
             }
             return self._json(
                 201, self._comment_body(full_name, comment_id, self.comments[comment_id])
@@ -427,6 +477,14 @@ class FakeGitHub:
             body=comment["body"],
             url=f"{self.url}/repos/{full_name}/issues/comments/{comment_id}",
         )
+        answer["user"].update(login=comment["author"], type="User")
+        answer["performed_via_github_app"] = None
+        if comment["app"] is not None:
+            # An App's comment: written by its Bot account, and `performed_via_github_app`.
+            answer["user"].update(
+                type="Bot", html_url=f"https://github.com/apps/{comment['app']['slug']}"
+            )
+            answer["performed_via_github_app"] = {**self._app_body(), **comment["app"]}
         return answer
 
     def _git(self, method: str, path: str, request: Request, body: bytes) -> Response:

@@ -116,7 +116,7 @@ def test_an_old_conflicting_pull_request_gets_a_failing_check_and_one_comment(se
     assert [a["path"] for a in run["output"]["annotations"]] == ["app.py"]
     [comment] = github.comments.values()
     assert comment["issue"] == 7 and MARKER in comment["body"]
-    assert "Will conflict with #8 by @ada once either lands: app.py (lines 10)" in comment["body"]
+    assert "Will conflict with #8 by @ada once either lands: `app.py` (lines 10)" in comment["body"]
     assert github.git_fetches >= 1  # the mirror came over smart HTTP, with the token
 
     # The author fixes the conflict (takes the young branch's line) and pushes.
@@ -273,6 +273,8 @@ def test_drafts_and_exempt_labels_get_a_neutral_check_with_the_reason(served, gi
          "Invalid .github/trunkguard.yml: more than 10,000 values once aliases are expanded"),
         ("# padding\n" * 200_000,
          "Invalid .github/trunkguard.yml: 2,000,000 bytes; a configuration is at most 64 KiB"),
+        ("policy: " + "[" * 5000 + "]" * 5000 + "\n",
+         "Invalid .github/trunkguard.yml: more than 20 levels of nesting (line 1)"),
     ],
 )  # fmt: skip
 def test_an_unusable_configuration_fails_the_check_naming_the_problem(served, github, config,
@@ -374,7 +376,7 @@ def test_a_landed_pull_request_is_recorded_and_the_ones_it_conflicted_with_revie
     assert row.lifetime_seconds == round((0.5 - 0.01) * 86400)
     # #7 was reviewed again: what it conflicted with is on main now.
     body = github.comments[min(github.comments)]["body"]
-    assert "Conflicts with main on 1 file: app.py (lines 10)" in body and "#8" not in body
+    assert "Conflicts with main on 1 file: `app.py` (lines 10)" in body and "#8" not in body
     assert served.store.pull_request(REPO, 8).state == "closed"
 
 
@@ -419,14 +421,16 @@ def test_the_setup_page_registers_the_app_and_keeps_its_secrets_owner_only(tmp_p
     github.private_key = keys[0]
     github.manifest_codes.add("a1b2c3")
     saved = tmp_path / "secrets" / "app-credentials.json"
-    client = TestClient(create_setup_app(github.url, "https://tg.example", saved))
+    app = create_setup_app(github.url, "https://tg.example", saved)
+    client = TestClient(app, base_url="https://tg.example")  # its cookie is Secure
     page = client.get("/", params={"organization": "acme"}).text
     assert f'action="{github.url}/organizations/acme/settings/apps/new?state=' in page
     assert "https://tg.example/webhook" in page and "checks" in page
-    state = page.split("?state=")[1].split('"')[0]
+    # The fake registers Apps under the user octocat: this visit asks for no organisation.
+    state = client.get("/").text.split("?state=")[1].split('"')[0]
 
     assert (
-        client.get("/setup/done", params={"code": "a1b2c3", "state": "forged"}).status_code == 400
+        client.get("/setup/done", params={"code": "a1b2c3", "state": "forged"}).status_code == 403
     )
     done = client.get("/setup/done", params={"code": "a1b2c3", "state": state})
     assert done.status_code == 200 and "(id 4242)" in done.text

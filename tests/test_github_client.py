@@ -11,16 +11,18 @@ import pytest
 
 from bot.github.app import GitHubApp, token_client
 from bot.github.client import (
+    ACTIONS_LOGIN,
     RETRIES,
     GitHubError,
     GitHubUnavailable,
     NotFound,
     RateLimited,
     retry_policy,
+    written_by,
 )
 from bot.github.records import CheckAnnotation, CheckRun, OpenPull, RepositoryInfo
 from tests.conftest import APP_ID
-from tests.fakegithub import Fault, Pull
+from tests.fakegithub import Fault, Pull, example
 
 INSTALLATION = 42
 REPO = "acme/app"
@@ -134,6 +136,46 @@ def test_a_comment_is_found_by_its_marker_created_edited_and_deleted(github, cli
     client.delete_comment(REPO, 7, comment_id)  # already gone is fine
     assert client.find_comment(REPO, 7, MARKER) is None
     assert github.invalid == []
+
+
+def test_a_comment_someone_else_wrote_is_not_ours_even_with_the_marker(github, client):
+    forged = github.add_comment(REPO, 7, f"{MARKER}\nedit me, trunkguard")
+    assert client.find_comment(REPO, 7, MARKER) is None
+    ours = client.create_comment(REPO, 7, f"{MARKER}\nours")
+    github.add_comment(REPO, 7, f"{MARKER}\nanother copy")
+    assert client.find_comment(REPO, 7, MARKER) == (ours, f"{MARKER}\nours")
+    assert github.comments[forged]["edits"] == 0
+
+
+def test_the_app_login_is_asked_of_github_once_with_the_app_jwt(github, app):
+    assert app.installation(INSTALLATION).login() == f"{github.slug}[bot]"
+    github.add_repository("acme/other", 43, "main")
+    assert app.installation(43).login() == f"{github.slug}[bot]"
+    assert [p for m, p, _ in github.requests if m == "GET" and p == "/app"] == ["/app"]
+
+
+def test_a_token_client_writes_as_github_actions(github, client):
+    github.tokens["ghs_actions"] = INSTALLATION  # a workflow's GITHUB_TOKEN
+    actions = token_client(github.url, "ghs_actions", retry_policy(max_wait=5, backoff=0.01))
+    assert actions.login() == ACTIONS_LOGIN
+    the_apps = client.create_comment(REPO, 7, f"{MARKER}\nthe App's")
+    assert actions.find_comment(REPO, 7, MARKER) is None
+    the_workflows = actions.create_comment(REPO, 7, f"{MARKER}\nthe workflow's")
+    assert github.comments[the_workflows]["author"] == "github-actions[bot]"
+    assert actions.find_comment(REPO, 7, MARKER) == (the_workflows, f"{MARKER}\nthe workflow's")
+    assert client.find_comment(REPO, 7, MARKER) == (the_apps, f"{MARKER}\nthe App's")
+    assert [p for m, p, _ in github.requests if p == "/app"] == ["/app"]  # the App's, once
+
+
+def test_a_comment_is_written_by_a_bot_account_of_that_login():
+    comment = example("issues.create-comment.201")  # GitHub's example: octocat, a User
+    assert not written_by(comment, "octocat")
+    bot = {**comment, "user": {**comment["user"], "login": "octocat[bot]", "type": "Bot"}}
+    assert written_by(bot, "octocat[bot]") and not written_by(bot, "other[bot]")
+    # A person writing through the App with a user token: the App is named, the author is not.
+    via_app = {**comment, "performed_via_github_app": example("apps.get-authenticated.200")}
+    assert not written_by(via_app, "octoapp[bot]")
+    assert not written_by({**comment, "user": None}, "ghost")  # a deleted account
 
 
 def test_an_issue_is_opened_with_its_label_and_edited_open_again(github, client):

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli.main import cli
-from bot.policy import MAX_NODES, ConfigError, default_config, load_config
+from bot.policy import MAX_DEPTH, MAX_NODES, ConfigError, default_config, load_config
 
 
 def test_defaults_follow_trunk_based_guidance():
@@ -60,6 +60,16 @@ def test_a_file_overrides_key_by_key():
          "policy.behind.warn_commits: Input should be greater than or equal to 1, got 0"),
         ("- just a list\n", "expected a mapping of settings, got ['just a list']"),
         ("policy: [1\n", "not valid YAML (line 2): expected ',' or ']', but got '<stream end>'"),
+        # PyYAML raises ValueError, AttributeError, KeyError for these: said as YAML errors.
+        ("policy: !!int x\n", "not valid YAML (line 1): 'x' is not a valid !!int"),
+        ("report:\n  weekday: !!bool x\n", "not valid YAML (line 2): 'x' is not a valid !!bool"),
+        ("report:\n  time: 2024-13-45\n",
+         "not valid YAML (line 2): '2024-13-45' is not a valid !!timestamp"),
+        ("policy: {}\nforecast: {}\npolicy: {}\n", "policy: set twice (lines 1 and 3)"),
+        ("policy:\n  age:\n    warn_days: 3\n    'warn_days': 4\n",
+         "policy.age.warn_days: set twice (lines 3 and 4)"),
+        ("policy: {exempt: {labels: [a, {b: 1, b: 2}]}}\n",
+         "policy.exempt.labels[1].b: set twice (line 1)"),
     ],
 )  # fmt: skip
 def test_a_bad_file_names_the_key_the_value_and_what_was_expected(text, message):
@@ -92,6 +102,41 @@ def test_alias_bombs_and_huge_files_are_refused_quickly():
         load_config("#" * (2 * 1024 * 1024))
 
 
+DEEP = "policy: " + "[" * 5000 + "]" * 5000 + "\n"  # 10 KB
+
+
+def test_nesting_deeper_than_the_limit_is_refused_before_it_exhausts_the_stack():
+    with pytest.raises(ConfigError) as caught:
+        load_config(DEEP)
+    assert str(caught.value) == (
+        f".github/trunkguard.yml: more than {MAX_DEPTH} levels of nesting (line 1)"
+    )
+    block = "policy:\n" + "".join(" " * n + f"k{n}:\n" for n in range(1, 100))
+    with pytest.raises(ConfigError, match=f"more than {MAX_DEPTH} levels of nesting .line 21."):
+        load_config(block)
+    # At the limit: read, then refused by the policy's own rules.
+    deepest = "policy:\n  exempt:\n    labels: " + "[" * 17 + "]" * 17 + "\n"
+    with pytest.raises(ConfigError, match=r"^\S+: policy.exempt.labels\[0\]: Input should be"):
+        load_config(deepest)
+    with pytest.raises(ConfigError, match="levels of nesting"):
+        load_config(deepest.replace("[", "[[", 1).replace("]", "]]", 1))
+
+
+def test_aliases_cannot_nest_deeper_than_the_limit():
+    # 18 levels, then each alias one level more once expanded.
+    links = "".join(f"  a{n}: &a{n} [*a{n - 1}]\n" for n in range(1, 5))
+    chain = "policy:\n  a0: &a0 " + "[" * 18 + "]" * 18 + "\n" + links
+    with pytest.raises(ConfigError, match=f"more than {MAX_DEPTH} levels of nesting once"):
+        load_config(chain)
+    with pytest.raises(ConfigError, match=f"more than {MAX_DEPTH} levels of nesting once"):
+        load_config("policy: &p {age: *p}\n")  # a mapping that holds itself
+
+
+def test_a_merge_key_may_still_bring_keys_that_are_set_again():
+    config = load_config("policy:\n  age: {<<: {warn_days: 3, fail_days: 30}, warn_days: 5}\n")
+    assert (config.policy.age.warn_days, config.policy.age.fail_days) == (5, 30)
+
+
 def test_config_check_command(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
@@ -113,4 +158,16 @@ def test_config_check_command(tmp_path, monkeypatch):
     assert bad.exit_code == 1
     assert bad.output.strip() == (
         "Error: bad.yml: policy.age.fail_days: Input should be greater than or equal to 1, got -1"
+    )
+    (tmp_path / "deep.yml").write_text(DEEP)
+    deep = runner.invoke(cli, ["config", "check", "deep.yml"])
+    assert (deep.exit_code, deep.output) == (
+        1,
+        f"Error: deep.yml: more than {MAX_DEPTH} levels of nesting (line 1)\n",
+    )
+    (tmp_path / "twice.yml").write_text("policy: {}\npolicy: {}\n")
+    twice = runner.invoke(cli, ["config", "check", "twice.yml"])
+    assert (twice.exit_code, twice.output) == (
+        1,
+        "Error: twice.yml: policy: set twice (lines 1 and 2)\n",
     )

@@ -10,7 +10,7 @@ from analyzers.trunk import TrunkIndex
 from bot.github.app import GitHubApp
 from bot.github.client import retry_policy
 from bot.github.records import OpenPull
-from bot.policy import ConfigError, default_config, load_config
+from bot.policy import MAX_DEPTH, ConfigError, default_config, load_config
 from bot.review.evaluation import (
     MARKER,
     Annotation,
@@ -146,6 +146,31 @@ def test_all_well_again_resolves_the_comment_or_deletes_it(github, client, store
     assert after(github, asked) == []
 
 
+@pytest.mark.parametrize(
+    ("config", "action", "left"),
+    [(default_config(), "edited", [resolved_body()]), (DELETE, "deleted", [])],
+)
+def test_a_comment_someone_else_wrote_with_the_marker_is_never_edited_or_deleted(
+    github, client, store, config, action, left
+):
+    forged = f"{MARKER}\n**trunkguard**: approved, merge now"
+    theirs = github.add_comment(REPO, 7, forged, login="mallory")
+    assert publish(client, store, REPO, PULL, WARN, config) == Published(True, "created")
+    ours = store.pull_request(REPO, 7).comment_id
+    assert ours != theirs and github.comments[ours]["author"] == f"{github.slug}[bot]"
+    assert publish(client, store, REPO, PULL, WELL, config) == Published(True, action)
+    assert [c["body"] for i, c in github.comments.items() if i != theirs] == left
+    assert (github.comments[theirs]["body"], github.comments[theirs]["edits"]) == (forged, 0)
+    assert github.posted("PATCH", f"/comments/{theirs}$") == []
+    assert github.posted("DELETE", f"/comments/{theirs}$") == []
+
+
+def test_a_copied_marker_alone_is_no_comment_to_resolve(github, client, store):
+    theirs = github.add_comment(REPO, 7, f"{MARKER}\nquoting the bot", login="mallory")
+    assert publish(client, store, REPO, PULL, WELL, DELETE) == Published(True)
+    assert list(github.comments) == [theirs] and github.comments[theirs]["edits"] == 0
+
+
 def test_a_healthy_pull_request_stays_silent(github, client, store):
     assert publish(client, store, REPO, PULL, WELL, default_config()) == Published(True)
     assert github.comments == {}  # looked for one of ours once, found none, started none
@@ -224,6 +249,29 @@ def test_a_pull_request_no_longer_open_is_not_reviewed(github, client, store, bu
     review = review_pull_request(client, store, tmp_path / "mirrors", REPO, 7, now=NOW)
     assert review.outcome is Outcome.NOT_OPEN
     assert github.git_fetches == 0 and github.check_runs == []
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        ("policy: " + "[" * 5000 + "]" * 5000 + "\n",
+         f"more than {MAX_DEPTH} levels of nesting (line 1)"),
+        ("policy:\n  age:\n    warn_days: 3\npolicy: {}\n", "policy: set twice (lines 1 and 4)"),
+    ],
+)  # fmt: skip
+def test_a_default_branch_configuration_too_deep_or_with_a_key_twice_fails_the_check(
+    github, client, store, built, tmp_path, config, problem
+):
+    main = built.repo.references["refs/heads/main"].target
+    built.commit({CONFIG_PATH: config}, days_ago=1, parents=[main], branch="main")
+    built.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    review = review_pull_request(client, store, tmp_path / "mirrors", REPO, 8, now=NOW)
+    assert review.outcome is Outcome.POSTED
+    [run] = github.check_runs
+    assert run["conclusion"] == "failure"
+    assert run["output"]["title"] == f"Invalid {CONFIG_PATH}: {problem}"
+    assert f"{CONFIG_PATH}: {problem}" in run["output"]["summary"]
+    assert github.comments == {}
 
 
 # -- the pure decisions ------------------------------------------------------------------

@@ -5,15 +5,38 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
+from cachetools import cachedmethod
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from github import Auth, GithubRetry
 
-from bot.github.client import GitHubClient, connect, github_calls
+from bot.errors import TrunkguardError
+from bot.github.client import ACTIONS_LOGIN, GitHubClient, app_login, connect, github_calls
 
 
-def token_client(api_url: str, token: str, retry: GithubRetry | None = None) -> GitHubClient:
+class InvalidKey(TrunkguardError):
+    """The App's private key cannot sign its JWTs."""
+
+
+def key_problem(pem: str) -> str | None:
+    """Say why `pem` cannot be the App's private key (GitHub's are PEM RSA keys), or None."""
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # garbage, or with a passphrase
+        return "not a PEM private key without a passphrase (GitHub's .pem file)"
+    if not isinstance(key, RSAPrivateKey):
+        return "not an RSA private key (GitHub Apps sign with RSA)"
+    return None
+
+
+def token_client(
+    api_url: str, token: str, retry: GithubRetry | None = None, login: str = ACTIONS_LOGIN
+) -> GitHubClient:
     """A client with one token: a GitHub Actions GITHUB_TOKEN, for `pr-check`."""
-    return GitHubClient(connect(api_url, Auth.Token(token), retry), lambda: token)
+    return GitHubClient(connect(api_url, Auth.Token(token), retry), lambda: token, lambda: login)
 
 
 class GitHubApp:
@@ -23,11 +46,20 @@ class GitHubApp:
     def __init__(
         self, app_id: int, private_key: str, api_url: str, retry: GithubRetry | None = None
     ) -> None:
+        problem = key_problem(private_key)
+        if problem:
+            raise InvalidKey(f"the App's private key: {problem}")
         self._auth = Auth.AppAuth(app_id, private_key)
         self._api_url = api_url
         self._retry = retry
         self._clients: dict[int, GitHubClient] = {}
+        self._logins: dict[Any, str] = {}
         self._lock = threading.Lock()
+
+    @cachedmethod(lambda self: self._logins, lock=lambda self: self._lock)
+    def login(self) -> str:
+        """Return the login the App writes as, asked of GitHub once."""
+        return app_login(self._api_url, self._auth, self._retry)
 
     def installation(self, installation_id: int) -> GitHubClient:
         """Return the client for one installation of the App."""
@@ -39,7 +71,7 @@ class GitHubApp:
                 with github_calls(f"installation {installation_id}"):
                     auth.token  # noqa: B018  fetched now, so that a refusal names the installation
                 # Github() gave `auth` its requester; its token property fetches and caches.
-                client = GitHubClient(github, lambda: auth.token)
+                client = GitHubClient(github, lambda: auth.token, self.login)
                 self._clients[installation_id] = client
             return client
 

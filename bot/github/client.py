@@ -5,12 +5,12 @@ retried, not failed)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from github.GithubException import (
     BadCredentialsException,
     RateLimitExceededExceedsMaxWait,
@@ -28,6 +28,7 @@ MAX_INLINE_WAIT = 60.0  # seconds a request may wait for a rate limit; longer: r
 RETRIES = 4  # per request, for 5xx and short rate limits, with exponential backoff
 TIMEOUT = 20  # seconds per request
 PER_PAGE = 100  # GitHub's largest page: 200 open pull requests are two requests
+ACTIONS_LOGIN = "github-actions[bot]"  # who writes with a GitHub Actions GITHUB_TOKEN
 
 
 class GitHubError(TrunkguardError):
@@ -133,9 +134,14 @@ def github_calls(what: str) -> Iterator[None]:
 class GitHubClient:
     """The calls trunkguard makes, as one installation (or one Actions token) may make them."""
 
-    def __init__(self, github: Github, token: Any) -> None:
+    def __init__(self, github: Github, token: Any, login: Callable[[], str]) -> None:
         self._github = github
         self._token = token  # a callable giving a token valid for a while yet
+        self._login = login  # a callable giving the login of the account we write as
+
+    def login(self) -> str:
+        """Return the login of the account this client writes as (the App's `slug[bot]`)."""
+        return self._login()
 
     def token(self) -> str:
         """Return an access token for git over HTTPS (cached until shortly before it expires)."""
@@ -184,12 +190,18 @@ class GitHubClient:
             return int(created.id)
 
     def find_comment(self, full_name: str, number: int, marker: str) -> tuple[int, str] | None:
-        """Return the first comment on pull request `number` that holds `marker`: id and body."""
+        """Return the first comment on pull request `number` that this client's account wrote
+        with `marker` in it: id and body. Anyone can copy the marker; theirs is never ours."""
+        login = self.login()
         with github_calls(f"{full_name}#{number} comments"):
-            issue = self._github.get_repo(full_name).get_issue(number)
-            for comment in issue.get_comments():
-                if marker in (comment.body or ""):
-                    return int(comment.id), str(comment.body)
+            repo = self._github.get_repo(full_name)
+            listed = PaginatedList(
+                _Listed, self._github.requester, f"{repo.url}/issues/{number}/comments", None
+            )
+            for comment in listed:
+                data = comment.raw_data
+                if written_by(data, login) and marker in str(data.get("body") or ""):
+                    return int(data["id"]), str(data["body"])
         return None
 
     def create_comment(self, full_name: str, number: int, body: str) -> int:
@@ -227,6 +239,24 @@ class GitHubClient:
         with github_calls(f"{full_name}#{number}"):
             issue = self._github.get_repo(full_name).get_issue(number)
             issue.edit(title=title, body=body, state="open")
+
+
+def written_by(comment: dict[str, Any], login: str) -> bool:
+    """Tell whether a comment's JSON says the Bot account `login` wrote it."""
+    # By author, not by `performed_via_github_app`: GitHub sets that as well on what a person
+    # writes through the App with a user access token. A login ending in [bot] belongs to a
+    # Bot account, a name no person can register.
+    user = comment.get("user") or {}  # null for a deleted account ("ghost")
+    return bool(user.get("login") == login and user.get("type") == "Bot")
+
+
+def app_login(api_url: str, auth: Auth.AppAuth, retry: GithubRetry | None) -> str:
+    """Return the login the App writes as: its slug and [bot] (GET /app with its JWT)."""
+    integration = GithubIntegration(
+        auth=auth, base_url=api_url, retry=retry or retry_policy(), timeout=TIMEOUT
+    )
+    with github_calls("the App"):
+        return f"{integration.get_app().slug}[bot]"
 
 
 def connect(api_url: str, auth: Auth.Auth, retry: GithubRetry | None) -> Github:

@@ -123,7 +123,8 @@ def _keep_comment(
     wanted: str | None,
 ) -> tuple[str | None, int | None]:
     """Create, edit or delete our one comment; return what was done and its id."""
-    found = client.find_comment(full_name, number, MARKER)  # found even if we forgot its id
+    # Found even if we forgot its id, and only among our own: anyone can copy the marker.
+    found = client.find_comment(full_name, number, MARKER)
     if found is None:
         if body is None:
             return None, None  # nothing to act on and nothing said: stay silent
