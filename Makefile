@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/trunkguard demo --path demo/repo.git
+	$(BIN)/trunkguard demo --path demo
 
 test: install
 	$(BIN)/python -m pytest -q

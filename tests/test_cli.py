@@ -165,8 +165,15 @@ def test_working_clone_path(runner, team_repo, tmp_path):
     assert sorted(b["name"] for b in doc["branches"]) == ["feature/new", "feature/old"]
 
 
+def demo_repo(runner, tmp_path):
+    """Build the demo in tmp_path/demo; return its repository's path."""
+    result = run(runner, "demo", "--path", str(tmp_path / "demo"), "--json")
+    assert result.exit_code == 0, result.output
+    return tmp_path / "demo" / "repo.git"
+
+
 def test_demo_builds_and_scans(runner, tmp_path):
-    result = run(runner, "demo", "--path", str(tmp_path / "demo.git"), "--json")
+    result = run(runner, "demo", "--path", str(tmp_path / "demo"), "--json")
     doc = json.loads(result.stdout)
     names = {b["name"]: b for b in doc["branches"]}
     assert names["chore/deps"]["ahead"] == 0
@@ -206,8 +213,7 @@ def test_every_command_has_help_with_an_example(runner):
 
 
 def test_conflicts_json_document(runner, tmp_path):
-    demo = tmp_path / "demo.git"
-    run(runner, "demo", "--path", str(demo), "--json")
+    demo = demo_repo(runner, tmp_path)
     result = run(runner, "conflicts", str(demo), "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -240,8 +246,7 @@ def test_conflicts_rejects_bad_active_days(runner, team_repo):
 
 
 def test_replay_json_document(runner, tmp_path):
-    demo = tmp_path / "demo.git"
-    run(runner, "demo", "--path", str(demo), "--json")
+    demo = demo_repo(runner, tmp_path)
     doc = json.loads(run(runner, "replay", str(demo), "--json", "--merges", "5").stdout)
     assert doc["summary"]["into trunk"] == {"merges": 2, "conflicted": 0, "rate": 0.0}
     assert doc["summary"]["trunk into branch"] == {"merges": 1, "conflicted": 1, "rate": 1.0}
@@ -287,3 +292,30 @@ def test_replay_checks_itself_against_git(runner, make_repo):
     }
     people = run(runner, "replay", str(t.path), "--check-git").output
     assert "agreement with git merge-tree: yes/no 2 of 2, conflicted paths 2 of 2" in people
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("{tmp}/nonexistent/r.html", "nonexistent does not exist"),
+        ("{tmp}/notes.txt/r.html", "notes.txt is not a folder"),
+        ("{tmp}", "is a directory"),
+    ],
+)
+def test_report_output_is_checked_before_any_work(
+    runner, team_repo, tmp_path, monkeypatch, output, message
+):
+    import bot.service.jobs.gather
+
+    def never(*args, **kwargs):
+        raise AssertionError("the report was gathered")
+
+    monkeypatch.setattr(bot.service.jobs.gather, "gather_report", never)
+    (tmp_path / "notes.txt").write_text("mine")
+    db = tmp_path / "store.db"
+    output = output.format(tmp=tmp_path)
+    args = ["report", str(team_repo.path), "--format", "html", "--output", output]
+    result = runner.invoke(cli, [*args, "--db", f"sqlite:///{db}"])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert not db.exists()  # nothing stored, not even the store created

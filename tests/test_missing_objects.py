@@ -133,7 +133,7 @@ def test_partial_clone_whose_remote_is_gone_says_so_and_goes_on(source, tmp_path
 def test_partial_clone_scan_is_stored_with_its_unknown_figures(source, tmp_path):
     clone = partial_clone(source, tmp_path / "partial.git", "blob:none")
     db = tmp_path / "store.db"
-    result = run("scan", str(clone), "--db", f"sqlite:///{db}")
+    result = run("scan", str(clone), "--db", f"sqlite:///{db}", "--store")  # --now: kept if asked
     assert result.exit_code == 0, result.output
     rows = (
         sqlite3.connect(db)

@@ -205,8 +205,8 @@ def test_retention_thins_old_scans_to_one_a_week(db_url, team_repo, open_store):
 
 def test_conflicts_are_stored_and_the_merge_cache_outlives_the_run(db_url, tmp_path, open_store):
     runner = CliRunner()
-    demo = str(tmp_path / "demo.git")
-    runner.invoke(cli, ["demo", "--path", demo, "--json"])
+    runner.invoke(cli, ["demo", "--path", str(tmp_path / "demo"), "--json"])
+    demo = str(tmp_path / "demo" / "repo.git")
     first = json.loads(runner.invoke(cli, ["conflicts", demo, "--db", db_url, "--json"]).stdout)
     assert first["stats"]["merges_computed"] > 0
     second = json.loads(runner.invoke(cli, ["conflicts", demo, "--db", db_url, "--json"]).stdout)

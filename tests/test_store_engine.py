@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -11,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from bot.store import Store
 from bot.store.engine import upsert
+from bot.store.migrations import HEAD
 from bot.store.models import Repository, WebhookDelivery
 
 AT = datetime(2026, 12, 4, 12, tzinfo=UTC)
+PROCESSES = 4  # a new store opened by this many processes at once (the machine has 2 cores)
 
 
 @pytest.fixture
@@ -70,3 +75,21 @@ def test_upsert_takes_many_rows(store):
             "a/b",
             "c/d",
         ]
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(db_url):
+    # Each process waits for the same moment, then creates the schema or finds it made.
+    code = (
+        "import sys, time; from bot.store import Store; "
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); "
+        "Store(sys.argv[1]).ready()"
+    )
+    start = str(time.time() + 2.0)
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code, db_url, start], stderr=subprocess.PIPE)
+        for _ in range(PROCESSES)
+    ]
+    errors = [run.communicate(timeout=120)[1].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0] * PROCESSES, errors
+    with Store(db_url) as store:
+        assert store.revisions() == (HEAD, HEAD)

@@ -89,7 +89,10 @@ def test_trends_command(make_repo, tmp_path):
     db = f"sqlite:///{tmp_path / 'trends.db'}"
     runner = CliRunner()
     now = "2026-05-28T20:26:40Z"
-    assert runner.invoke(cli, ["scan", str(t.path), "--db", db, "--now", now]).exit_code == 0
+    assert (
+        runner.invoke(cli, ["scan", str(t.path), "--db", db, "--now", now, "--store"]).exit_code
+        == 0
+    )
     result = runner.invoke(
         cli, ["trends", str(t.path), "--db", db, "--now", now, "--weeks", "6", "--json"]
     )

@@ -12,14 +12,18 @@ import click
 
 from bot.cli.options import (
     branch_options,
+    check_output,
     db_option,
     default_of,
+    exploratory,
+    keep_history,
     parse_now,
-    parse_week,
     pull_options,
     pull_rule,
+    report_options,
     repository_options,
     store_options,
+    unkept_store,
 )
 
 
@@ -41,7 +45,7 @@ def scan(
     cache_dir: Path | None,
     as_json: bool,
     db_url: str | None,
-    no_store: bool,
+    keep: bool | None,
 ) -> None:
     """Measure every branch's age and divergence from trunk.
 
@@ -52,6 +56,9 @@ def scan(
     default only the plausibly open ones count: not in trunk (merged, squashed or rebased) and
     with a commit in the last --pull-days days; --open-pulls names the open ones when you know
     them. A pull request from a branch of the repository is that branch, shown with its number.
+
+    Each scan is kept as history, except an exploratory one (another --now, --trunk or choice
+    of branches): that one is kept only with --store.
 
     \b
     Examples:
@@ -72,12 +79,15 @@ def scan(
         repository_name,
         say_gaps,
         say_left_out,
+        shown_target,
     )
-    from bot.service.scanning import scan_and_store
+    from bot.markup import visible
+    from bot.service.scanning import same_trunk, scan_and_store
 
     repo = open_repo(target, cache_dir)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
-    store = None if no_store else open_store(db_url)
+    why = exploratory(now, rule, same_trunk(repo, trunk, remote), include, exclude)
+    store = open_store(db_url) if keep_history(keep, why) else None
     with progress("scanning branches") as shown:
         found, report = scan_and_store(
             store,
@@ -94,13 +104,15 @@ def scan(
     say_left_out(found, rule)
     say_gaps(report)
     if as_json:
-        print_json(scan_payload(report, target))
+        print_json(scan_payload(report, shown_target(target)))
         return
     if report.trunk.head is None:
-        click.echo(f"{target}: the repository has no commits yet.")
+        click.echo(f"{shown_target(target)}: the repository has no commits yet.")
         return
     if not report.branches:
-        click.echo(f"{target}: no branches besides trunk '{report.trunk.name}'.")
+        click.echo(
+            f"{shown_target(target)}: no branches besides trunk '{visible(report.trunk.name)}'."
+        )
         return
     from rich.console import Console
 
@@ -135,7 +147,7 @@ def conflicts(
     cache_dir: Path | None,
     as_json: bool,
     db_url: str | None,
-    no_store: bool,
+    keep: bool | None,
     active_days: int,
 ) -> None:
     """Predict merge conflicts: each branch with trunk, and between active branches.
@@ -159,12 +171,14 @@ def conflicts(
         repository_name,
         say_left_out,
         say_unknown,
+        shown_target,
     )
-    from bot.service.scanning import forecast_and_store
+    from bot.service.scanning import forecast_and_store, same_trunk
 
-    store = None if no_store else open_store(db_url)
     repo = open_repo(target, cache_dir)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
+    why = exploratory(now, rule, same_trunk(repo, trunk, remote), include, exclude)
+    store = open_store(db_url) if keep_history(keep, why) else None
     found = inventory(
         repo, trunk=trunk, remote=remote, include=include, exclude=exclude, pulls=rule, now=now
     )
@@ -175,10 +189,10 @@ def conflicts(
         )
     say_unknown(result.unknown_figures(), "merges")
     if as_json:
-        print_json(forecast_payload(result, target))
+        print_json(forecast_payload(result, shown_target(target)))
         return
     if result.trunk_head is None:
-        click.echo(f"{target}: the repository has no commits yet.")
+        click.echo(f"{shown_target(target)}: the repository has no commits yet.")
         return
     from rich.console import Console
 
@@ -229,7 +243,7 @@ def replay_merges(
     from analyzers.refs import PullHeads, PullRule, inventory
     from analyzers.replay import replay
     from bot.cli.payloads import replay_payload
-    from bot.cli.plumbing import open_repo, print_json, progress, say_unknown
+    from bot.cli.plumbing import open_repo, print_json, progress, say_unknown, shown_target
     from bot.mirrors.gitcheck import replay_agreement
     from bot.mirrors.promisor import fetch_objects
 
@@ -237,14 +251,14 @@ def replay_merges(
     # Only trunk's history is replayed: no pull request head matters here.
     found = inventory(repo, trunk=trunk, remote=remote, pulls=PullRule(PullHeads.NONE))
     if found.trunk is None:
-        click.echo(f"{target}: the repository has no commits yet.")
+        click.echo(f"{shown_target(target)}: the repository has no commits yet.")
         return
     with progress("replaying merges") as shown:
         report = replay(repo, found.trunk.target, limit, progress=shown, fetcher=fetch_objects)
     say_unknown(report.unknown_figures(), "merges")
     agreement = replay_agreement(repo, report.merges) if check_git else None
     if as_json:
-        print_json(replay_payload(report, target, agreement))
+        print_json(replay_payload(report, shown_target(target), agreement))
         return
     from rich.console import Console
 
@@ -272,6 +286,7 @@ def replay_merges(
 )
 @pull_options
 @db_option
+@click.option("--no-store", is_flag=True, help="Read the store, keep nothing in it.")
 def trends(
     target: str,
     trunk: str | None,
@@ -284,12 +299,13 @@ def trends(
     pull_days: int,
     open_pulls: frozenset[int] | None,
     db_url: str | None,
+    no_store: bool,
 ) -> None:
     """Show how branch age, integration and conflicts change week by week.
 
     Weeks with a stored scan use it; the weeks before the first scan are filled from trunk's
     history (work that was open then), so the first run already shows months of trends.
-    The merged work it mines is kept in the store.
+    The merged work it mines is kept in the store (not with --no-store).
 
     \b
     Examples:
@@ -305,10 +321,11 @@ def trends(
         progress,
         repository_name,
         say_left_out,
+        shown_target,
     )
     from bot.service.jobs.gather import limit_days, mine_weeks
 
-    store = open_store(db_url)
+    store = unkept_store(db_url) if no_store else open_store(db_url)
     name = repository_name(target)
     scanned, predicted = store.weekly_ages(name), store.weekly_predicted(name)
     repo = open_repo(target, cache_dir)
@@ -316,7 +333,7 @@ def trends(
     found = inventory(repo, trunk=trunk, remote=remote, pulls=rule, now=now)
     say_left_out(found, rule)
     if found.trunk is None:
-        raise click.ClickException(f"{target}: the repository has no commits yet")
+        raise click.ClickException(f"{shown_target(target)}: the repository has no commits yet")
     with progress("mining history") as shown:
         figures, mined = mine_weeks(
             repo, found, now, weeks, scanned, predicted, limit_days(), progress=shown
@@ -330,7 +347,7 @@ def trends(
             err=True,
         )
     if as_json:
-        print_json(trends_payload(figures, target))
+        print_json(trends_payload(figures, shown_target(target)))
         return
     from rich.console import Console
 
@@ -342,34 +359,9 @@ def trends(
 
 @click.command()
 @repository_options
-@click.option(
-    "--week",
-    metavar="YYYY-Www",
-    callback=parse_week,
-    help="The ISO week to report on, e.g. 2026-W48 (default: the week of --now).",
-)
-@click.option(
-    "--now",
-    metavar="ISO8601",
-    callback=parse_now,
-    help="The moment the figures are measured at (default: now).",
-)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["markdown", "html", "json"]),
-    default="markdown",
-    show_default=True,
-    help="Markdown as the GitHub issue shows it, a self-contained HTML page, or JSON.",
-)
+@report_options
 @pull_options
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to this file ('-': standard output). Default: standard output; "
-    "for HTML, trunkguard-report-WEEK.html in the current directory.",
-)
-@db_option
+@store_options
 def report(
     target: str,
     trunk: str | None,
@@ -384,13 +376,15 @@ def report(
     pull_days: int,
     open_pulls: frozenset[int] | None,
     db_url: str | None,
+    keep: bool | None,
 ) -> None:
     """Write the weekly divergence report: headline figures against last week and the
     4-week trend, conflicts paid and how early trunkguard would have warned, the oldest,
     most diverged, idle and stale branches, forecast conflicts and a land order, charts.
 
-    Today's scan and forecast are stored first; weeks before the first stored scan are
-    filled from trunk's history. Needs no GitHub.
+    Today's scan and forecast are stored first (not with --no-store, nor when an option makes
+    the run exploratory); weeks before the first stored scan are filled from trunk's history.
+    Needs no GitHub.
 
     \b
     Examples:
@@ -400,11 +394,15 @@ def report(
     """
     from bot.cli.plumbing import open_repo, open_store, progress, repository_name
     from bot.service.jobs.gather import gather_report
+    from bot.service.scanning import same_trunk
 
-    store = open_store(db_url)
+    if output is None and output_format == "html" and not as_json:
+        check_output(None, None, Path("trunkguard-report.html"))  # the current folder
     repo = open_repo(target, cache_dir)
     name = repository_name(target)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
+    why = exploratory(now, rule, same_trunk(repo, trunk, remote))
+    store = open_store(db_url) if keep_history(keep, why) else unkept_store(db_url)
     with progress("mining history") as shown:
         gathered = gather_report(
             store, name, repo, now, week, shown, trunk=trunk, remote=remote, pulls=rule

@@ -20,23 +20,26 @@ if TYPE_CHECKING:
 @click.command()
 @click.option(
     "--path",
+    "folder",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("demo/repo.git"),
+    default=Path("demo"),
     show_default=True,
-    help="Where to build the demo repository (replaced if it exists).",
+    help="The folder to build the demo in: a new or empty one, or a previous demo's (whose "
+    "files are replaced). Any other folder is refused, never emptied.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
-def demo(path: Path, as_json: bool) -> None:
+def demo(folder: Path, as_json: bool) -> None:
     """Build a small repository with realistic branches, scan it and forecast its conflicts.
 
     The repository has a busy trunk, old and fresh branches, an integrated one and branches
     that will conflict; every date is relative to now. The demo shows every command that works
-    without GitHub: scan, conflicts, replay, trends (from history) and the weekly report, whose
-    HTML page it writes beside the repository (with a store of its own, demo.db, made anew).
+    without GitHub: scan, conflicts, replay, trends (from history) and the weekly report.
+    It writes only in its folder: the repository (repo.git), a store of its own (demo.db)
+    and the report's HTML page (report.html), all made anew on each run.
 
     \b
     Example:
-      trunkguard demo --path /tmp/demo.git
+      trunkguard demo --path /tmp/trunkguard-demo
     """
     from rich.console import Console
     from rich.text import Text
@@ -52,6 +55,8 @@ def demo(path: Path, as_json: bool) -> None:
     from bot.service.jobs.gather import limit_days, mine_weeks
 
     now = int(time.time())
+    demo_repo.claim(folder)
+    path = folder / demo_repo.REPOSITORY
     repo = demo_repo.build(path, now)
     found = inventory(repo, now=now)
     report = scan(repo, found, now)
@@ -76,21 +81,20 @@ def demo(path: Path, as_json: bool) -> None:
     console.print(Text(f"\n$ trunkguard trends {path} --weeks 8", style="dim"))
     figures, _ = mine_weeks(repo, found, now, 8, {}, {}, limit_days())
     console.print(trends_table(figures, limit_days(), console.width))
-    _report(path, repo, now, console)
+    _report(folder, repo, now, console)
 
 
-def _report(path: Path, repo: pygit2.Repository, now: int, console: Console) -> None:
+def _report(folder: Path, repo: pygit2.Repository, now: int, console: Console) -> None:
     """Write the weekly report of the demo repository as HTML; show its Markdown headline."""
     from rich.text import Text
 
+    from bot.mirrors.demo import DATABASE, PAGE, REPOSITORY
     from bot.report.html import report_html
     from bot.report.markdown import report_markdown
     from bot.service.jobs.gather import gather_report
     from bot.store import Store
 
-    database = path.parent / "demo.db"
-    database.unlink(missing_ok=True)
-    page = path.parent / "report.html"
+    path, database, page = folder / REPOSITORY, folder / DATABASE, folder / PAGE
     with Store(f"sqlite:///{database.resolve()}") as store:
         store.ready()
         weekly = gather_report(store, str(path), repo, now).report

@@ -6,6 +6,7 @@ configuration and the store are imported when a value is parsed or a default is 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -16,11 +17,15 @@ import click
 
 if TYPE_CHECKING:
     from analyzers.refs import PullRule
+    from bot.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 # analyzers.refs.PullHeads's values, written out so that --help need not load pygit2
 # (tests/test_cli_imports.py checks that they are the same).
 PULL_HEADS = ("recent", "all", "none")
+# How far --now may be from the clock and still measure the present: a run that measures
+# another moment is an exploration, not this week's history.
+CLOCK_SLACK = 300
 
 
 def parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> int:
@@ -205,5 +210,109 @@ def store_options(command: F) -> F:
     """Add the options of every command that keeps its results in the metrics store."""
     return _apply(
         command,
-        [db_option, click.option("--no-store", is_flag=True, help="Do not keep the results.")],
+        [
+            db_option,
+            click.option(
+                "--store/--no-store",
+                "keep",
+                default=None,
+                help="Keep the results as history, or not. Default: keep them, unless an option "
+                "makes the run exploratory (--now not now, --trunk, --include, --exclude, "
+                "--pulls, --pull-days, --open-pulls).",
+            ),
+        ],
     )
+
+
+def exploratory(now: int, rule: PullRule, same_trunk: bool, *filters: Sequence[str]) -> str | None:
+    """Say why options make a run exploratory (not this week's history), or None if not:
+    another clock, another trunk, branches or pull request heads chosen otherwise."""
+    from analyzers.refs import PullHeads
+
+    clock = time.time()
+    if abs(now - clock) > CLOCK_SLACK:
+        return f"--now is in the {'past' if now < clock else 'future'}"
+    if any(filters):
+        return "--include/--exclude leave branches out"
+    if not same_trunk:
+        return "--trunk is not the repository's default trunk"
+    if rule.open_numbers is not None:
+        return "--open-pulls chooses the pull request heads"
+    if rule.heads is not PullHeads.RECENT:
+        return f"--pulls {rule.heads} is not the default"
+    if rule.recent_days != default_of("pulls", "recent_days")():
+        return "--pull-days is not the default"
+    return None
+
+
+def keep_history(keep: bool | None, reason: str | None) -> bool:
+    """Tell whether to keep a run: as --store/--no-store say, else unless `reason` (why the
+    run is exploratory), which is then said on stderr."""
+    if keep is not None:
+        return keep
+    if reason is not None:
+        click.echo(f"trunkguard: not stored: {reason}; --store keeps it", err=True)
+    return reason is None
+
+
+def check_output(
+    ctx: click.Context | None, param: click.Parameter | None, value: Path | None
+) -> Path | None:
+    """Refuse, before any work, a file the output cannot be written to (None, '-': stdout)."""
+    if value is None or str(value) == "-":
+        return value
+    folder = value.parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise click.BadParameter(f"folder {folder} {problem}", ctx, param, "--output")
+    if value.is_dir():
+        raise click.BadParameter(f"{value} is a folder", ctx, param, "--output")
+    if not os.access(value if value.exists() else folder, os.W_OK):
+        raise click.BadParameter(f"{value}: permission denied", ctx, param, "--output")
+    return value
+
+
+def report_options(command: F) -> F:
+    """Add the options that choose the report's week, moment, format and file."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--week",
+                metavar="YYYY-Www",
+                callback=parse_week,
+                help="The ISO week to report on, e.g. 2026-W48 (default: the week of --now).",
+            ),
+            click.option(
+                "--now",
+                metavar="ISO8601",
+                callback=parse_now,
+                help="The moment the figures are measured at (default: now).",
+            ),
+            click.option(
+                "--format",
+                "output_format",
+                type=click.Choice(["markdown", "html", "json"]),
+                default="markdown",
+                show_default=True,
+                help="Markdown as the GitHub issue shows it, a self-contained HTML page, or JSON.",
+            ),
+            click.option(
+                "--output",
+                type=click.Path(dir_okay=False, path_type=Path),
+                callback=check_output,
+                help="Write the report to this file ('-': standard output). Default: standard "
+                "output; for HTML, trunkguard-report-WEEK.html in the current directory.",
+            ),
+        ],
+    )
+
+
+def unkept_store(db_url: str | None) -> Store:
+    """Open the store for a run that keeps nothing: it reads what is kept, never creates it."""
+    from bot.store import database_url
+    from bot.store.unkept import Unkept
+
+    store = Unkept.over(database_url(db_url))
+    click.get_current_context().call_on_close(store.close)
+    return store

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pygit2
 
+from bot.errors import TrunkguardError
 from bot.mirrors.writer import Person, RepoWriter
 from bot.text import DAY
+
+# The file that makes a folder a demo's: only a folder holding it is ever emptied.
+MARKER = ".trunkguard-demo"
+# What the demo writes in its folder, and all it removes when it builds there again.
+REPOSITORY, DATABASE, PAGE = "repo.git", "demo.db", "report.html"
+WRITTEN = (REPOSITORY, DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", f"{DATABASE}.lock", PAGE)
 
 TEAM = (
     Person("Grace Hopper", "grace@example.com", 60),
@@ -25,6 +32,35 @@ FILES = (
     "src/api/routes.py",
     "docs/guide.md",
 )
+
+
+class DemoFolderError(TrunkguardError):
+    """A folder the demo will not write into: it holds something that is not a demo."""
+
+
+def claim(folder: Path) -> None:
+    """Make `folder` the demo's: create it, or clear what a previous demo wrote in it;
+    refuse a file, or a folder that holds anything and is not a demo's."""
+    if folder.exists() and not folder.is_dir():
+        raise DemoFolderError(f"{folder} is not a folder: choose another --path")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).is_file():
+        raise DemoFolderError(
+            f"{folder} is not empty and not a trunkguard demo: choose a new or empty --path"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in WRITTEN:
+            entry = folder / name
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink(missing_ok=True)
+        (folder / MARKER).write_text(
+            "Built by `trunkguard demo`, which replaces what it wrote here when run again.\n",
+            encoding="utf-8",
+        )
+    except OSError as error:
+        raise DemoFolderError(f"{folder}: cannot write the demo: {error.strerror}") from error
 
 
 def _lines(path: str, count: int = 40) -> list[str]:
@@ -73,9 +109,7 @@ class _Demo:
 
 
 def build(path: Path, now: int) -> pygit2.Repository:
-    """Build the demo repository at `path` (replacing it) with dates relative to `now`."""
-    if path.exists():
-        shutil.rmtree(path)
+    """Build the demo repository at `path`, a new folder, with dates relative to `now`."""
     repo = pygit2.init_repository(str(path), bare=True, initial_head="main")
     demo = _Demo(repo, now)
     rng = random.Random(7)

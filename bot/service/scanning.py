@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import pygit2
 
 from analyzers.divergence import Progress, ScanReport, scan
-from analyzers.errors import AnalysisError
+from analyzers.errors import AnalysisError, TrunkNotFoundError
 from analyzers.forecast import Forecast, ForecastMemo, forecast
-from analyzers.refs import Inventory, inventory
+from analyzers.refs import Inventory, PullHeads, PullRule, inventory
 from bot.errors import TrunkguardError
 from bot.mirrors.promisor import fetch_objects
 from config import defaults
@@ -70,3 +70,16 @@ def forecast_and_store(
     if store is not None and result.trunk_head is not None:
         store.save_forecast(name, result, now, started)
     return result
+
+
+def same_trunk(repo: pygit2.Repository, trunk: str | None, remote: str = "origin") -> bool:
+    """Tell whether `trunk` (None: not named) is the trunk found without naming one."""
+    if trunk is None:
+        return True
+    branches_only = PullRule(PullHeads.NONE)
+    try:
+        found = inventory(repo, remote=remote, pulls=branches_only).trunk
+    except TrunkNotFoundError:
+        return True  # no trunk without naming one: the one named is the repository's
+    chosen = inventory(repo, trunk=trunk, remote=remote, pulls=branches_only).trunk
+    return found is None or chosen is None or found.ref == chosen.ref

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -11,6 +11,11 @@ from sqlalchemy.orm import Session
 from bot.store.engine import Database, upsert
 from bot.store.models import PullRequest, Repository, WebhookDelivery
 from bot.store.records import InstalledRepository, PullRecord
+
+# How long a delivery's id is kept to recognise a redelivery. Only deliveries of the past
+# 3 days can be redelivered (7 on GitHub Enterprise Server; "Redelivering webhooks",
+# docs.github.com), by hand or by a script; a month covers that with room to spare.
+KEEP_DELIVERIES_DAYS = 30
 
 
 class AppState(Database):
@@ -34,6 +39,15 @@ class AppState(Database):
             connection.execute(
                 delete(WebhookDelivery).where(WebhookDelivery.delivery_id == delivery_id)
             )
+
+    def prune_deliveries(self, now: datetime, keep_days: int = KEEP_DELIVERIES_DAYS) -> int:
+        """Forget the deliveries received more than `keep_days` before `now`; return how many."""
+        cutoff = now - timedelta(days=keep_days)
+        with self._errors(), self._one_writer, self.engine.begin() as connection:
+            deleted = connection.execute(
+                delete(WebhookDelivery).where(WebhookDelivery.received_at < cutoff)
+            )
+            return int(deleted.rowcount)
 
     def register_installation(self, installation_id: int, repositories: Sequence[str]) -> None:
         """Note that an App installation covers these repositories (by full name)."""

@@ -3,11 +3,16 @@ installed repository's each night."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
+
 from bot.review.mirror import fetch_under_lock
 from bot.service.job import Follow, Job, Services, job
 from bot.service.jobs.repository import open_pulls_rule, repository_config
 from bot.service.report_schedule import report_schedule
 from bot.service.scanning import forecast_and_store, scan_and_store
+
+logger = logging.getLogger(__name__)
 
 
 @job
@@ -35,7 +40,10 @@ def scan_repository(services: Services, installation: int, repository: str) -> F
 
 @job
 def nightly_scans(services: Services) -> Follow:
-    """Scan every repository an installation covers (the scheduler asks for this nightly)."""
+    """Scan every repository an installation covers (the scheduler asks for this nightly);
+    forget the webhook deliveries too old to be redelivered."""
+    pruned = services.store.prune_deliveries(datetime.fromtimestamp(services.now(), UTC))
+    logger.info("old webhook deliveries forgotten", extra={"deliveries": pruned})
     return [
         Job("scan_repository", {"installation": r.installation, "repository": r.name})
         for r in services.store.installed_repositories()
