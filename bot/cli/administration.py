@@ -153,14 +153,9 @@ def schedule_command(db_url: str | None, as_json: bool) -> None:
     """
     from bot.cli.payloads import schedule_payload
     from bot.cli.plumbing import open_store, print_json
-    from bot.service.scheduler import Scheduler
+    from bot.service.scheduler import stored_plan
 
-    store = open_store(db_url)
-    scheduler = Scheduler(store).start(paused=True)
-    try:
-        plan = scheduler.plan()
-    finally:
-        scheduler.shutdown()
+    plan = stored_plan(open_store(db_url))
     now = datetime.now(UTC)
     if as_json:
         print_json(schedule_payload(plan))

@@ -323,11 +323,10 @@ def trends(
         say_left_out,
         shown_target,
     )
-    from bot.service.jobs.gather import limit_days, mine_weeks
+    from bot.service.jobs.gather import kept_trends, limit_days
 
     store = unkept_store(db_url) if no_store else open_store(db_url)
     name = repository_name(target)
-    scanned, predicted = store.weekly_ages(name), store.weekly_predicted(name)
     repo = open_repo(target, cache_dir)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
     found = inventory(repo, trunk=trunk, remote=remote, pulls=rule, now=now)
@@ -335,10 +334,9 @@ def trends(
     if found.trunk is None:
         raise click.ClickException(f"{shown_target(target)}: the repository has no commits yet")
     with progress("mining history") as shown:
-        figures, mined = mine_weeks(
-            repo, found, now, weeks, scanned, predicted, limit_days(), progress=shown
+        figures, mined = kept_trends(
+            store, name, repo, found, now, weeks, limit_days(), progress=shown
         )
-    store.save_merged_work(name, mined.merged)
     unredone = sum(1 for w in mined.merged if w.conflicted is None)
     if unredone:
         click.echo(

@@ -211,3 +211,12 @@ class Scheduler:
         self._scheduler.shutdown(wait=True)
         if _active is self:
             _active = None
+
+
+def stored_plan(store: Store) -> list[Planned]:
+    """What the scheduler kept in `store` will run and when, read without running anything."""
+    scheduler = Scheduler(store).start(paused=True)
+    try:
+        return scheduler.plan()
+    finally:
+        scheduler.shutdown()

@@ -68,6 +68,27 @@ def mine_weeks(
     return figures, mined
 
 
+def kept_trends(
+    store: Store,
+    name: str,
+    repo: pygit2.Repository,
+    found: Inventory,
+    now: int,
+    weeks: int,
+    limit: int,
+    report: ScanReport | None = None,
+    progress: Progress | None = None,
+) -> tuple[tuple[WeekFigures, ...], History]:
+    """Weekly figures from the store's scans and forecasts, the weeks before them mined from
+    trunk's history; the merged work mined is kept in the store."""
+    scanned, predicted = store.weekly_ages(name), store.weekly_predicted(name)
+    figures, mined = mine_weeks(
+        repo, found, now, weeks, scanned, predicted, limit, report, progress
+    )
+    store.save_merged_work(name, mined.merged)
+    return figures, mined
+
+
 @dataclass(frozen=True)
 class Gathered:
     """A week's report, and the repository configuration it followed."""
@@ -103,18 +124,7 @@ def gather_report(
         forecast_and_store(store, name, repo, found, now, active_days=config.forecast.active_days)
     end = min(start + WEEK - 1, now)
     limit = limit_days(config)
-    weeks, mined = mine_weeks(
-        repo,
-        found,
-        end,
-        TREND_WEEKS,
-        store.weekly_ages(name),
-        store.weekly_predicted(name),
-        limit,
-        today,
-        progress,
-    )
-    store.save_merged_work(name, mined.merged)
+    weeks, mined = kept_trends(store, name, repo, found, end, TREND_WEEKS, limit, today, progress)
     scanned = store.week_scan(name, start)
     predicted = store.week_forecast(name, start)
     settings = config.report
