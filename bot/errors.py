@@ -4,6 +4,10 @@
 class TrunkguardError(Exception):
     """Base of every error trunkguard reports to a person instead of a traceback."""
 
+    def lines(self) -> list[str]:
+        """What to tell a person, a line each: one, unless the error lists several problems."""
+        return [str(self)]
+
 
 class RepositoryError(TrunkguardError):
     """A path or URL that is not a repository trunkguard can read."""

@@ -24,8 +24,12 @@ _BACKTICKS = re.compile("`+")
 # Backslash-escaped in Markdown text: emphasis, code, links and images, raw HTML and
 # autolinks, entities, table cells, headings, strikethrough, math.
 _PUNCTUATION = re.compile(r"([\\`*_~\[\]()<>|#!&$])")
-_LINE_START = re.compile(r"[-+=]|\d+(?=\.)")  # a list item or a setext underline if first
+# A list item, a setext underline or (indented) a code block, if first on a line.
+_LINE_START = re.compile(r"( *)([-+=]|\d+(?=\.))?")
 _GH_REFERENCE = re.compile(r"(?i)\bgh-(?=\d)")  # GitHub links GH-123 like #123
+# GitHub autolinks bare URLs and www. names in rendered text (its "extended autolinks"): a
+# word joiner after the scheme or the "www" breaks the link and shows the same characters.
+_AUTOLINK = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*(?=:/)|www(?=\.)|mailto(?=:)|xmpp(?=:))")
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 WORD_JOINER = "\u2060"  # after '@' and '#': GitHub then sees no mention and no reference
 LONGEST = 200  # characters of a name shown in Markdown; longer ones keep their start and end
@@ -85,12 +89,17 @@ def prose(text: str) -> str:
     name, a commit's summary, a sentence of ours with names in it."""
     shown = _PUNCTUATION.sub(r"\\\1", visible(shortened(text)))
     start = _LINE_START.match(shown)
-    if start:  # "- x" and "1. x" escaped as "\- x" and "1\. x"
-        at = 0 if start[0] in "-+=" else start.end()
+    if start and start[2]:  # "- x" and "1. x" escaped as "\- x" and "1\. x"
+        at = start.end() - len(start[2]) if start[2] in "-+=" else start.end()
         shown = shown[:at] + "\\" + shown[at:]
+    # Leading spaces would indent a code block: they are said as entities, last of all.
+    indent = len(start[1]) if start else 0
+    shown = shown[indent:]
+    shown = _AUTOLINK.sub(lambda m: m[0] + WORD_JOINER, shown)
     # GitHub links @login, #123 and GH-123 in rendered text, after backslash escapes are gone.
     shown = _GH_REFERENCE.sub(lambda m: m[0] + WORD_JOINER, shown)
-    return shown.replace("@", "@" + WORD_JOINER).replace("#", "#" + WORD_JOINER)
+    shown = shown.replace("@", "@" + WORD_JOINER).replace("#", "#" + WORD_JOINER)
+    return "&#32;" * indent + shown
 
 
 def mention(login: str) -> str:
@@ -100,4 +109,4 @@ def mention(login: str) -> str:
 
 def mermaid_label(text: str) -> str:
     """Return a label for a Mermaid chart: one line, in double quotes, with none inside."""
-    return '"' + visible(text).replace('"', "'") + '"'
+    return '"' + visible(text).replace('"', "'").replace("`", "'") + '"'

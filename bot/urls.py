@@ -6,7 +6,11 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
-_QUERY_SECRET = re.compile(r"(?i)(password=)[^&\s]*")
+# Secrets a query string (or libpq's key=value form) may carry: masked wherever a URL is shown.
+_QUERY_SECRET = re.compile(
+    r"(?i)(\b(?:password|passwd|pwd|token|access_token|private_token|secret|client_secret"
+    r"|api_key|apikey|key|sig|signature|auth)=)[^&#;\s]*"
+)
 _AUTHORITY_END = re.compile(r"[/?#]")
 
 
@@ -43,7 +47,7 @@ class SplitURL:
         """Return `text` with every credential of the URL replaced by '***'."""
         for secret in self.secrets():
             text = text.replace(secret, "***")
-        return text
+        return _QUERY_SECRET.sub(r"\1***", text)
 
 
 def split_url(url: str) -> SplitURL:
@@ -62,5 +66,9 @@ def split_url(url: str) -> SplitURL:
 
 
 def display_url(url: str) -> str:
-    """Return `url` without its userinfo: the form to show, store and name things after."""
-    return split_url(url).shown
+    """Return `url` without its userinfo, query secrets or fragment: the form to show, store
+    and name things after."""
+    shown = split_url(url).shown
+    if "://" in shown:  # a URL, not a path: '#' begins a fragment, which git never sends
+        shown = shown.partition("#")[0]
+    return _QUERY_SECRET.sub(r"\1***", shown)

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli.main import cli
-from bot.mirrors.demo import MARKER
+from bot.mirrors.demo import MARKER, DemoFolderError, claim
 from tests.gitrepo import git
 
 
@@ -86,3 +86,14 @@ def test_an_empty_folder_is_used(tmp_path):
     result = demo("--path", str(folder), "--json")
     assert result.exit_code == 0, result.output
     assert (folder / MARKER).is_file() and (folder / "repo.git" / "HEAD").is_file()
+
+
+def test_a_repository_the_demo_did_not_build_is_refused_even_in_a_demo_folder(tmp_path):
+    folder = tmp_path / "d2"
+    folder.mkdir()
+    (folder / MARKER).write_text("")
+    (folder / "repo.git").mkdir()
+    (folder / "repo.git" / "important").write_text("precious")
+    with pytest.raises(DemoFolderError, match="was not built by trunkguard demo"):
+        claim(folder)
+    assert (folder / "repo.git" / "important").read_text() == "precious"

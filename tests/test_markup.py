@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -88,7 +89,20 @@ def test_prose_in_a_table_cell_stays_in_its_cell(text):
     assert all(t.type == "text" for t in cells[0].children)
 
 
-@pytest.mark.parametrize("text", ["- item", "+ item", "1. first", "12. twelfth", "===", "> quote"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- item",
+        "+ item",
+        "1. first",
+        "12. twelfth",
+        "===",
+        "> quote",
+        " - item",
+        "    code",
+        "\t- x",
+    ],
+)
 def test_prose_at_the_start_of_a_line_makes_no_block(text):
     assert [t.type for t in MD.parse(prose(text))] == PARAGRAPH
 
@@ -117,3 +131,30 @@ def test_only_a_login_is_mentioned():
 def test_a_mermaid_label_is_one_quoted_string():
     label = mermaid_label('x"] --> y["z\nw')
     assert label == "\"x'] --> y['z\\nw\"" and label.count('"') == 2
+
+
+# GitHub's extended autolinks (GFM spec, "Autolinks (extension)"): markdown-it's CommonMark
+# preset does not make them, so the rule is checked on the text itself.
+EXTENDED_AUTOLINK = re.compile(r"(?i)(?:\b(?:https?|ftp)://|\bwww\.|[\w.+-]@[\w-]+\.\w)")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Security Team (re-authenticate at https://evil.example/login)",
+        "see www.evil.example/login",
+        "HTTPS://EVIL.EXAMPLE",
+        "ftp://evil.example/x",
+        "mail me: mallory@evil.example",
+        "mailto:mallory@evil.example",
+    ],
+)
+def test_prose_makes_no_bare_url_github_would_link(text):
+    shown = prose(text)
+    assert not EXTENDED_AUTOLINK.search(shown), shown
+    assert shown.replace(WORD_JOINER, "").replace("\\", "") == text.replace("\\", "")
+
+
+@given(st.text(alphabet=st.sampled_from("hts:/w.ep@xm a-"), max_size=40))
+def test_prose_never_leaves_an_autolink(text):
+    assert not EXTENDED_AUTOLINK.search(prose(text))

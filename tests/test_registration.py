@@ -52,7 +52,7 @@ def owned_by(monkeypatch, login: str, kind: str) -> None:
 def open_page(client: TestClient, organization: str = "") -> str:
     page = client.get("/", params={"organization": organization} if organization else {})
     assert page.status_code == 200
-    return re.search(r"\?state=([\w-]+)\"", page.text)[1]
+    return re.search(r"\?state=([\w.-]+)\"", page.text)[1]
 
 
 def test_a_state_is_taken_back_only_from_the_browser_it_was_given_to(setup):
@@ -101,6 +101,40 @@ def test_the_state_cookie_is_http_only_same_site_and_secure_over_https(github, t
         assert "SameSite=lax" in header or "samesite=lax" in header.lower()
         assert f"Max-Age={STATE_LIFETIME}" in header
         assert ("secure" in attributes) is secure
+
+
+def test_no_number_of_page_views_pushes_a_visitors_state_out(setup):
+    app, _, saved = setup
+    operator, outsider = browser(app), browser(app)
+    state = open_page(operator)
+    for _ in range(300):  # nothing is kept per view: any number would do
+        open_page(outsider)
+    assert operator.get("/setup/done", params={"code": "c1", "state": state}).status_code == 200
+    assert saved.exists()
+
+
+def test_a_state_cannot_be_altered_to_ask_for_another_owner(setup):
+    app, _, saved = setup
+    client = browser(app)
+    state = open_page(client, "acme")
+    nonce, expiry, organisation, mac = state.split(".")
+    for forged in (f"{nonce}.{expiry}.evil.{mac}", f"{nonce}.{int(expiry) + 9999}.acme.{mac}"):
+        client.cookies.set(STATE_COOKIE, forged, path="/setup")
+        refused = client.get("/setup/done", params={"code": "c1", "state": forged})
+        assert refused.status_code == 403
+    assert not saved.exists()
+
+
+def test_behind_a_path_the_cookie_follows_the_public_address(github, tmp_path):
+    public = "https://tg.example/trunkguard"
+    app = create_setup_app(github.url, public, tmp_path / "c.json")
+    header = TestClient(app, base_url="https://tg.example").get("/").headers["set-cookie"]
+    assert "Path=/trunkguard/setup" in header
+    opened_elsewhere = TestClient(app, base_url="http://127.0.0.1:8765").get("/").text
+    assert "Open this page at" in opened_elsewhere and "https://tg.example/trunkguard/" in (
+        opened_elsewhere
+    )
+    assert "Open this page at" not in TestClient(app, base_url="https://tg.example").get("/").text
 
 
 @pytest.mark.parametrize(

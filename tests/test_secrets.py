@@ -86,7 +86,8 @@ def test_a_scan_of_a_url_with_a_token_uses_it_and_never_keeps_or_shows_it(served
     assert table.exit_code == 0, table.output
     report = runner.invoke(cli, ["report", url, "--format", "markdown", *args])
     assert report.exit_code == 0, report.output
-    assert f"## trunkguard weekly report: {served}, " in report.stdout
+    # (a word joiner after the scheme: GitHub would link a bare URL in the issue)
+    assert f"## trunkguard weekly report: {served}, " in report.stdout.replace("\u2060", "")
 
     for result in (scanned, table, report):
         assert TOKEN not in result.stdout and TOKEN not in result.stderr
@@ -127,3 +128,20 @@ def test_a_database_url_is_shown_with_its_password_masked(url, said):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "hunter2" not in result.output and "ter2" not in result.output
     assert len(result.output.splitlines()) == 1 and said in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://u:p@host:1/org/app.git?token=SECRET#FRAG", "http://host:1/org/app.git?token=***"),
+        (
+            "https://host/app.git?access_token=SECRET&x=1",
+            "https://host/app.git?access_token=***&x=1",
+        ),
+        ("https://host/app.git", "https://host/app.git"),
+        ("/home/me/repo#1", "/home/me/repo#1"),  # a path: '#' is part of the name
+    ],
+)
+def test_the_display_form_has_no_query_secret_or_fragment(url, shown):
+    assert display_url(url) == shown
+    assert "SECRET" not in split_url(url).scrub(f"fatal: unable to access '{url}'")

@@ -441,7 +441,8 @@ def test_a_chunked_body_without_content_length_is_capped_too(small):
     """(That reading stops at the cap is shown over real HTTP: test_webhook_limits.)"""
     client, _ = small
     chunks = (b" " * 100 for _ in range(100))
-    answer = client.post("/webhook", content=chunks, headers={"X-GitHub-Event": "ping"})
+    wrong = {"X-GitHub-Event": "ping", "X-Hub-Signature-256": "sha256=" + "0" * 64}
+    answer = client.post("/webhook", content=chunks, headers=wrong)
     assert (answer.status_code, answer.headers["connection"]) == (413, "close")
 
 
@@ -451,3 +452,15 @@ def test_bodies_beyond_what_the_server_holds_at_once_are_503(store):
     answer = deliver(client, "ping", b" " * 600 + b"{}")
     assert answer.status_code == 503
     assert deliver(client, "ping", b"{}").status_code == 200  # what was taken was given back
+
+
+def test_a_request_without_a_signature_is_refused_before_its_body_is_read(store):
+    limits = Limits(max_body=1000, body_budget=500)
+    client = TestClient(create_app(SECRET, store, Recorded(), limits, refusals=Throttle()))
+    chunks = (b" " * 100 for _ in range(100))  # more than the budget, were it read
+    for headers in ({}, {"X-Hub-Signature-256": "sha1=abc"}, {"X-Hub-Signature-256": "x" * 71}):
+        answer = client.post(
+            "/webhook", content=chunks, headers={"X-GitHub-Event": "ping", **headers}
+        )
+        assert (answer.status_code, answer.headers["connection"]) == (401, "close")
+    assert deliver(client, "ping", b"{}").status_code == 200  # no budget was taken

@@ -125,10 +125,15 @@ def ping(server: Served, delivery: str) -> int:
         return error.code
 
 
+# A signature of the right form, but wrong: the body is read (and then refused with 401); a
+# request without one is refused before its body is read.
+WRONG_SIGNATURE = "X-Hub-Signature-256: sha256=" + "0" * 64 + "\r\n"
+
+
 def head(extra: str = "") -> bytes:
     return (
         "POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nX-GitHub-Event: ping\r\n"
-        f"X-GitHub-Delivery: d-1\r\nContent-Type: application/json\r\n{extra}\r\n"
+        f"X-GitHub-Delivery: d-1\r\nContent-Type: application/json\r\n{WRONG_SIGNATURE}{extra}\r\n"
     ).encode()
 
 

@@ -47,6 +47,11 @@ def claim(folder: Path) -> None:
         raise DemoFolderError(
             f"{folder} is not empty and not a trunkguard demo: choose a new or empty --path"
         )
+    repository = folder / REPOSITORY
+    if repository.exists() and not (repository / MARKER).is_file():
+        raise DemoFolderError(
+            f"{repository} was not built by trunkguard demo: move it, or choose another --path"
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for name in WRITTEN:
@@ -111,6 +116,7 @@ class _Demo:
 def build(path: Path, now: int) -> pygit2.Repository:
     """Build the demo repository at `path`, a new folder, with dates relative to `now`."""
     repo = pygit2.init_repository(str(path), bare=True, initial_head="main")
+    (path / MARKER).write_text("Built by `trunkguard demo`.\n", encoding="utf-8")
     demo = _Demo(repo, now)
     rng = random.Random(7)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import html
 import json
 import logging
 import re
+import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cachetools import TTLCache
 from fastapi import FastAPI, Query, Request
@@ -55,10 +58,11 @@ logger = logging.getLogger(__name__)
 INTAKE_THREADS = 2  # deliveries recorded at once: more only contend for the GIL and the store
 EVENTS = frozenset({"ping", *ROUTERS})  # metric labels: the events trunkguard knows, else other
 _EVENT = re.compile(r"[a-z_]{1,64}")
+_SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")  # the form of X-Hub-Signature-256
 _DELIVERY = re.compile(r"[!-~]{1,128}")  # GitHub sends GUIDs; any printable word is kept as it is
 STATE_COOKIE = "trunkguard_setup_state"
 STATE_LIFETIME = 3600  # seconds a setup page's state is taken back, as long as GitHub's code
-PENDING_STATES = 10_000  # states kept at most: page views beyond push the oldest out
+REDEEMED_STATES = 100_000  # states remembered as used until they expire (each one a code sent)
 
 
 def _answer(status: int, message: str, close: bool = False) -> JSONResponse:
@@ -107,6 +111,13 @@ def create_app(
     @app.post("/webhook")
     async def webhook(request: Request) -> JSONResponse:
         headers = request.headers
+        declared = headers.get("content-length", "")
+        over = declared.isdigit() and int(declared) > limits.max_body  # 413, unread, below
+        if not over and not _SIGNATURE.fullmatch(headers.get(SIGNATURE_HEADER, "")):
+            # No body is worth reading without a signature of the right form: a client
+            # without the secret cannot hold the body budget that signed deliveries share.
+            refusals.note(Refusal.UNSIGNED)
+            return _answer(401, "missing or wrong X-Hub-Signature-256", close=True)
         try:
             async with body_of(request, limits, budget) as body:
                 # The store and the broker block (a database failing over can take seconds
@@ -200,10 +211,32 @@ def create_setup_app(
     Each visit of the page gets its own state, in a cookie and in the form; GitHub's redirect
     is taken only with the state of that visitor's cookie, once, within STATE_LIFETIME."""
     app = FastAPI(title="trunkguard setup", docs_url=None, redoc_url=None, openapi_url=None)
-    # state -> the organisation asked for ("" for the user's own account)
-    pending: TTLCache[str, str] = TTLCache(PENDING_STATES, STATE_LIFETIME, timer=clock)
+    # A state carries its organisation and expiry, signed with a key of this process: nothing
+    # is kept per page view, so no number of views can push a visitor's state out.
+    key = secrets.token_bytes(32)
+    redeemed: TTLCache[str, bool] = TTLCache(REDEEMED_STATES, STATE_LIFETIME, timer=clock)
     lock = threading.Lock()
     done: dict[str, Credentials] = {}
+    # The cookie goes back with GitHub's redirect to the public address, under its path.
+    prefix = urlsplit(public_url).path.rstrip("/") if public_url else ""
+
+    def signed(organisation: str) -> str:
+        unsigned = f"{new_state()}.{int(clock()) + STATE_LIFETIME}.{organisation}"
+        mac = hmac.new(key, unsigned.encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{unsigned}.{mac}"
+
+    def organisation_of(state: str) -> str | None:
+        """The organisation a state of ours asked for, if it is ours, unexpired and unused."""
+        unsigned, _, mac = state.rpartition(".")
+        expected = hmac.new(key, unsigned.encode(), hashlib.sha256).hexdigest()[:32]
+        if not unsigned or not hmac.compare_digest(mac.encode(), expected.encode()):
+            return None
+        _, expiry, organisation = unsigned.split(".", 2)
+        with lock:
+            if int(expiry) < clock() or state in redeemed:
+                return None
+            redeemed[state] = True
+        return organisation
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -218,15 +251,23 @@ def create_setup_app(
                 400,
             )
         base = public_url or str(request.base_url)
-        state = new_state()
-        with lock:
-            pending[state] = organization
-        page = HTMLResponse(setup_page(manifest_for(base), web_url(api_url), state, organization))
+        state = signed(organization)
+        body = setup_page(manifest_for(base), web_url(api_url), state, organization)
+        if public_url and urlsplit(public_url).netloc != request.url.netloc:
+            # GitHub sends the browser back to the public address: this page's cookie must be
+            # set there, or the registration cannot be finished.
+            there = html.escape(f"{public_url.rstrip('/')}/")
+            note = (
+                f'<p role="alert"><strong>Open this page at <a href="{there}">{there}</a></strong>:'
+                " GitHub sends you back there, and only a page opened there can finish.</p>"
+            )
+            body = body.replace("<h1>", note + "\n<h1>", 1)
+        page = HTMLResponse(body)
         page.set_cookie(
             STATE_COOKIE,
             state,
             max_age=STATE_LIFETIME,
-            path="/setup",
+            path=f"{prefix}/setup",
             secure=base.startswith("https://"),
             httponly=True,
             samesite="lax",
@@ -241,8 +282,7 @@ def create_setup_app(
         cookie = request.cookies.get(STATE_COOKIE, "")
         organisation = None
         if cookie and hmac.compare_digest(cookie.encode(), state_back.encode()):
-            with lock:
-                organisation = pending.pop(state_back, None)
+            organisation = organisation_of(state_back)
         if organisation is None:
             return HTMLResponse(
                 "This link did not come from this setup page in this browser, or it has "
@@ -268,7 +308,7 @@ def create_setup_app(
             "<p>Restart <code>trunkguard serve</code>, then install the App on your "
             "repositories from its page.</p>"
         )
-        answer.delete_cookie(STATE_COOKIE, path="/setup")
+        answer.delete_cookie(STATE_COOKIE, path=f"{prefix}/setup")
         return answer
 
     @app.post("/webhook")

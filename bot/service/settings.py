@@ -24,6 +24,14 @@ _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]*:[0
 class SettingsError(TrunkguardError):
     """Settings the server cannot start with: one line per problem."""
 
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+    def lines(self) -> list[str]:
+        """Each problem on a line of its own (a newline inside one is shown, not obeyed)."""
+        return list(self.problems)
+
 
 class Settings(BaseSettings):
     """What `trunkguard serve` needs; secrets are SecretStr, so they never print."""
@@ -177,7 +185,7 @@ def load_settings(
             "and TRUNKGUARD_WEBHOOK_SECRET, or register the App with `trunkguard serve`"
         )
     if problems or settings is None:
-        raise SettingsError("\n".join(problems))
+        raise SettingsError(*problems)
     return settings
 
 
