@@ -26,6 +26,9 @@ MAX_NODES = 10_000  # ... so the document, aliases expanded, must stay this smal
 MAX_DEPTH = 20  # collections within collections: the defaults need 4; PyYAML's composer recurses
 # What a repository may set:
 REPOSITORY_SECTIONS = ("policy", "forecast", "pulls", "report", "nudges")
+# What only the server's config/default.yml sets: checked in any file, ignored in a repository's
+# (a copy of the defaults is a natural start for .github/trunkguard.yml).
+SERVER_SECTIONS = ("store",)
 
 Switch = Literal["fail", "warn", "off"]
 
@@ -173,6 +176,18 @@ class RepositoryConfig(_Strict):
     pulls: Pulls
     report: ReportSettings
     nudges: Nudges
+
+
+class StoreSettings(_Strict):
+    """How long the store keeps every scan before thinning to one a week (the server's)."""
+
+    keep_daily_days: int = Field(ge=1)
+
+
+class ServerSettings(_Strict):
+    """The sections of config/default.yml that the server alone sets."""
+
+    store: StoreSettings
 
 
 class _Refused(yaml.YAMLError):
@@ -326,15 +341,27 @@ def load_config(text: str | bytes, source: str = ".github/trunkguard.yml") -> Re
     if not isinstance(document, Mapping):
         raise ConfigError(source, None, f"expected a mapping of settings, got {document!r:.40}")
     for key in document:
-        if key not in REPOSITORY_SECTIONS:
+        if key not in REPOSITORY_SECTIONS and key not in SERVER_SECTIONS:
             allowed = ", ".join(REPOSITORY_SECTIONS)
             raise ConfigError(source, str(key), f"unknown key (a repository may set {allowed})")
     base = {key: defaults()[key] for key in REPOSITORY_SECTIONS}
+    server = {key: defaults()[key] for key in SERVER_SECTIONS}
     try:
-        return RepositoryConfig.model_validate(_merge(base, document))
+        ServerSettings.model_validate(
+            _merge(server, {k: v for k, v in document.items() if k in SERVER_SECTIONS})
+        )
+        return RepositoryConfig.model_validate(
+            _merge(base, {k: v for k, v in document.items() if k in REPOSITORY_SECTIONS})
+        )
     except ValidationError as error:
         first = error.errors()[0]
         raise ConfigError(source, _key(first["loc"]), _problem(first)) from None
+
+
+def server_sections(text: str | bytes) -> tuple[str, ...]:
+    """Return the server's sections that a configuration load_config accepted sets."""
+    document = yaml.safe_load(text)  # load_config has refused what is unsafe to read
+    return tuple(k for k in SERVER_SECTIONS if isinstance(document, Mapping) and k in document)
 
 
 def default_config() -> RepositoryConfig:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,24 +29,91 @@ def make_repo(tmp_path: Path):
 
 
 POSTGRES_ENV = "TRUNKGUARD_TEST_POSTGRES_URL"
+REDIS_ENV = "TRUNKGUARD_TEST_REDIS_URL"
+RESTART_ENV = "TRUNKGUARD_TEST_RESTART_POSTGRES"
+# Where `make test` looks when the variables are unset: the servers' default local addresses,
+# PostgreSQL with trust authentication (as a distribution's package sets it up for `postgres`).
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379/13"
+PROBE_SECONDS = 0.5  # a server that answers at all answers this fast on loopback
+# The keys a broker on Redis holds for trunkguard (kombu's queue, bindings and unacked
+# messages): a database holding only these may be flushed; anything else is someone's data.
+OUR_KEYS = ("trunkguard*", "_kombu.binding*", "unacked", "unacked_index", "unacked_mutex")
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=PROBE_SECONDS).close()
+    except OSError:
+        return False
+    return True
+
+
+@functools.cache
+def postgres_admin() -> tuple[str | None, str]:
+    """Return the PostgreSQL URL the tests create their databases with, or None and why not."""
+    configured = os.environ.get(POSTGRES_ENV)
+    if configured:
+        return configured, ""
+    run = f"{POSTGRES_ENV}=postgresql://USER:PASSWORD@HOST:PORT/postgres make test runs them"
+    if not _answers(5432):
+        return None, f"PostgreSQL: none on 127.0.0.1:5432; start it, or {run}"
+    import psycopg
+
+    try:
+        psycopg.connect(LOCAL_POSTGRES, connect_timeout=2).close()
+    except psycopg.Error as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return None, f"PostgreSQL: {LOCAL_POSTGRES} refused ({first}); {run}"
+    return LOCAL_POSTGRES, ""
+
+
+@functools.cache
+def redis_broker() -> tuple[str | None, str]:
+    """Return the Redis URL the broker tests may flush, or None and why not."""
+    configured = os.environ.get(REDIS_ENV)
+    if configured:
+        return configured, ""
+    run = f"{REDIS_ENV}=redis://HOST:6379/N make test runs them (database N is flushed)"
+    if not _answers(6379):
+        return None, f"Redis: none on 127.0.0.1:6379; start it, or {run}"
+    import redis
+
+    client = redis.Redis.from_url(LOCAL_REDIS, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        theirs = [
+            key
+            for key in client.scan_iter(count=1000)
+            if not any(fnmatch.fnmatchcase(key.decode(errors="replace"), p) for p in OUR_KEYS)
+        ]
+    except redis.RedisError as error:
+        return None, f"Redis: {LOCAL_REDIS} refused ({error}); {run}"
+    finally:
+        client.close()
+    if theirs:
+        return None, (
+            f"Redis: {LOCAL_REDIS} holds keys the tests did not make ({theirs[0]!r}), "
+            f"not flushed; {run}"
+        )
+    return LOCAL_REDIS, ""
 
 
 def pytest_report_header(config):
     said = []
-    for name, env in (("PostgreSQL store", POSTGRES_ENV), ("Redis worker", REDIS_ENV)):
-        if os.environ.get(env):
-            said.append(f"{name} tests on {os.environ[env]}")
-        else:
-            said.append(f"{name} tests skipped: set {env} (.ci/run does) to run them")
+    for name, (url, why) in (
+        ("PostgreSQL store", postgres_admin()),
+        ("Redis worker", redis_broker()),
+    ):
+        said.append(f"{name} tests on {url}" if url else f"{name} tests skipped: {why}")
     return said
 
 
 @contextmanager
 def postgres_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database, dropped after (skips when PostgreSQL is not set)."""
-    admin = os.environ.get(POSTGRES_ENV)
+    """A new, empty PostgreSQL database, dropped after (skips when there is no PostgreSQL)."""
+    admin, why = postgres_admin()
     if not admin:
-        pytest.skip(f"PostgreSQL: {POSTGRES_ENV} is not set")
+        pytest.skip(why)
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -75,21 +145,30 @@ def postgres_url():
         yield url
 
 
-REDIS_ENV = "TRUNKGUARD_TEST_REDIS_URL"
+@pytest.fixture
+def postgres_restart():
+    """Allow a test to restart this machine's PostgreSQL: in CI, or when asked, never on a
+    developer's server unasked."""
+    if os.environ.get("CI") != "true" and os.environ.get(RESTART_ENV) != "1":
+        pytest.skip(
+            "PostgreSQL restart: it restarts this machine's server, so only in CI (CI=true) "
+            f"or with {RESTART_ENV}=1 make test"
+        )
 
 
 @pytest.fixture
 def redis_url():
-    """An emptied Redis database for a broker (skips when Redis is not set or reachable)."""
-    url = os.environ.get(REDIS_ENV)
+    """An emptied Redis database for a broker (skips when there is none to empty safely)."""
+    url, why = redis_broker()
     if not url:
-        pytest.skip(f"Redis: {REDIS_ENV} is not set (.ci/run sets it)")
+        pytest.skip(why)
     import redis
 
     client = redis.Redis.from_url(url)
     client.flushdb()  # configured but unreachable fails here: CI must not go green without it
     yield url
     client.flushdb()
+    client.close()
 
 
 @pytest.fixture(autouse=True)

@@ -127,8 +127,9 @@ ACTIONS_APP = {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"}
 
 
 class FakeGitHub:
-    """The fake: start() it, point the App at `url`, look at `requests`, `check_runs`,
-    `comments` afterwards.
+    """The fake: start() it, point the App at `url`, look at `requests`, `check_runs` (each
+    with its `edits`, as PATCHes replace its fields and add its annotations), `comments`
+    afterwards.
 
     Comments record who wrote them, as GitHub shows it: what an installation token the fake
     minted posts is the App's Bot account (`<slug>[bot]`), what any other token posts (a
@@ -367,6 +368,23 @@ class FakeGitHub:
             answer.update(id=run_id, head_sha=body["head_sha"], name=body["name"])
             answer.update(conclusion=body.get("conclusion"), status=body.get("status"))
             return self._json(201, answer)
+        match = re.fullmatch(r"/check-runs/(\d+)", rest)
+        if match and method == "PATCH":
+            # checks/update: the run's fields replaced, its annotations added to those there.
+            run = next((r for r in self.check_runs if r["id"] == int(match[1])), None)
+            if run is None:
+                return self._json(404, {"message": "Not Found"})
+            shown = run.get("output", {}).get("annotations", [])
+            run.update({k: v for k, v in body.items() if k != "output"})
+            if "output" in body:
+                added = body["output"].get("annotations", [])
+                run["output"] = {**body["output"], "annotations": [*shown, *added]}
+            run["edits"] = run.get("edits", 0) + 1
+            answer = example("checks.update.200")
+            answer.update(id=run["id"], head_sha=run["head_sha"], name=run["name"],
+                          external_id=run.get("external_id"), status=run.get("status"),
+                          conclusion=run.get("conclusion"))  # fmt: skip
+            return self._json(200, answer)
         match = re.fullmatch(r"/commits/([0-9a-f]{40})/check-runs", rest)
         if match and method == "GET":
             # checks/list-for-ref: newest first; filter=latest (GitHub's default) keeps the
@@ -385,6 +403,8 @@ class FakeGitHub:
                 answer.update(id=run["id"], head_sha=run["head_sha"], name=run["name"],
                               external_id=run.get("external_id"), status=run.get("status"),
                               conclusion=run.get("conclusion"))  # fmt: skip
+                shown = run.get("output", {}).get("annotations", [])
+                answer["output"] = {**answer["output"], "annotations_count": len(shown)}
                 bodies.append(answer)
             return self._json(200, {"total_count": len(bodies), "check_runs": bodies})
         match = re.fullmatch(r"/issues/(\d+)/comments", rest)

@@ -156,7 +156,7 @@ def test_a_review_redone_after_posting_but_before_storing_posts_nothing_twice(se
     suite = json.loads((WEBHOOKS / "check_suite/rerequested.json").read_text())
     suite["installation"] = {"id": INSTALLATION}
     suite["repository"]["full_name"] = REPO
-    suite["check_suite"]["pull_requests"] = [{"number": 7}]
+    suite["check_suite"].update(pull_requests=[{"number": 7}], head_sha=head)
     served.deliver("check_suite", suite, "d-3")
     assert [r["head_sha"] for r in github.check_runs] == [head, head]
 
@@ -187,16 +187,118 @@ def test_a_push_to_trunk_reviews_every_open_pull_request_and_a_rerun_posts_once(
     t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
     posted = len(github.requests)
     served.deliver("push", push, "d-2")
-    assert [m for m, *_ in github.requests[posted:]] == ["GET", "GET"]  # repository, pulls
+    # Only asked: the repository and its pull requests (reviews), the repository (its config).
+    assert [m for m, *_ in github.requests[posted:]] == ["GET", "GET", "GET"]
     # The "Re-run" button: a new check run for that pull request; the comment stays as it is.
     suite = json.loads((WEBHOOKS / "check_suite/rerequested.json").read_text())
     suite["installation"] = {"id": INSTALLATION}
     suite["repository"]["full_name"] = REPO
-    suite["check_suite"]["pull_requests"] = [{"number": 8}]
+    suite["check_suite"].update(pull_requests=[{"number": 8}], head_sha=suite_head(t, 8))
     runs = len(github.check_runs)
     assert served.deliver("check_suite", suite, "d-3")[0] == 202
     assert [r["head_sha"] for r in github.check_runs[runs:]] == [suite_head(t, 8)]
     assert all(c["edits"] == 0 for c in github.comments.values())
+
+
+def trunk_push() -> dict:
+    push = json.loads((WEBHOOKS / "push/with-installation.json").read_text())
+    push.update(ref="refs/heads/main", deleted=False, installation={"id": INSTALLATION})
+    push["repository"].update(full_name=REPO, default_branch="main")
+    return push
+
+
+def rerun(number: int, head: str) -> dict:
+    suite = json.loads((WEBHOOKS / "check_suite/rerequested.json").read_text())
+    suite["installation"] = {"id": INSTALLATION}
+    suite["repository"]["full_name"] = REPO
+    suite["check_suite"].update(pull_requests=[{"number": number}], head_sha=head)
+    return suite
+
+
+def check_run_calls(github: FakeGitHub, since: int) -> list[str]:
+    return [f"{m} {p}" for m, p, _ in github.requests[since:] if m != "GET" and "/check-runs" in p]
+
+
+def test_one_check_run_per_head_edited_when_its_verdict_changes(served, github):
+    t = build(github)
+    del github.pulls[REPO][7]  # #8 alone: all is well, and the title says how far behind
+    head = suite_head(t, 8)
+    served.deliver("pull_request", opened(t, 8, "young-feature"), "d-1")
+    [run] = github.check_runs
+    assert run["output"]["title"] == "Branch is 12 hours old, 0 commits behind main: all is well"
+
+    # Trunk moves by a commit elsewhere: only the behind count changed, nothing is sent.
+    main = t.repo.references["refs/heads/main"].target
+    main = t.commit({"README": "app, documented\n"}, days_ago=0.2, parents=[main], branch="main")
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    asked = len(github.requests)
+    served.deliver("push", trunk_push(), "d-2")
+    assert check_run_calls(github, asked) == []
+
+    # Trunk changes the branch's line: the verdict changes, the head's one run is edited.
+    t.commit({"app.py": numbered(changes={10: "trunk's way"})}, days_ago=0.1, parents=[main],
+             branch="main")  # fmt: skip
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    asked = len(github.requests)
+    served.deliver("push", trunk_push(), "d-3")
+    assert check_run_calls(github, asked) == [f"PATCH /repos/{REPO}/check-runs/{run['id']}"]
+    [run] = github.check_runs
+    assert (run["head_sha"], run["conclusion"], run["edits"]) == (head, "neutral", 1)
+    assert run["output"]["title"] == "Conflicts with main on 1 file"
+
+    # A new head gets a run of its own; the "Re-run" button posts a new one.
+    pushed = t.commit({"app.py": numbered(changes={10: "trunk's way"})}, days_ago=0.05,
+                      parents=[t.repo.references["refs/pull/8/head"].target],
+                      branch="young-feature")  # fmt: skip
+    t.ref("refs/pull/8/head", pushed)
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    event = pull_request_event("synchronize", 8, "young-feature", str(pushed))
+    served.deliver("pull_request", event, "d-4")
+    assert [r["head_sha"] for r in github.check_runs] == [head, str(pushed)]
+    served.deliver("check_suite", rerun(8, str(pushed)), "d-5")
+    assert [r["head_sha"] for r in github.check_runs] == [head, str(pushed), str(pushed)]
+
+
+def test_a_push_to_the_default_branch_moves_the_weekly_report(served, github):
+    t = build(github)
+    served.store.register_installation(INSTALLATION, [REPO])
+    served.deliver("push", trunk_push(), "d-1")
+    [installed] = served.store.installed_repositories()
+    assert installed.report_schedule == {"weekday": "mon", "time": "09:00", "timezone": "UTC"}
+    main = t.repo.references["refs/heads/main"].target
+    t.commit({".github/trunkguard.yml": "report:\n  weekday: thu\n  time: '16:30'\n"},
+             days_ago=0.1, parents=[main], branch="main")  # fmt: skip
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    served.deliver("push", trunk_push(), "d-2")
+    [installed] = served.store.installed_repositories()
+    assert installed.report_schedule == {"weekday": "thu", "time": "16:30", "timezone": "UTC"}
+
+
+def test_a_rerun_of_an_older_commit_reviews_that_commit(served, github):
+    t = build(github)
+    old = suite_head(t, 8)
+    served.deliver("pull_request", opened(t, 8, "young-feature"), "d-1")
+    assert github.check_runs[-1]["conclusion"] == "neutral"  # will conflict with #7
+    # #8 takes #7's line: no conflict left at its newest head.
+    fixed = t.commit({"app.py": numbered(changes={10: "old branch"})}, days_ago=0.1,
+                     parents=[t.repo.references["refs/pull/8/head"].target],
+                     branch="young-feature")  # fmt: skip
+    t.ref("refs/pull/8/head", fixed)
+    t.git("push", "--quiet", str(github.root / f"{REPO}.git"), "+refs/*:refs/*")
+    served.deliver("pull_request", pull_request_event("synchronize", 8, "young-feature",
+                                                      str(fixed)), "d-2")  # fmt: skip
+    assert github.check_runs[-1]["conclusion"] == "success"
+    [comment] = github.comments.values()
+    edits = comment["edits"]
+
+    # "Re-run" on the older commit's suite: that commit, as it was, gets a new run.
+    served.deliver("check_suite", rerun(8, old), "d-3")
+    newest = github.check_runs[-1]
+    assert (newest["head_sha"], newest["conclusion"]) == (old, "neutral")
+    assert "Will conflict with #7" in newest["output"]["summary"]
+    assert [r["head_sha"] for r in github.check_runs].count(str(fixed)) == 1
+    assert comment["edits"] == edits  # the comment follows the newest head only
+    assert served.store.pull_request(REPO, 8).head_sha == str(fixed)
 
 
 def suite_head(t: GitRepo, number: int) -> str:

@@ -20,7 +20,7 @@ from bot.github.client import (
     retry_policy,
     written_by,
 )
-from bot.github.records import CheckAnnotation, CheckRun, OpenPull, RepositoryInfo
+from bot.github.records import CheckAnnotation, CheckRun, OpenPull, RepositoryInfo, ShownRun
 from tests.conftest import APP_ID
 from tests.fakegithub import Fault, Pull, example
 
@@ -116,7 +116,7 @@ def test_the_latest_check_run_of_a_name_is_found_with_its_external_id(client):
     newest = client.create_check_run(REPO, CheckRun("trunkguard", SHA, "success", "t", "s",
                                                     external_id="second"))  # fmt: skip
     client.create_check_run(REPO, CheckRun("other", SHA, "success", "t", "s", external_id="x"))
-    assert client.latest_check_run(REPO, SHA, "trunkguard") == (newest, "second")
+    assert client.latest_check_run(REPO, SHA, "trunkguard") == ShownRun(newest, "second", 0)
     assert client.latest_check_run(REPO, "b" * 40, "trunkguard") is None
 
 

@@ -157,3 +157,16 @@ def test_a_closed_pull_request_has_the_ones_with_a_comment_reviewed_again(servic
     assert closed.comment_id is not None  # what was posted is still known
     # #7 closes too: the one left with a comment is closed, so nothing is reviewed again.
     assert pull_closed(services, INSTALLATION, REPO, 7, "old-feature", suite_head(t, 7), None) == []
+
+
+def test_a_rerun_of_a_commit_the_mirror_lacks_posts_nothing(services, github):
+    from bot.service.jobs.pulls import rerun_commit
+
+    t = build(github)
+    assert rerun_commit(services, INSTALLATION, REPO, "1" * 40, [8]) == []
+    assert github.check_runs == []  # not the newest head in its place
+    # A suite requested (no "Re-run") for a head pushed over since: left to the push's event.
+    assert rerun_commit(services, INSTALLATION, REPO, "1" * 40, [8], force=False) == []
+    assert github.check_runs == []
+    assert rerun_commit(services, INSTALLATION, REPO, suite_head(t, 8)) == []
+    assert [r["head_sha"] for r in github.check_runs] == [suite_head(t, 8)]

@@ -46,8 +46,12 @@ def test_a_file_overrides_key_by_key():
         ("policy:\n  age:\n    warn_days: 20\n",
          "policy.age: warn_days (20) must not exceed fail_days (14)"),
         ("policy:\n  agee: {}\n", "policy.agee: unknown key"),
-        ("store:\n  keep_daily_days: 1\n",
-         "store: unknown key (a repository may set policy, forecast, pulls, report, nudges)"),
+        ("stores:\n  keep_daily_days: 1\n",
+         "stores: unknown key (a repository may set policy, forecast, pulls, report, nudges)"),
+        # The server's section, as in a copy of config/default.yml: checked, then ignored.
+        ("store:\n  keep_daily_days: 0\n",
+         "store.keep_daily_days: Input should be greater than or equal to 1, got 0"),
+        ("store:\n  keep_dayly_days: 9\n", "store.keep_dayly_days: unknown key"),
         ("policy:\n  conflicts:\n    with_trunk: block\n",
          "policy.conflicts.with_trunk: Input should be 'fail', 'warn' or 'off', got 'block'"),
         ("policy:\n  exempt:\n    labels: wip\n",
@@ -140,9 +144,15 @@ def test_a_merge_key_may_still_bring_keys_that_are_set_again():
 def test_config_check_command(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    missing = runner.invoke(cli, ["config", "check"])
-    assert missing.exit_code == 1
-    assert missing.output.strip() == "Error: .github/trunkguard.yml: No such file or directory"
+    missing = runner.invoke(cli, ["config", "check"])  # no file: the defaults, said so
+    assert missing.exit_code == 0
+    assert missing.output.splitlines()[:2] == [
+        "no .github/trunkguard.yml: the defaults are in effect",
+        "  branch age: warn after 2 days, fail after 14 days",
+    ]
+    named = runner.invoke(cli, ["config", "check", "trunkguard.yml"])  # a file named: a typo?
+    assert named.exit_code == 1
+    assert named.output.strip() == "Error: trunkguard.yml: No such file or directory"
     (tmp_path / ".github").mkdir()
     (tmp_path / ".github" / "trunkguard.yml").write_text("policy:\n  age:\n    warn_days: 3\n")
     good = runner.invoke(cli, ["config", "check"])

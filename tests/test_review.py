@@ -3,6 +3,8 @@ nothing is, the pure decisions behind it, the repository's configuration, the ke
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pygit2
 import pytest
 
@@ -91,7 +93,7 @@ def test_a_first_verdict_posts_its_check_run_and_starts_the_comment(github, clie
     [run] = github.check_runs
     assert (run["name"], run["head_sha"], run["conclusion"]) == ("trunkguard", SHA, "neutral")
     assert run["output"] == {"title": WARN_TITLE, "summary": "| 9 days old |"}
-    assert run["external_id"] == check_digest(SHA, WARN)
+    assert run["external_id"] == check_digest(WARN)
     [(comment_id, comment)] = github.comments.items()
     body = comment_body(PullRequest.of(PULL), WARN, "problems")
     assert (comment["issue"], comment["body"]) == (7, body)
@@ -109,12 +111,15 @@ def test_the_same_verdict_again_posts_nothing_and_asks_nothing(github, client, s
     assert len(github.check_runs) == 1
 
 
-def test_a_changed_verdict_posts_a_check_run_and_edits_the_comment(github, client, store):
+def test_a_changed_verdict_edits_the_check_run_and_the_comment(github, client, store):
     publish(client, store, REPO, PULL, WARN, default_config())
     done = publish(client, store, REPO, PULL, FAIL, default_config())
     assert done == Published(True, "edited")
-    assert [r["conclusion"] for r in github.check_runs] == ["neutral", "failure"]
-    assert github.check_runs[1]["output"]["annotations"] == [
+    [run] = github.check_runs  # the head's one run, edited in place
+    assert (run["conclusion"], run["edits"]) == ("failure", 1)
+    assert run["external_id"] == check_digest(FAIL)
+    assert len(github.posted("POST", "/check-runs$")) == 1
+    assert github.check_runs[0]["output"]["annotations"] == [
         {"path": "app.py", "start_line": 10, "end_line": 12, "annotation_level": "failure",
          "message": "Conflicts with main"}
     ]  # fmt: skip
@@ -278,14 +283,66 @@ def test_a_default_branch_configuration_too_deep_or_with_a_key_twice_fails_the_c
 
 
 def test_the_check_run_digest_follows_the_verdict_not_the_figures():
-    digest = check_digest(SHA, WARN)
+    digest = check_digest(WARN)
     figures = Evaluation(WARN.conclusion, WARN.title, "| other figures |", WARN.findings, ())
-    assert check_digest(SHA, figures) == digest
-    assert check_digest("b" * 40, WARN) != digest
-    assert check_digest(SHA, FAIL) != digest
+    assert check_digest(figures) == digest
+    assert check_digest(FAIL) != digest
     findings = (*WARN.findings, Finding(Conclusion.NEUTRAL, "Conflicts with #8"))
     more = Evaluation(WARN.conclusion, WARN.title, WARN.summary, findings, ())
-    assert check_digest(SHA, more) != digest
+    assert check_digest(more) != digest
+    # A day older, a commit further behind: the same finding, the same verdict.
+    older = Finding(Conclusion.NEUTRAL, "Branch is 10 days old; land it within 7 days",
+                    about="age over 7 days")  # fmt: skip
+    aged = Finding(Conclusion.NEUTRAL, "Branch is 9 days old; land it within 7 days",
+                   about="age over 7 days")  # fmt: skip
+    assert check_digest(replace(WARN, findings=(older,))) == check_digest(
+        replace(WARN, findings=(aged,))
+    )
+    # The all-is-well title says figures; an exemption's or a failure's title is the verdict.
+    assert check_digest(WELL) == check_digest(
+        replace(WELL, title="Branch is 2 days old, 9 commits behind main: all is well")
+    )
+    draft = Evaluation(Conclusion.NEUTRAL, "Draft pull request", "|", (), (), "Draft")
+    assert check_digest(draft) != check_digest(replace(draft, title="Exempt: labelled 'x'"))
+
+
+def test_only_figures_changed_posts_nothing_and_a_new_verdict_edits_the_one_run(
+    github, client, store
+):
+    assert publish(client, store, REPO, PULL, WELL, default_config()) == Published(True)
+    asked = len(github.requests)
+    moved = replace(WELL, title="Branch is 1 day old, 5 commits behind main: all is well")
+    assert publish(client, store, REPO, PULL, moved, default_config()) == Published(False)
+    assert after(github, asked) == []
+    assert publish(client, store, REPO, PULL, WARN, default_config()).posted
+    [run] = github.check_runs
+    assert (run["conclusion"], run["output"]["title"], run["edits"]) == ("neutral", WARN_TITLE, 1)
+    assert github.posted("PATCH", f"/check-runs/{run['id']}$") != []
+
+
+def test_a_run_pointing_at_lines_is_replaced_not_edited(github, client, store):
+    """GitHub adds an edit's annotations to those already there: a run with annotations that
+    no longer hold gets a new run instead."""
+    publish(client, store, REPO, PULL, FAIL, default_config())
+    publish(client, store, REPO, PULL, WARN, default_config())
+    assert [r["conclusion"] for r in github.check_runs] == ["failure", "neutral"]
+    assert "annotations" not in github.check_runs[1]["output"]
+    assert github.posted("PATCH", "/check-runs/") == []
+
+
+def test_a_crash_between_editing_the_run_and_storing_edits_nothing_twice(github, client, store):
+    publish(client, store, REPO, PULL, WARN, default_config())
+    stale = store.pull_request(REPO, 7)
+    publish(client, store, REPO, PULL, WELL, default_config())
+    store.save_pull_request(REPO, stale)  # the store never heard of the edit
+    asked = len(github.requests)
+    assert publish(client, store, REPO, PULL, WELL, default_config()) == Published(False)
+    # Found with this verdict in its external id (adopted), the comment found saying it: only
+    # asked, nothing sent.
+    assert {a.split()[0] for a in after(github, asked)} == {"GET"}
+    assert f"GET /repos/{REPO}/commits/{SHA}/check-runs" in after(github, asked)
+    [run] = github.check_runs
+    assert run["edits"] == 1 and store.pull_request(REPO, 7).check_digest == check_digest(WELL)
 
 
 @pytest.mark.parametrize(

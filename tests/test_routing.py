@@ -24,17 +24,18 @@ def recorded(name: str) -> dict:
 # Each recorded delivery (event/action file) and the jobs it asks for.
 EXPECTED = {
     "check_run/rerequested": [
-        Job("evaluate_open_pulls", {"installation": 1, "repository": "github/hello-world",
-            "force": True, "heads": ["d6fde92930d4715a2b49857d24b940956b26d2d3"]}),
+        Job("rerun_commit", {"installation": 1, "repository": "github/hello-world",
+            "head_sha": "d6fde92930d4715a2b49857d24b940956b26d2d3", "force": True,
+            "numbers": None}),
     ],  # a fork's pull request is not listed: found by its head commit
     "check_suite/requested": [
-        Job("evaluate_open_pulls", {"installation": 957387, "repository": HELLO, "force": False,
-            "heads": ["f95f852bd8fca8fcc58a9a2d6c842781e32a215e"]}),
+        Job("rerun_commit", {"installation": 957387, "repository": HELLO, "force": False,
+            "head_sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "numbers": None}),
     ],
     "check_suite/rerequested": [
-        Job("evaluate_open_pulls", {"installation": 957387, "repository": HELLO, "force": True,
-            "numbers": [2]}),
-    ],
+        Job("rerun_commit", {"installation": 957387, "repository": HELLO, "force": True,
+            "head_sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "numbers": [2]}),
+    ],  # the suite's own commit, whichever is the pull request's newest head by now
     "installation/created": [
         Job("register_repositories", {"installation": 957387, "added": [HELLO]}),
     ],
@@ -129,10 +130,12 @@ def test_a_merged_pull_request_names_its_merge_commit():
     assert closed.arguments["merge_commit"] == "c4295bd74fb0f4fda03689c3df3f2803b658fd85"
 
 
-def test_a_push_to_trunk_reviews_every_open_pull_request():
+def test_a_push_to_trunk_reviews_every_open_pull_request_and_follows_the_report_time():
     push = varied("push/with-installation", ref="refs/heads/master", deleted=False)
+    where = {"installation": 1, "repository": HELLO}
     assert jobs_for("push", push) == [
-        Job("evaluate_open_pulls", {"installation": 1, "repository": HELLO})
+        Job("evaluate_open_pulls", where),
+        Job("follow_report_schedule", where),
     ]
     assert jobs_for("push", {**push, "ref": "refs/heads/feature"}) == []  # not trunk
     assert jobs_for("push", {**push, "deleted": True}) == []

@@ -122,6 +122,37 @@ def test_config_changes_and_uninstalls_move_the_reports(store):
     assert (moved.weekday(), moved.hour, moved.minute) == (2, 7, 15)
 
 
+def test_a_new_report_time_is_picked_up_within_a_minute_and_an_unchanged_store_costs_nothing(
+    store,
+):
+    scheduler = Scheduler(store, Queued()).start()
+    try:
+        [sync] = [p for p in scheduler.plan() if p.id == SYNC]
+        assert sync.trigger == "interval[0:01:00]"
+        before = {p.id: p.next_run for p in scheduler.plan()}
+        scheduler.sync()  # nothing changed: the plan is not touched
+        assert {p.id: p.next_run for p in scheduler.plan()} == before
+        store.set_report_schedule("octo/app", {"weekday": "thu", "time": "10:00",
+                                               "timezone": "UTC"})  # fmt: skip
+        scheduler.sync()
+        moved = {p.id: p.next_run for p in scheduler.plan()}[REPORT_PREFIX + "octo/app"]
+        assert (moved.weekday(), moved.hour) == (3, 10)
+    finally:
+        scheduler.shutdown()
+
+
+def test_a_store_that_synced_every_ten_minutes_syncs_every_minute(store):
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    first = Scheduler(store, Queued()).start()
+    first._scheduler.reschedule_job(SYNC, trigger=IntervalTrigger(minutes=10, timezone=UTC))
+    first.shutdown()
+    second = Scheduler(store, Queued()).start()
+    [sync] = [p for p in second.plan() if p.id == SYNC]
+    second.shutdown()
+    assert sync.trigger == "interval[0:01:00]"
+
+
 def test_schedule_command_lists_the_plan(store, db_url):
     Scheduler(store, Queued()).start().shutdown()
     runner = CliRunner()

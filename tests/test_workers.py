@@ -147,7 +147,7 @@ def can_restart_postgres() -> bool:
 
 
 def test_a_worker_killed_and_postgres_restarted_mid_burst_lose_and_double_nothing(
-    cluster, github, postgres_url
+    postgres_restart, cluster, github, postgres_url
 ):
     if not can_restart_postgres():
         pytest.skip("PostgreSQL restart: needs root and pg_ctlcluster (.ci/run has both)")

@@ -173,6 +173,24 @@ def schedule_command(db_url: str | None, as_json: bool) -> None:
     Console().print(schedule_table(plan, now))
 
 
+def _api_url(value: str) -> str:
+    """Refuse an API address that is not an http(s) URL, before anything is read or sent."""
+    from urllib.parse import urlsplit
+
+    from bot.markup import visible
+
+    try:
+        parts = urlsplit(value)
+        good = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        good = False
+    if not good:
+        raise click.BadParameter(
+            f"'{visible(value)}' is not an http(s) URL, e.g. https://api.github.com"
+        )
+    return value.rstrip("/")
+
+
 @click.command(name="pr-check")
 @click.option(
     "--event",
@@ -193,6 +211,7 @@ def schedule_command(db_url: str | None, as_json: bool) -> None:
     envvar="GITHUB_API_URL",
     default="https://api.github.com",
     show_default=True,
+    callback=lambda ctx, param, value: _api_url(value),
     help="GitHub's API (env GITHUB_API_URL; GitHub Enterprise Server sets its own).",
 )
 @click.option(
@@ -234,7 +253,7 @@ def pr_check(
     except (ValueError, KeyError, TypeError):
         raise click.ClickException(f"{event_path}: not a pull_request event") from None
     mirrors = mirror_dir or cache_dir() / "app-mirrors"
-    client = token_client(api_url.rstrip("/"), token)
+    client = token_client(api_url, token)
     review = review_pull_request(client, open_store(db_url), mirrors, repository, number)
     verdict = review.evaluation
     if as_json:
@@ -299,25 +318,34 @@ def config_check(file: Path, as_json: bool) -> None:
     """Validate a configuration file and show the policy it gives, merged over the defaults.
 
     An invalid file gives one line naming the key, the value and what was expected, and exit
-    status 1: what the GitHub App turns into a failing check.
+    status 1: what the GitHub App turns into a failing check. With no FILE and no
+    .github/trunkguard.yml, it shows the defaults, which are then in effect.
 
     \b
     Examples:
       trunkguard config check
       trunkguard config check .github/trunkguard.yml --json
     """
+    from bot.cli.clock import given
     from bot.cli.terminal import policy_lines
-    from bot.policy import load_config
+    from bot.policy import default_config, load_config, server_sections
 
-    try:
-        text = file.read_bytes()
-    except OSError as error:
-        raise click.ClickException(f"{file}: {error.strerror}") from None
-    loaded = load_config(text, str(file))
+    notes: tuple[str, ...] = ()
+    if not file.exists() and not given("file"):
+        loaded, heading = default_config(), f"no {file}: the defaults are in effect"
+    else:
+        try:
+            text = file.read_bytes()
+        except OSError as error:
+            raise click.ClickException(f"{file}: {error.strerror}") from None
+        loaded, heading = load_config(text, str(file)), f"{file}: valid"
+        notes = server_sections(text)
     if as_json:
         click.echo(json.dumps(loaded.model_dump(mode="json"), indent=2))
         return
-    click.echo(f"{file}: valid")
+    click.echo(heading)
+    for section in notes:
+        click.echo(f"  {section}: the server's setting (its config/default.yml), ignored here")
     for line in policy_lines(loaded):
         click.echo(f"  {line}")
 

@@ -70,6 +70,7 @@ def scan(
       trunkguard scan . --open-pulls @open.txt
       trunkguard scan . --db postgresql://trunkguard@db.internal/trunkguard
     """
+    from bot.cli.clock import measured_moment
     from bot.cli.payloads import scan_payload
     from bot.cli.plumbing import (
         open_repo,
@@ -85,6 +86,7 @@ def scan(
     from bot.service.scanning import same_trunk, scan_and_store
 
     repo = open_repo(target, cache_dir)
+    stale = measured_moment(repo, target, trunk, remote, now)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
     why = exploratory(now, rule, same_trunk(repo, trunk, remote), include, exclude)
     store = open_store(db_url) if keep_history(keep, why) else None
@@ -101,7 +103,7 @@ def scan(
             exclude=exclude,
             pulls=rule,
         )
-    say_left_out(found, rule)
+    say_left_out(found, rule, stale)
     say_gaps(report)
     if as_json:
         print_json(scan_payload(report, shown_target(target)))
@@ -162,6 +164,7 @@ def conflicts(
       trunkguard conflicts https://example.com/org/app.git --json
     """
     from analyzers.refs import inventory
+    from bot.cli.clock import measured_moment
     from bot.cli.payloads import forecast_payload
     from bot.cli.plumbing import (
         open_repo,
@@ -176,13 +179,14 @@ def conflicts(
     from bot.service.scanning import forecast_and_store, same_trunk
 
     repo = open_repo(target, cache_dir)
+    stale = measured_moment(repo, target, trunk, remote, now)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
     why = exploratory(now, rule, same_trunk(repo, trunk, remote), include, exclude)
     store = open_store(db_url) if keep_history(keep, why) else None
     found = inventory(
         repo, trunk=trunk, remote=remote, include=include, exclude=exclude, pulls=rule, now=now
     )
-    say_left_out(found, rule)
+    say_left_out(found, rule, stale)
     with progress("merging") as shown:
         result = forecast_and_store(
             store, repository_name(target), repo, found, now, shown, active_days
@@ -313,6 +317,7 @@ def trends(
       trunkguard trends ~/src/app --weeks 52 --json
     """
     from analyzers.refs import inventory
+    from bot.cli.clock import measured_moment
     from bot.cli.payloads import trends_payload
     from bot.cli.plumbing import (
         open_repo,
@@ -328,11 +333,16 @@ def trends(
     store = unkept_store(db_url) if no_store else open_store(db_url)
     name = repository_name(target)
     repo = open_repo(target, cache_dir)
+    stale = measured_moment(repo, target, trunk, remote, now)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
     found = inventory(repo, trunk=trunk, remote=remote, pulls=rule, now=now)
-    say_left_out(found, rule)
+    say_left_out(found, rule, stale)
     if found.trunk is None:
-        raise click.ClickException(f"{shown_target(target)}: the repository has no commits yet")
+        if as_json:
+            print_json(trends_payload((), shown_target(target)))
+        else:
+            click.echo(f"{shown_target(target)}: the repository has no commits yet.")
+        return
     with progress("mining history") as shown:
         figures, mined = kept_trends(
             store, name, repo, found, now, weeks, limit_days(), progress=shown
@@ -390,13 +400,19 @@ def report(
       trunkguard report ~/src/app --week 2026-W47 --format markdown --output week47.md
       trunkguard report . --json
     """
-    from bot.cli.plumbing import open_repo, open_store, progress, repository_name
+    from bot.cli.clock import measured_moment
+    from bot.cli.plumbing import open_repo, open_store, progress, repository_name, shown_target
     from bot.service.jobs.gather import gather_report
     from bot.service.scanning import same_trunk
 
     if output is None and output_format == "html" and not as_json:
         check_output(None, None, Path("trunkguard-report.html"))  # the current folder
     repo = open_repo(target, cache_dir)
+    if measured_moment(repo, target, trunk, remote, now).empty:
+        # No report of nothing: the line where the report would go (stderr under JSON).
+        said = f"{shown_target(target)}: the repository has no commits yet: no report."
+        click.echo(said, err=as_json or output_format == "json")
+        return
     name = repository_name(target)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
     why = exploratory(now, rule, same_trunk(repo, trunk, remote))

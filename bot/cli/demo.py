@@ -51,6 +51,7 @@ def demo(folder: Path, as_json: bool) -> None:
     from bot.cli.payloads import scan_payload
     from bot.cli.plumbing import print_json
     from bot.cli.terminal import forecast_text, replay_text, scan_table, trends_table
+    from bot.markup import visible
     from bot.mirrors import demo as demo_repo
     from bot.service.jobs.gather import limit_days, mine_weeks
 
@@ -64,21 +65,21 @@ def demo(folder: Path, as_json: bool) -> None:
         print_json(scan_payload(report, str(path)))
         return
     console = Console()
-    console.print(f"Demo repository built at {path}\n", soft_wrap=True)
-    console.print(Text(f"$ trunkguard scan {path}", style="dim"))
+    console.print(Text(f"Demo repository built at {visible(str(path))}\n"), soft_wrap=True)
+    console.print(Text(f"$ trunkguard scan {visible(str(path))}", style="dim"))
     console.print(scan_table(report, console.width))
-    console.print(Text(f"\n$ trunkguard conflicts {path}", style="dim"))
+    console.print(Text(f"\n$ trunkguard conflicts {visible(str(path))}", style="dim"))
     predicted = forecast(repo, found, now)
     for block in forecast_text(predicted):
         console.print(block, soft_wrap=True)
     console.print(Text("\n# what the App posts on the oldest branch's pull request", style="dim"))
     for line in _review(report, predicted):
         console.print(line, soft_wrap=True, markup=False, highlight=False)
-    console.print(Text(f"\n$ trunkguard replay {path}", style="dim"))
+    console.print(Text(f"\n$ trunkguard replay {visible(str(path))}", style="dim"))
     assert found.trunk is not None
     for block in replay_text(replay(repo, found.trunk.target, 200)):
         console.print(block, soft_wrap=True)
-    console.print(Text(f"\n$ trunkguard trends {path} --weeks 8", style="dim"))
+    console.print(Text(f"\n$ trunkguard trends {visible(str(path))} --weeks 8", style="dim"))
     figures, _ = mine_weeks(repo, found, now, 8, {}, {}, limit_days())
     console.print(trends_table(figures, limit_days(), console.width))
     _report(folder, repo, now, console)
@@ -88,6 +89,7 @@ def _report(folder: Path, repo: pygit2.Repository, now: int, console: Console) -
     """Write the weekly report of the demo repository as HTML; show its Markdown headline."""
     from rich.text import Text
 
+    from bot.markup import visible
     from bot.mirrors.demo import DATABASE, PAGE, REPOSITORY
     from bot.report.html import report_html
     from bot.report.markdown import report_markdown
@@ -99,11 +101,16 @@ def _report(folder: Path, repo: pygit2.Repository, now: int, console: Console) -
         store.ready()
         weekly = gather_report(store, str(path), repo, now).report
     page.write_text(report_html(weekly), encoding="utf-8")
-    console.print(Text(f"\n$ trunkguard report {path} --format markdown", style="dim"))
+    console.print(
+        Text(f"\n$ trunkguard report {visible(str(path))} --format markdown", style="dim")
+    )
     headline = report_markdown(weekly).split("\n### Conflicts paid")[0].split("\n", 1)[1]
     console.print(headline.strip(), soft_wrap=True, markup=False, highlight=False)
-    console.print(Text(f"\n$ trunkguard report {path} --format html", style="dim"))
-    console.print(f"The weekly report, one self-contained page: {page.resolve()}", soft_wrap=True)
+    console.print(Text(f"\n$ trunkguard report {visible(str(path))} --format html", style="dim"))
+    console.print(
+        Text(f"The weekly report, one self-contained page: {visible(str(page.resolve()))}"),
+        soft_wrap=True,
+    )
 
 
 def _review(report: ScanReport, predicted: Forecast) -> list[str]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+from types import FrameType
 from typing import Any
 
 import click
@@ -16,6 +18,7 @@ from bot import logs
 from bot.cli import administration, analysis, demo, service
 
 logger = logging.getLogger(__name__)
+INTERRUPTED = 130  # what a shell reports for a command stopped by SIGINT (128 + 2)
 
 
 def translated(error: Exception) -> click.ClickException | None:
@@ -27,7 +30,9 @@ def translated(error: Exception) -> click.ClickException | None:
     from bot.markup import visible
 
     if isinstance(error, TrunkguardError | AnalysisError):
-        return click.ClickException(visible(str(error), keep="\n"))  # several problems: a line each
+        if isinstance(error, TrunkguardError):  # several problems: a line each, newlines shown
+            return click.ClickException("\n".join(visible(line) for line in error.lines()))
+        return click.ClickException(visible(str(error)))
     if isinstance(error, pygit2.GitError):
         return click.ClickException(visible(f"git error: {error}"))
     if os.environ.get("TRUNKGUARD_DEBUG"):
@@ -51,6 +56,9 @@ class ErrorTranslatingGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("trunkguard: interrupted", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as error:
@@ -94,7 +102,22 @@ for command in (
     cli.add_command(command)
 
 
+def _interrupt_handler(parent: int) -> Any:
+    """Return a SIGINT handler: KeyboardInterrupt in this process; in a process forked from it
+    (a worker of analyzers.parallel, which the terminal interrupts too), a quiet exit, since
+    the parent says it once rather than each worker with a traceback."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != parent:
+            os._exit(INTERRUPTED)
+        raise KeyboardInterrupt
+
+    return handle
+
+
 def main() -> None:
-    """Run the CLI with logging to stderr."""
+    """Run the CLI with logging to stderr; Ctrl-C ends it with one line and status 130."""
     logs.configure()
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt_handler(os.getpid()))
     cli(prog_name="trunkguard")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 
     from analyzers.divergence import ScanReport
     from analyzers.refs import Inventory, PullRule
+    from bot.cli.clock import History
     from bot.store import Store
 
-PROGRESS_DELAY = 0.5  # seconds of silence before a progress bar is worth showing
+PROGRESS_DELAY = 0.5  # seconds of work before a progress bar is worth showing
 
 
 def cache_dir() -> Path:
@@ -72,9 +73,11 @@ def print_json(document: Any) -> None:
     sys.stdout.write("\n")
 
 
-def say_left_out(found: Inventory, rule: PullRule) -> None:
-    """Tell on stderr, in one line, how many pull request heads were left out and why."""
+def say_left_out(found: Inventory, rule: PullRule, history: History | None = None) -> None:
+    """Tell on stderr, in one line, how many pull request heads were left out and why; of a
+    stale clone, that the clone is why recent ones are missing, not the rule."""
     from analyzers.refs import PullHeads
+    from bot.cli.clock import as_of
 
     left = found.pulls_left_out
     if not left.total:
@@ -92,6 +95,11 @@ def say_left_out(found: Inventory, rule: PullRule) -> None:
             reasons.append(f"{left.inactive:,} with no commit in {rule.recent_days} days")
         why = ", ".join(reasons)
         hint = "--pulls all includes them"
+        stale = history is not None and history.stale and history.newest_time is not None
+        if stale and left.inactive and rule.heads is PullHeads.RECENT:
+            assert history is not None and history.newest_time is not None
+            why += ": the clone is stale"
+            hint = f"--now {as_of(history.newest_time)} counts the recent ones as of then"
     click.echo(
         f"trunkguard: {left.total:,} of {found.pulls_seen:,} pull request heads left out "
         f"({why}); {hint}",
@@ -125,32 +133,42 @@ def say_gaps(report: ScanReport) -> None:
 
 
 @contextmanager
-def progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """Yield a progress callback that shows a bar on stderr, when stderr is a terminal, once
-    the work takes a moment."""
-    enabled = sys.stderr.isatty()
-    started = time.monotonic()
-    bar: Progress | None = None
-    task = None
+def progress(label: str, delay: float = PROGRESS_DELAY) -> Iterator[Callable[[int, int], None]]:
+    """Yield a progress callback; when stderr is a terminal, a bar shows there once the work
+    has taken `delay` seconds, whether or not a figure came yet, and moves (a pulse until the
+    first figure, the time taken) while the work says nothing."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    bar = _bar(label)
+    task = bar.add_task(label, total=None)
+    lock = threading.Lock()
+    state = {"shown": False, "over": False}
+
+    def show() -> None:
+        with lock:
+            if not state["over"]:
+                bar.start()
+                state["shown"] = True
+
+    timer = _timer(delay, show)
+    timer.daemon = True
+    timer.start()
 
     def update(done: int, total: int) -> None:
-        nonlocal bar, task
-        if not enabled:
-            return
-        if bar is None:
-            if time.monotonic() - started < PROGRESS_DELAY:
-                return
-            bar = _bar(label)
-            bar.start()
-            task = bar.add_task(label, total=total)
-        assert task is not None
         bar.update(task, completed=done, total=total)
 
     try:
         yield update
     finally:
-        if bar is not None:
-            bar.stop()
+        timer.cancel()
+        with lock:
+            state["over"] = True
+            if state["shown"]:
+                bar.stop()
+
+
+_timer = threading.Timer  # tests start the bar at once with a timer of their own
 
 
 def _bar(label: str) -> Progress:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -15,6 +16,23 @@ from bot import logs
 
 if TYPE_CHECKING:
     from bot.service.settings import AppCredentials, Settings
+
+
+def listenable(host: str, port: int, taken: str) -> None:
+    """Refuse, before anything starts, a port this process cannot listen on; `taken` says
+    what to do when another process has it."""
+    import errno
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        socket.create_server((host, port), family=family).close()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            where = "" if host == "0.0.0.0" else f" on {host}"
+            raise click.ClickException(f"port {port}{where} is in use {taken}") from None
+        reason = error.strerror or str(error)
+        raise click.ClickException(f"cannot listen on {host} port {port}: {reason}") from None
 
 
 @click.command()
@@ -84,6 +102,9 @@ def serve(
     from bot.service.server import create_app, create_setup_app
     from bot.service.settings import app_credentials, load_settings
 
+    listenable(host, port, "(another trunkguard serve?): --port N")
+    if metrics_port:
+        listenable(host, metrics_port, "(--metrics-port N, or 0 to serve metrics on /metrics)")
     logs.adjust(level=logging.INFO)
     limits = Limits(max_connections=max_connections, read_timeout=read_timeout)
     settings = load_settings(os.environ)
@@ -168,9 +189,7 @@ def scheduler_command() -> None:
     scheduler = Scheduler(runtime.store, runtime.jobs).start()
     click.echo("trunkguard: scheduler running; Ctrl-C stops it", err=True)
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        threading.Event().wait()  # until Ctrl-C: "interrupted", status 130, as every command
     finally:
         scheduler.shutdown()
         runtime.close()
@@ -208,6 +227,9 @@ def worker(metrics_port: int, name: str | None) -> None:
     settings = load_settings(os.environ, broker=True, app=True)
     assert settings.broker_url is not None  # load_settings(broker=True) saw to it
     credentials = _app_credentials(settings)
+    if metrics_port:
+        # prometheus_client listens on every address
+        listenable("0.0.0.0", metrics_port, "(another worker?): --metrics-port N, or 0 for none")
     logs.adjust(level=logging.INFO)
     store, services = services_for(settings, credentials)
     app = celery_app(settings.broker_url, settings.visibility_timeout)
@@ -223,10 +245,18 @@ def worker(metrics_port: int, name: str | None) -> None:
     argv += ["--without-gossip", "--without-mingle", "-Q", "trunkguard"]
     if name:
         argv += ["--hostname", name]
+    from celery.signals import worker_shutting_down
+
+    stopped_by: list[str] = []
+    # Celery stops on Ctrl-C by itself: it is then said and ended like any command's.
+    worker_shutting_down.connect(lambda sig, **_: stopped_by.append(sig), weak=False)
     try:
         app.worker_main(argv)
     finally:
         store.close()
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__  # celery leaves them its logger's
+    if "SIGINT" in stopped_by:
+        raise KeyboardInterrupt
 
 
 COMMANDS = (serve, scheduler_command, worker)

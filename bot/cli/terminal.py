@@ -313,7 +313,7 @@ _COMMENT_WHEN = {
 
 def policy_lines(config: RepositoryConfig) -> list[str]:
     """Say in a few lines what a repository's policy does."""
-    p = config.policy
+    p, r = config.policy, config.report
     exempt = [f"labels {_names(p.exempt.labels)}"] if p.exempt.labels else []
     exempt += [f"branches {_names(p.exempt.branches)}"] if p.exempt.branches else []
     exempt += ["drafts"] if p.exempt.drafts else []
@@ -327,6 +327,17 @@ def policy_lines(config: RepositoryConfig) -> list[str]:
         f"exempt: {', '.join(exempt) or 'nothing'}",
         f"forecast: branches with a commit in {config.forecast.active_days} days are paired; "
         f"pull request heads count for {config.pulls.recent_days} days",
+        f"weekly report: {r.weekday} {r.time} {r.timezone}, "
+        + ("one issue edited each week" if r.issue == "single" else "a new issue each week")
+        + f" labelled {visible(r.label)}; authors "
+        + ("@-mentioned" if r.mention_authors else "named, not mentioned")
+        + f"; stale after {r.stale_days} days without a commit",
+        "nudges: "
+        + (
+            f"a comment on a pull request idle {config.nudges.idle_days} days"
+            if config.nudges.enabled
+            else f"off (when on: after {config.nudges.idle_days} idle days)"
+        ),
     ]
 
 

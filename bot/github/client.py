@@ -22,7 +22,7 @@ from github.PaginatedList import PaginatedList
 from urllib3.response import BaseHTTPResponse
 
 from bot.errors import TrunkguardError, Unavailable
-from bot.github.records import CheckRun, OpenPull, RepositoryInfo
+from bot.github.records import CheckRun, OpenPull, RepositoryInfo, ShownRun
 
 MAX_INLINE_WAIT = 60.0  # seconds a request may wait for a rate limit; longer: retry the job later
 RETRIES = 4  # per request, for 5xx and short rate limits, with exponential backoff
@@ -165,15 +165,14 @@ class GitHubClient:
             )
             return [OpenPull.from_json(p.raw_data) for p in listed]
 
-    def latest_check_run(
-        self, full_name: str, head_sha: str, name: str
-    ) -> tuple[int, str | None] | None:
-        """Return the newest check run called `name` on `head_sha` (its id and external id), if
-        any: what GitHub shows for the commit."""
+    def latest_check_run(self, full_name: str, head_sha: str, name: str) -> ShownRun | None:
+        """Return the newest check run called `name` on `head_sha`, if any: what GitHub shows
+        for the commit."""
         with github_calls(f"{full_name} check runs"):
             commit = self._github.get_repo(full_name).get_commit(head_sha)
             for run in commit.get_check_runs(check_name=name, filter="latest"):
-                return int(run.id), run.external_id
+                shown = run.output.annotations_count if run.output else 0
+                return ShownRun(int(run.id), run.external_id, int(shown or 0))
         return None
 
     def create_check_run(self, full_name: str, run: CheckRun) -> int:
@@ -188,6 +187,16 @@ class GitHubClient:
                 external_id=run.external_id or NotSet,
             )
             return int(created.id)
+
+    def update_check_run(self, full_name: str, run_id: int, run: CheckRun) -> None:
+        """Replace what check run `run_id` says (its conclusion, output and external id)."""
+        with github_calls(f"{full_name} check run {run_id}"):
+            self._github.get_repo(full_name).get_check_run(run_id).edit(
+                status="completed",
+                conclusion=run.conclusion,
+                output=run.output(),
+                external_id=run.external_id or NotSet,
+            )
 
     def find_comment(self, full_name: str, number: int, marker: str) -> tuple[int, str] | None:
         """Return the first comment on pull request `number` that this client's account wrote

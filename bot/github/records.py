@@ -54,6 +54,15 @@ class CheckAnnotation:
 
 
 @dataclass(frozen=True)
+class ShownRun:
+    """A check run GitHub shows on a commit: its id, our external id, how many annotations."""
+
+    id: int
+    external_id: str | None
+    annotations: int
+
+
+@dataclass(frozen=True)
 class CheckRun:
     """A completed check run to post: its fields as GitHub's checks API names them."""
 

@@ -64,12 +64,20 @@ class Clash:
 @dataclass(frozen=True)
 class Finding:
     """One thing to act on, at the level the policy gives it: a short title and the detail, as
-    Markdown, and the title as plain text when it differs (a check run's title is plain text)."""
+    Markdown, the title as plain text when it differs (a check run's title is plain text), and
+    what it is about without its figures (`about`; the text when empty)."""
 
     conclusion: Conclusion
     title: str
     detail: str = ""
     plain_title: str = ""
+    about: str = ""
+
+    @property
+    def identity(self) -> str:
+        """What makes this finding the same verdict again: its level and what it is about, not
+        its figures (a branch one day older or one commit further behind)."""
+        return f"{self.conclusion}:{self.about or self.text}"
 
     @property
     def text(self) -> str:
@@ -181,6 +189,7 @@ def evaluate(
                 Conclusion.FAILURE,
                 f"Branch is {_days(branch.age_seconds)} old; "
                 f"the limit is {policy.age.fail_days} days",
+                about=f"age over {policy.age.fail_days} days",
             )
         )
     elif policy.age.warn_days is not None and days > policy.age.warn_days:
@@ -189,6 +198,7 @@ def evaluate(
                 Conclusion.NEUTRAL,
                 f"Branch is {_days(branch.age_seconds)} old; "
                 f"land it within {policy.age.warn_days} days when you can",
+                about=f"age over {policy.age.warn_days} days",
             )
         )
     behind = branch.behind
@@ -203,6 +213,7 @@ def evaluate(
                     level,
                     said.format(behind, prose(pull.base), limit),
                     plain_title=said.format(behind, visible(pull.base), limit),
+                    about=f"behind over {limit}",
                 )
             )
             break
@@ -218,6 +229,7 @@ def evaluate(
                 said.format(prose(pull.base)),
                 paths,
                 said.format(visible(pull.base)),
+                _about("trunk", [(c.path, c.theirs_ranges) for c in trunk_conflicts]),
             )
         )
         for c in trunk_conflicts:
@@ -243,6 +255,7 @@ def evaluate(
                     said.format(clash.number, mention(clash.author)),
                     paths,
                     said.format(clash.number, "@" + visible(clash.author)),
+                    _about(f"#{clash.number}", sides),
                 )
             )
             for path, ranges in sides:
@@ -271,6 +284,12 @@ def evaluate(
         tuple(annotations[:MAX_ANNOTATIONS]),
         exempt,
     )
+
+
+def _about(other: str, sides: Sequence[tuple[str, tuple[tuple[int, int], ...]]]) -> str:
+    """What a conflict finding is about: the other side, and the paths and lines it points at
+    (the check run's annotations follow them)."""
+    return f"conflicts with {other}: " + "; ".join(f"{path} {ranges}" for path, ranges in sides)
 
 
 def _days(seconds: int) -> str:

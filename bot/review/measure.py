@@ -41,9 +41,11 @@ def figures(
     config: RepositoryConfig,
     memo: ForecastMemo,
     now: int,
+    head: pygit2.Oid | None = None,
 ) -> tuple[BranchRef, BranchReport, Evaluation] | None:
-    """Measure one pull request against its base and the other open pull requests on the
-    same base; None when the mirror has no head for it (deleted while we looked)."""
+    """Measure one pull request (at `head`, a commit before its newest, when a "Re-run" asks
+    for that one) against its base and the other open pull requests on the same base; None
+    when the mirror has no head for it (deleted while we looked)."""
     same_base = frozenset(p.number for p in open_pulls if p.base_ref == pull.base_ref)
     rule = PullRule(PullHeads.NONE, config.pulls.recent_days, same_base | {pull.number})
     found = inventory(repo, trunk=pull.base_ref, pulls=rule, now=now)
@@ -58,6 +60,10 @@ def figures(
         memo.trunk = trunk_index(repo, found.trunk.target)
         memo.walks.clear()
     found = replace(found, index=memo.trunk)
+    if head is not None:
+        at = replace(ours, target=head)
+        found = replace(found, branches=tuple(at if b == ours else b for b in found.branches))
+        ours = at
     report = scan(repo, replace(found, branches=(ours,)), now, trunk=memo.trunk)
     branch = next((b for b in report.branches if b.name == ours.name), None)
     if branch is None:

@@ -1,6 +1,6 @@
-"""What a review posts on GitHub: one check run per verdict, one comment kept up to date, and
-nothing when both are what was posted last. The texts are built by pure functions; `publish`
-only reads what was posted, calls them and posts."""
+"""What a review posts on GitHub: one check run per head, edited when its verdict changes, one
+comment kept up to date, and nothing when both are what was posted last. The texts are built
+by pure functions; `publish` only reads what was posted, calls them and posts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 
 from bot.github.client import GitHubClient
-from bot.github.records import OpenPull
+from bot.github.records import CheckRun, OpenPull
 from bot.policy import CommentPolicy, RepositoryConfig
 from bot.review.evaluation import (
     MARKER,
@@ -27,7 +27,7 @@ NO_COMMENT = "none"  # the comment digest of a pull request with no comment of o
 class Published:
     """What publishing did."""
 
-    posted: bool  # a new check run and/or a comment change went to GitHub
+    posted: bool  # a check run posted or edited and/or a comment change went to GitHub
     comment: str | None = None  # "created", "edited", "deleted" or None
 
 
@@ -35,12 +35,16 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
-def check_digest(head_sha: str, evaluation: Evaluation) -> str:
-    """Return the digest of what the check run on `head_sha` says: its verdict, not its
-    figures table, as trunk moving on by a commit changes "behind" on every pull request and a
-    new check run for each would spend the API budget on nothing."""
-    findings = [f.text for f in evaluation.findings]
-    return _digest(head_sha, evaluation.conclusion, evaluation.title, *findings)
+def check_digest(evaluation: Evaluation) -> str:
+    """Return the digest of what a check run's verdict is: its conclusion and what each finding
+    is about, not its figures. Trunk moving on by a commit changes "behind" on every pull
+    request (and the all-is-well title that says it); a post for each would spend the API
+    budget on nothing. Without findings, an exemption, an unusable configuration or a failed
+    measurement is said by the title alone, which then is the verdict."""
+    said = (
+        evaluation.title if not evaluation.findings and evaluation.conclusion != "success" else ""
+    )
+    return _digest(evaluation.conclusion, said, *(f.identity for f in evaluation.findings))
 
 
 def comment_texts(
@@ -69,24 +73,17 @@ def publish(
     config: RepositoryConfig | None,
     force: bool = False,
 ) -> Published:
-    """Post the check run and keep the one comment, unless both are what was posted last
-    (`force`: post the check run anyway, as the "Re-run" button asks). Workers reviewing
+    """Keep the head's check run and the one comment, unless both say what was posted last
+    (`force`: post a new check run anyway, as the "Re-run" button asks). Workers reviewing
     the same pull request at once take turns, so the second sees what the first posted."""
     with store.lock(f"publish:{full_name}#{pull.number}"):
         last = store.pull_request(full_name, pull.number)
-        digest = check_digest(pull.head_sha, evaluation)
+        digest = check_digest(evaluation)
         check_run_id = last.check_run_id if last else None
         posted = False
         if force or last is None or (last.check_digest, last.head_sha) != (digest, pull.head_sha):
-            # A job redone after a crash between posting and storing (a killed worker, a database
-            # restart) finds its check run on GitHub instead of posting it twice.
             run = check_run(evaluation, pull.head_sha, digest)
-            shown = None if force else client.latest_check_run(full_name, pull.head_sha, run.name)
-            if shown is not None and shown[1] == digest:
-                check_run_id = shown[0]
-            else:
-                check_run_id = client.create_check_run(full_name, run)
-                posted = True
+            check_run_id, posted = _keep_check_run(client, full_name, run, force)
 
         comment_id = last.comment_id if last else None
         said = last.comment_digest if last else None
@@ -113,6 +110,36 @@ def publish(
             ),
         )
         return Published(posted, action)
+
+
+def post_check_run(
+    client: GitHubClient, full_name: str, head_sha: str, evaluation: Evaluation
+) -> None:
+    """Post a new check run on `head_sha`, a commit before its pull request's newest head (a
+    "Re-run" of that commit's suite); the comment and the store follow the newest head only."""
+    client.create_check_run(full_name, check_run(evaluation, head_sha, check_digest(evaluation)))
+
+
+def _keep_check_run(
+    client: GitHubClient, full_name: str, run: CheckRun, force: bool
+) -> tuple[int, bool]:
+    """Keep one check run per head: edit the one GitHub shows when the verdict changed, post one
+    when there is none (or a "Re-run" asks for a new one); return its id and whether anything
+    went to GitHub."""
+    if force:
+        return client.create_check_run(full_name, run), True
+    # Asked of GitHub, not of the store: a job redone after a crash between posting (or
+    # editing) and storing finds the run with this verdict in its external id, and posts
+    # nothing twice.
+    shown = client.latest_check_run(full_name, run.head_sha, run.name)
+    if shown is not None and shown.external_id == run.external_id:
+        return shown.id, False
+    if shown is None or shown.annotations:
+        # An edit adds annotations to those already there ("Update a check run",
+        # docs.github.com): a run pointing at lines must be replaced, not edited.
+        return client.create_check_run(full_name, run), True
+    client.update_check_run(full_name, shown.id, run)
+    return shown.id, True
 
 
 def _keep_comment(

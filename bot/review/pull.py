@@ -23,7 +23,7 @@ from bot.policy import ConfigError, RepositoryConfig
 from bot.review.evaluation import Conclusion, Evaluation
 from bot.review.measure import TRUNKS_KEPT, figures
 from bot.review.mirror import fetch_under_lock
-from bot.review.publish import publish
+from bot.review.publish import post_check_run, publish
 from bot.review.repo_config import config_failure, read_config
 from bot.store import Store
 
@@ -37,6 +37,7 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"  # the same result as last time: nothing posted
     NOT_OPEN = "not open"  # closed or gone before we got to it
     HEAD_MOVED = "head moved"  # pushed to while we looked: the push's own event reviews it
+    GONE = "commit gone"  # a "Re-run" of an older commit the mirror does not have
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,21 @@ def review_pull_request(
     memo: ForecastMemo | None = None,
     fetch: bool = True,
     force: bool = False,
+    head: str | None = None,
 ) -> Review:
-    """Review pull request `number` of `full_name`: fetch the mirror, measure, post."""
+    """Review pull request `number` of `full_name`: fetch the mirror, measure, post (`head`:
+    at that commit, before its newest, as a "Re-run" of that commit's check suite asks)."""
     now = int(datetime.now(UTC).timestamp()) if now is None else now
     open_pulls = client.open_pulls(full_name) if open_pulls is None else open_pulls
     pull = next((p for p in open_pulls if p.number == number), None)
     if pull is None:
         return Review(Outcome.NOT_OPEN, number)
+    older = head if head is not None and head != pull.head_sha else None
 
     def post(evaluation: Evaluation, config: RepositoryConfig | None) -> Review:
+        if older is not None:
+            post_check_run(client, full_name, older, evaluation)
+            return Review(Outcome.POSTED, number, older, evaluation)
         done = publish(client, store, full_name, pull, evaluation, config, force)
         outcome = Outcome.POSTED if done.posted else Outcome.UNCHANGED
         return Review(outcome, number, pull.head_sha, evaluation, done.comment)
@@ -79,8 +86,12 @@ def review_pull_request(
         repo = fetch_under_lock(store, mirror_dir, client, full_name)
     else:
         repo = pygit2.Repository(str(path))
-    head = repo.references.get(f"refs/pull/{number}/head")
-    if head is None or str(head.target) != pull.head_sha:
+    newest = repo.references.get(f"refs/pull/{number}/head")
+    if older is not None:
+        if not _has_commit(repo, older):
+            logger.info("re-run commit gone", extra={"repository": full_name, "pull": number})
+            return Review(Outcome.GONE, number, older)
+    elif newest is None or str(newest.target) != pull.head_sha:
         # Pushed (or deleted) between GitHub's answer and our fetch: that push sends its own
         # event, which reviews the new head; posting on either head now would be a guess.
         logger.info("head moved", extra={"repository": full_name, "pull": number})
@@ -94,7 +105,8 @@ def review_pull_request(
         memo = stored_memo(store, repo, pull.base_ref)
     try:
         with store.merge_session(memo=memo):
-            measured = figures(repo, pull, open_pulls, config, memo, now)
+            at = pygit2.Oid(hex=older) if older is not None else None
+            measured = figures(repo, pull, open_pulls, config, memo, now, at)
     except AnalysisError as error:
         failure = Evaluation(
             Conclusion.NEUTRAL, f"Not measured: {error}"[:1000], str(error), (), ()
@@ -104,6 +116,13 @@ def review_pull_request(
         return Review(Outcome.HEAD_MOVED, number, pull.head_sha)
     _, _, verdict = measured
     return post(verdict, config)
+
+
+def _has_commit(repo: pygit2.Repository, sha: str) -> bool:
+    try:
+        return isinstance(repo.get(sha), pygit2.Commit)
+    except (ValueError, KeyError):
+        return False
 
 
 _MEMOS: LRUCache[tuple[str, str], ForecastMemo] = LRUCache(maxsize=TRUNKS_KEPT)

@@ -93,12 +93,14 @@ def pull_requests(event: str, payload: Mapping[str, Any]) -> list[Job]:
 
 
 def pushes(event: str, payload: Mapping[str, Any]) -> list[Job]:
-    """Trunk moved: new conflicts may appear in every open pull request."""
+    """Trunk moved: new conflicts may appear in every open pull request, and its config may
+    have moved the weekly report."""
     delivery = parse(PushEvent, payload)
     trunk = f"refs/heads/{delivery.repository.default_branch}"
     if delivery.ref != trunk or delivery.deleted:
         return []
-    return [Job("evaluate_open_pulls", _where(delivery.installation.id, delivery.repository))]
+    where = _where(delivery.installation.id, delivery.repository)
+    return [Job("evaluate_open_pulls", where), Job("follow_report_schedule", where)]
 
 
 def reruns(event: str, payload: Mapping[str, Any]) -> list[Job]:
@@ -107,12 +109,11 @@ def reruns(event: str, payload: Mapping[str, Any]) -> list[Job]:
     if checks.action not in RERUN_ACTIONS[event]:
         return []
     where = _where(checks.installation.id, checks.repository)
-    rerun = {**where, "force": checks.action == "rerequested"}
+    # The suite's own commit, which may be older than its pull request's newest head.
+    rerun = {**where, "head_sha": checks.suite.head_sha, "force": checks.action == "rerequested"}
     numbers = sorted({p.number for p in checks.suite.pull_requests or []})
-    if numbers:
-        return [Job("evaluate_open_pulls", {**rerun, "numbers": numbers})]
-    # A fork's pull request is not listed in the suite: find it by its head commit.
-    return [Job("evaluate_open_pulls", {**rerun, "heads": [checks.suite.head_sha]})]
+    # A fork's pull request is not listed in the suite: found by its head commit.
+    return [Job("rerun_commit", {**rerun, "numbers": numbers or None})]
 
 
 ROUTERS: Mapping[str, Router] = {

@@ -22,7 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from analyzers.trends import week_name
 from bot.service.job import Job, JobQueue
 from bot.service.report_schedule import report_schedule, slot_week
-from bot.store import Store
+from bot.store import InstalledRepository, Store
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ NIGHTLY = "nightly-scans"
 SYNC = "sync-reports"
 REPORT_PREFIX = "report:"
 NIGHTLY_AT = (2, 0)  # UTC: when most teams sleep
-SYNC_MINUTES = 10  # how soon a repository's new report time (from its config) is picked up
+SYNC_MINUTES = 1  # how soon a repository's new report time (from its config) is picked up
 
 # The running scheduler, for the functions APScheduler calls by name. A module-level function
 # is what its persistent job store can keep (a textual reference, not a bound method); moving
@@ -110,6 +110,7 @@ class Scheduler:
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
             timezone=UTC,
         )
+        self._synced: list[InstalledRepository] | None = None  # as at the last sync
 
     def start(self, paused: bool = False) -> Scheduler:
         """Start (paused: only to read the plan); add the standing jobs a new store lacks."""
@@ -128,13 +129,17 @@ class Scheduler:
                 id=NIGHTLY,
                 name="nightly scan of every installed repository",
             )
-        if self._scheduler.get_job(SYNC) is None:
+        every = IntervalTrigger(minutes=SYNC_MINUTES, timezone=UTC)
+        synced = self._scheduler.get_job(SYNC)
+        if synced is None:
             self._scheduler.add_job(
                 sync_reports,
-                IntervalTrigger(minutes=SYNC_MINUTES, timezone=UTC),
+                every,
                 id=SYNC,
                 name="pick up report times from the repositories' configs",
             )
+        elif synced.trigger.interval != every.interval:
+            synced.reschedule(every)  # a store from before SYNC_MINUTES changed: no run is lost
         self.sync()
         self.catch_up()
         return self
@@ -161,9 +166,13 @@ class Scheduler:
                 self.queue(Job("weekly_report", {**job.args[1], "week": week}))
 
     def sync(self) -> None:
-        """Add, move or remove the weekly report jobs to match the installed repositories."""
+        """Add, move or remove the weekly report jobs to match the installed repositories;
+        nothing more than one query when they are as at the last sync (it runs each minute)."""
+        installed = self.store.installed_repositories()
+        if installed == self._synced:
+            return
         wanted = {}
-        for repository in self.store.installed_repositories():
+        for repository in installed:
             trigger = report_trigger(repository.report_schedule)
             wanted[REPORT_PREFIX + repository.name] = (repository, trigger)
         for job in self._scheduler.get_jobs():
@@ -185,6 +194,7 @@ class Scheduler:
                 job.reschedule(trigger)  # the config changed: the new time counts from now
             elif job.args[1] != arguments:  # moved to another installation
                 job.modify(args=_queued(Job("weekly_report", arguments)))
+        self._synced = installed
 
     def queue(self, job: Job) -> None:
         """Put a due job into the queue."""

@@ -1,5 +1,6 @@
-"""Pull request jobs: one reviewed, every open one reviewed (trunk moved, a "Re-run"), and
-one closed (its landed work recorded, the ones it may have conflicted with reviewed again)."""
+"""Pull request jobs: one reviewed, every open one reviewed (trunk moved), one commit reviewed
+again (a "Re-run"), and one closed (its landed work recorded, the ones it may have conflicted
+with reviewed again)."""
 
 from __future__ import annotations
 
@@ -83,6 +84,47 @@ def evaluate_open_pulls(
             force=force,
         )
         _log(repository, review)
+    return []
+
+
+@job
+def rerun_commit(
+    services: Services,
+    installation: int,
+    repository: str,
+    head_sha: str,
+    numbers: list[int] | None = None,
+    force: bool = True,
+) -> Follow:
+    """Review the commit whose check suite asked for it (the "Re-run" buttons: `force`, a new
+    check run), in the pull requests with these numbers or with it as their head; a commit
+    older than a pull request's newest head is reviewed as it was, not the newest head."""
+    client = services.client(installation)
+    open_pulls = client.open_pulls(repository)
+    chosen = [
+        p
+        for p in open_pulls
+        if (p.number in numbers if numbers else p.head_sha == head_sha)
+        # A suite requested for a head pushed over since: that push's own event reviews it.
+        and (force or p.head_sha == head_sha)
+    ]
+    now = services.now()
+    for done, pull in enumerate(chosen):
+        review = review_pull_request(
+            client,
+            services.store,
+            services.mirror_dir,
+            repository,
+            pull.number,
+            now,
+            open_pulls,
+            fetch=done == 0,  # one fetch for all
+            force=force,
+            head=head_sha,
+        )
+        _log(repository, review)
+    if not chosen:
+        logger.info("re-run of a commit no open pull request has: %s", repository)
     return []
 
 

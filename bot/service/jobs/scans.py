@@ -1,5 +1,5 @@
 """Scan jobs: a repository's figures measured and kept (and when its report is due), every
-installed repository's each night."""
+installed repository's each night, and when its report is due after a push to its trunk."""
 
 from __future__ import annotations
 
@@ -36,6 +36,18 @@ def scan_repository(services: Services, installation: int, repository: str) -> F
     if not config.nudges.enabled:
         return []
     return [Job("nudge_idle_pulls", {"installation": installation, "repository": repository})]
+
+
+@job
+def follow_report_schedule(services: Services, installation: int, repository: str) -> Follow:
+    """Keep when a repository's report is due as its config on the default branch says now (a
+    push to that branch may have moved the day or time); the scheduler follows the store."""
+    client = services.client(installation)
+    info = client.repository(repository)
+    repo = fetch_under_lock(services.store, services.mirror_dir, client, repository, info)
+    config = repository_config(repo, info.default_branch, repository)
+    services.store.set_report_schedule(repository, report_schedule(config.report))
+    return []
 
 
 @job
