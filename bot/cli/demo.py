@@ -101,12 +101,11 @@ def _report(folder: Path, repo: pygit2.Repository, now: int, console: Console) -
         store.ready()
         weekly = gather_report(store, str(path), repo, now).report
     page.write_text(report_html(weekly), encoding="utf-8")
-    console.print(
-        Text(f"\n$ trunkguard report {visible(str(path))} --format markdown", style="dim")
-    )
+    shown = visible(str(path))
+    console.print(Text(f"\n$ trunkguard report {shown} --format markdown", style="dim"))
     headline = report_markdown(weekly).split("\n### Conflicts paid")[0].split("\n", 1)[1]
     console.print(headline.strip(), soft_wrap=True, markup=False, highlight=False)
-    console.print(Text(f"\n$ trunkguard report {visible(str(path))} --format html", style="dim"))
+    console.print(Text(f"\n$ trunkguard report {shown} --format html", style="dim"))
     console.print(
         Text(f"The weekly report, one self-contained page: {visible(str(page.resolve()))}"),
         soft_wrap=True,
