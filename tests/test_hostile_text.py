@@ -288,6 +288,8 @@ class Elements(HTMLParser):
         self.found: Counter[tuple] = Counter()
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "wbr":  # the page's own break points after "/", "-", "_" in a name
+            return
         self.found[(tag, tuple(sorted(k for k, _ in attrs)))] += 1
 
 

@@ -3,19 +3,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
 from click.testing import CliRunner
+from markupsafe import Markup
 
 from analyzers.divergence import BranchReport
 from analyzers.history import PaidConflict
 from analyzers.trends import WEEK, WeekFigures, week_name, week_start
 from bot.cli.main import cli
-from bot.report.html import report_html
+from bot.report.charts import report_charts, ticks
+from bot.report.html import breakable, report_html, svg_chart
+from bot.report.links import GitHubHome, github_home
 from bot.report.markdown import MARKER, report_markdown
 from bot.report.payload import report_payload
-from bot.report.weekly import Direction, build_report
+from bot.report.text import change, verdict
+from bot.report.weekly import Direction, Measure, Unit, build_report
 from tests.gitrepo import ADA, BOB, DAY, NOW, lines, numbered
 
 THIS_WEEK = week_start(NOW)  # Mon 2026-05-25; NOW is Thu 2026-05-28 20:26:40 UTC
@@ -129,10 +134,10 @@ def test_branch_lists_idle_work_by_what_it_blocks_and_the_land_order():
     assert [b.name for b in report.oldest] == [
         "experiment/grpc", "feature/export", "feature/search", "fix/typo",
     ]  # fmt: skip
-    assert [b.name for b in report.most_behind][:2] == ["experiment/grpc", "feature/export"]
-    # Idle for 6 days or more; the ones that block another branch first, then the longest idle.
+    assert report.most_behind == ()  # every diverged branch is already among the oldest
+    # Idle for 6 days or more and blocking another branch; experiment/grpc blocks no one.
     assert [(b.name, b.blocks) for b in report.idle] == [
-        ("feature/export", 1), ("feature/search", 1), ("experiment/grpc", 0),
+        ("feature/export", 1), ("feature/search", 1),
     ]  # fmt: skip
     assert [b.name for b in report.stale] == ["experiment/grpc"]  # no PR, 60 days idle
     assert [s.branch for s in report.land_order] == [
@@ -240,3 +245,128 @@ def test_report_command_on_a_repository_with_a_conflict_paid_this_week(make_repo
     future = runner.invoke(cli, ["report", str(t.path), "--db", db, "--now", now,
                                  "--week", "2026-W30"])  # fmt: skip
     assert future.exit_code == 1 and "that week has not begun yet" in future.output
+
+
+# -- what the page says on a real repository (issue 18) ------------------------------------
+
+
+def aged(n_back: int, median_days: float, landings: int = 0):
+    """A week where the median and 90th percentile ages are `median_days` and that plus 10."""
+    figures = week(n_back, median_days, landings)
+    return dataclasses.replace(figures, p90_age_seconds=int((median_days + 10) * DAY))
+
+
+def report_of(weeks, branches=(), pairs=(), with_trunk=None):
+    return build_report(
+        "acme/app", weeks, NOW, [], list(branches), NOW - 3600, with_trunk or {}, list(pairs),
+        NOW - 3600, limit_days=14, stale_days=30, idle_days=6,
+    )  # fmt: skip
+
+
+def test_age_charts_draw_the_limit_and_read_in_a_unit_that_fits():
+    young = {c.key: c for c in report_charts(report_of([aged(1, 3), aged(0, 4)]))}
+    assert young["median_age"].y_label == "days" and young["median_age"].limit == 14
+    assert "    line [14, 14]" in report_markdown(report_of([aged(1, 3), aged(0, 4)]))
+    assert 'class="limit"' in svg_chart(young["median_age"]) and "limit 14d" in svg_chart(
+        young["median_age"]
+    )
+    # ansible's release lines: 4377 days reads as 12 years, and the limit sits near the floor.
+    old = {c.key: c for c in report_charts(report_of([aged(1, 4370), aged(0, 4377)]))}
+    assert old["median_age"].y_label == "years" and old["median_age"].values[-1] == 12.0
+    assert old["median_age"].title == "Median age of open branches (years)"
+    assert {c.key: c.y_label for c in report_charts(report_of([aged(0, 200)]))}["p90_age"] == (
+        "weeks"
+    )
+
+
+def test_count_axes_have_whole_ticks_only():
+    counts = report_charts(report_of([week(1, 3, 2), week(0, 3, 3)]))
+    landings = next(c for c in counts if c.key == "landings")
+    axis = re.findall(r'class="axis" text-anchor="end">([^<]*)<', svg_chart(landings))
+    assert axis == ["0", "5"]  # top 5: no "2.5 integrations"
+    assert ticks(10.0, whole=True) == (0.0, 5.0, 10.0) and ticks(5.0, whole=False)[1] == 2.5
+
+
+def test_a_change_counts_only_past_what_a_team_would_call_one():
+    def measure(unit, value, before):
+        return Measure("k", "K", unit, True, value, before, before)
+
+    hours = measure(Unit.DURATION, 3 * DAY + 20 * 3600, 3 * DAY)  # under a day: the same
+    assert hours.against_last_week is Direction.SAME
+    assert change(hours, hours.last_week, hours.against_last_week) == (
+        "→ about the same (was 3 days)"
+    )
+    assert measure(Unit.DURATION, 31 * DAY, 30 * DAY).against_trend is Direction.SAME  # < 10%
+    assert measure(Unit.DURATION, 34 * DAY, 30 * DAY).against_trend is Direction.WORSE
+    assert measure(Unit.COUNT, 21, 20).against_trend is Direction.SAME  # 1, but under 10%
+    assert measure(Unit.COUNT, 2, 1).against_trend is Direction.WORSE
+    assert measure(Unit.COUNT, 8, 10).against_trend is Direction.BETTER
+
+
+def test_ages_that_grew_only_because_time_passed_say_so():
+    still = report_of([aged(1, 30), aged(0, 37)])
+    assert verdict(still).startswith("No branch moved: the same branches are 7 days older.")
+    assert "median age" not in verdict(still)
+    moved = report_of([aged(1, 30), aged(0, 37, landings=2)])  # work landed: a real change
+    assert not verdict(moved).startswith("No branch moved")
+
+
+def test_lists_do_not_repeat_and_idle_work_blocks_someone():
+    branches = [branch(f"feature/f{i:02}", 100 - i, 10, 50 + i, "Ada") for i in range(14)]
+    pairs = [("feature/f00", "feature/f13", ("a.py",))]
+    report = report_of([week(0, 3, 1)], branches, pairs, {"feature/f05": ("b.py",)})
+    oldest = {b.name for b in report.oldest}
+    assert len(oldest) == 10 and not oldest & {b.name for b in report.most_behind}
+    assert [b.name for b in report.most_behind] == ["feature/f13", "feature/f12", "feature/f11",
+                                                    "feature/f10"]  # fmt: skip
+    # All 14 idle for 10 days; only the two that block each other are listed.
+    assert [b.name for b in report.idle] == ["feature/f00", "feature/f13"]
+
+
+def test_names_wrap_after_slashes_dashes_and_underscores_only():
+    page = report_html(report_of([week(0, 3, 1)], [branch("release/v1.5_x-y", 3, 3, 2, "Ada")]))
+    assert '<code class="name">release/<wbr>v1.5_<wbr>x-<wbr>y</code>' in page
+    assert breakable("<b>/x") == Markup("&lt;b&gt;/<wbr>x")
+
+
+def test_github_home_from_the_name_or_the_remote_and_nothing_else():
+    assert github_home("ansible/ansible", None) == GitHubHome("ansible/ansible")
+    assert github_home(None, "git@github.com:rails/rails.git") == GitHubHome("rails/rails")
+    assert github_home(None, "https://github.com/hashicorp/terraform") == GitHubHome(
+        "hashicorp/terraform"
+    )
+    for remote in ("https://gitlab.com/a/b.git", "http://github.com/a/b", "/srv/b.git", None):
+        assert github_home(None, remote) is None  # not GitHub, or not https: no links
+    assert github_home("../work/app", None) is None and github_home("a/..", None) is None
+    # An App on GitHub Enterprise Server: its mirror's remote is not github.com, so no links.
+    assert github_home("acme/app", "https://ghe.example.com/acme/app.git") is None
+    home = GitHubHome("acme/app")
+    assert (
+        home.branch('feature/x "y"#1') == "https://github.com/acme/app/tree/feature/x%20%22y%22%231"
+    )
+    assert home.commit("not-a-sha") is None
+
+
+def test_the_page_is_titled_owner_name_and_links_to_github():
+    report = dataclasses.replace(constructed(), repository="/srv/app", home=GitHubHome("acme/app"))
+    page = report_html(report)
+    assert "<title>trunkguard · acme/app · 2026-W22</title>" in page and "/srv/app" not in page
+    assert '<a href="https://github.com/acme/app/tree/feature/export">' in page
+    assert '<a href="https://github.com/acme/app/pull/11">#11</a>' in page
+    assert f'<a href="https://github.com/acme/app/commit/{"b" * 40}">' in page
+    assert "trunkguard weekly report: acme/app" in report_markdown(report)
+    local = report_html(dataclasses.replace(constructed(), repository="/srv/app"))
+    assert "<title>trunkguard · /srv/app · 2026-W22</title>" in local and "<a href" not in local
+
+
+def test_report_command_titles_a_clone_of_github_by_its_owner_and_name(make_repo, tmp_path):
+    t = make_repo()
+    t.commit({"app.py": numbered()}, days_ago=10, branch="main")
+    db = f"sqlite:///{tmp_path / 'report.db'}"
+    args = ["report", str(t.path), "--db", db, "--now", "2026-05-28T20:26:40Z", "--json"]
+    local = json.loads(CliRunner().invoke(cli, args).stdout)
+    assert (local["title"], local["url"]) == (str(t.path), None)  # a local path stays as it is
+    t.repo.remotes.create("origin", "git@github.com:acme/app.git")
+    doc = json.loads(CliRunner().invoke(cli, args).stdout)
+    assert (doc["title"], doc["url"]) == ("acme/app", "https://github.com/acme/app")
+    assert doc["repository"] == str(t.path)

@@ -19,10 +19,30 @@ class Chart:
     kind: Literal["bar", "line"]
     labels: tuple[str, ...]
     values: tuple[float, ...]
+    whole: bool = False  # a count: the axis shows whole numbers only
+    limit: float | None = None  # the age limit in the chart's unit, drawn as a line
+    limit_label: str = ""
 
 
-def _days(seconds: int | None) -> float:
-    return 0.0 if seconds is None else round(seconds / DAY, 1)
+# Ages read in days up to about three months, then in weeks, months, years.
+AGE_UNITS = (
+    (90 * DAY, DAY, "days"),
+    (52 * 7 * DAY, 7 * DAY, "weeks"),
+    (3 * 365 * DAY, 30 * DAY, "months"),
+)
+YEAR = 365 * DAY
+
+
+def age_unit(longest_seconds: float) -> tuple[int, str]:
+    """The unit (seconds, name) in which ages up to `longest_seconds` read best."""
+    for upto, seconds, name in AGE_UNITS:
+        if longest_seconds <= upto:
+            return seconds, name
+    return YEAR, "years"
+
+
+def _in(seconds: int | None, unit: int) -> float:
+    return 0.0 if seconds is None else round(seconds / unit, 1)
 
 
 def report_charts(report: WeeklyReport) -> tuple[Chart, ...]:
@@ -38,25 +58,31 @@ def report_charts(report: WeeklyReport) -> tuple[Chart, ...]:
                 "bar",
                 tuple(label for label, _ in report.age_buckets),
                 tuple(float(count) for _, count in report.age_buckets),
+                whole=True,
+            )
+        )
+    for key, title, ages in (
+        ("median_age", "Median age of open branches", [w.median_age_seconds for w in report.trend]),
+        (
+            "p90_age",
+            "90th percentile age of open branches",
+            [w.p90_age_seconds for w in report.trend],
+        ),
+    ):
+        unit, name = age_unit(max((a or 0 for a in ages), default=0))
+        charts.append(
+            Chart(
+                key,
+                f"{title} ({name})",
+                name,
+                "line",
+                weeks,
+                tuple(_in(a, unit) for a in ages),
+                limit=round(report.limit_days * DAY / unit, 2),
+                limit_label=f"limit {report.limit_days}d",
             )
         )
     charts += [
-        Chart(
-            "median_age",
-            "Median age of open branches (days)",
-            "days",
-            "line",
-            weeks,
-            tuple(_days(w.median_age_seconds) for w in report.trend),
-        ),
-        Chart(
-            "p90_age",
-            "90th percentile age of open branches (days)",
-            "days",
-            "line",
-            weeks,
-            tuple(_days(w.p90_age_seconds) for w in report.trend),
-        ),
         Chart(
             "landings",
             "Integrations into trunk per week",
@@ -64,6 +90,7 @@ def report_charts(report: WeeklyReport) -> tuple[Chart, ...]:
             "bar",
             weeks,
             tuple(float(w.landings) for w in report.trend),
+            whole=True,
         ),
         Chart(
             "conflicts_paid",
@@ -72,6 +99,7 @@ def report_charts(report: WeeklyReport) -> tuple[Chart, ...]:
             "bar",
             weeks,
             tuple(float(w.conflicts_paid) for w in report.trend),
+            whole=True,
         ),
     ]
     return tuple(charts)
@@ -86,3 +114,11 @@ def nice_ceiling(value: float) -> float:
         if value <= step * magnitude:
             return float(step * magnitude)
     raise AssertionError("unreachable")
+
+
+def ticks(top: float, whole: bool) -> tuple[float, ...]:
+    """The axis's labelled levels: bottom, middle and top; no fractions on a count's axis."""
+    middle = top / 2
+    if whole and middle != int(middle):
+        return (0.0, top)
+    return (0.0, middle, top)

@@ -8,14 +8,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from bot.markup import visible
-from bot.report.charts import Chart, nice_ceiling, report_charts
+from bot.report.charts import Chart, nice_ceiling, report_charts, ticks
 from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
 from bot.report.weekly import Direction, WeeklyReport
 from bot.text import humane_duration
 
 # Small on purpose: the SVG scales to its box, and text must stay legible at phone width.
 WIDTH, HEIGHT = 420, 230
-LEFT, RIGHT, TOP, BOTTOM = 36, 8, 28, 26  # room for the axes' labels
+LEFT, RIGHT, TOP, BOTTOM = 36, 8, 38, 26  # room for the axes' labels, and values above bars
 MOST_LABELS = 7  # x-axis labels shown; the rest are skipped evenly
 
 
@@ -25,7 +25,7 @@ def _number(value: float) -> str:
 
 def svg_chart(chart: Chart) -> Markup:
     """Draw one chart as inline SVG that scales to its container's width."""
-    top = nice_ceiling(max(chart.values, default=0.0))
+    top = nice_ceiling(max((*chart.values, chart.limit or 0.0), default=0.0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     count = max(1, len(chart.values))
     slot = plot_w / count
@@ -38,12 +38,21 @@ def svg_chart(chart: Chart) -> Markup:
         f'class="chart" data-chart="{escape(chart.key)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(chart.title)}</title>",
     ]
-    for fraction in (0.0, 0.5, 1.0):
-        level = y(top * fraction)
+    for tick in ticks(top, chart.whole):
+        level = y(tick)
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{level:.1f}" y2="{level:.1f}" '
             f'class="grid"/><text x="{LEFT - 6}" y="{level + 4:.1f}" class="axis" '
-            f'text-anchor="end">{_number(top * fraction)}</text>'
+            f'text-anchor="end">{_number(tick)}</text>'
+        )
+    if chart.limit is not None:
+        level = y(chart.limit)
+        # Labelled at the left, inside the plot: the newest value is labelled at the right.
+        above = level - 5 if level - 5 > TOP + 12 else level + 15
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{level:.1f}" y2="{level:.1f}" '
+            f'class="limit" data-limit="{chart.limit}"/><text x="{LEFT + 6}" y="{above:.1f}" '
+            f'class="axis limit-label">{escape(chart.limit_label)}</text>'
         )
     centres = [LEFT + slot * (i + 0.5) for i in range(len(chart.values))]
     if chart.kind == "bar":
@@ -85,6 +94,14 @@ def _shown(value: object) -> object:
     return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
+def breakable(name: object) -> Markup:
+    """Escape a name from git, then let it wrap after `/`, `-` and `_` rather than anywhere."""
+    safe = str(escape(visible(str(name))))
+    for mark in "/-_":
+        safe = safe.replace(mark, f"{mark}<wbr>")
+    return Markup(safe)
+
+
 # Every {{ }} goes through _shown, then through autoescape: HTML's one escaping function.
 _environment = Environment(
     loader=PackageLoader("bot.report", "templates"),
@@ -93,7 +110,7 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_environment.filters.update(duration=humane_duration, day=day, moment=moment)
+_environment.filters.update(duration=humane_duration, day=day, moment=moment, breakable=breakable)
 
 
 def report_html(report: WeeklyReport, logins: Mapping[int, str] | None = None) -> str:

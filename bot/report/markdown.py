@@ -17,8 +17,8 @@ MARKER = "<!-- trunkguard:weekly-report -->"  # finds the report issue among oth
 def title(report: WeeklyReport, per_week: bool) -> str:
     """The report issue's title: per week, or the one kept open."""
     if per_week:
-        return f"trunkguard weekly report {report.week}: {visible(report.repository)}"
-    return f"trunkguard weekly report: {visible(report.repository)}"
+        return f"trunkguard weekly report {report.week}: {visible(report.title)}"
+    return f"trunkguard weekly report: {visible(report.title)}"
 
 
 def _branch(line: BranchLine) -> str:
@@ -35,8 +35,14 @@ def _author(line: BranchLine, logins: Mapping[int, str], mention: bool) -> str:
 
 
 def _mermaid(chart: Chart) -> list[str]:
-    top = nice_ceiling(max(chart.values, default=0.0))
+    top = nice_ceiling(max((*chart.values, chart.limit or 0.0), default=0.0))
     values = ", ".join(f"{v:g}" for v in chart.values)
+    # xychart-beta has no reference line: the limit is a second, flat line.
+    limit = (
+        []
+        if chart.limit is None
+        else [f"    line [{', '.join([f'{chart.limit:g}'] * len(chart.values))}]"]
+    )
     return [
         "```mermaid",
         "xychart-beta",
@@ -44,6 +50,7 @@ def _mermaid(chart: Chart) -> list[str]:
         f"    x-axis [{', '.join(mermaid_label(label) for label in chart.labels)}]",
         f"    y-axis {mermaid_label(chart.y_label)} 0 --> {top:g}",
         f"    {chart.kind} [{values}]",
+        *limit,
         "```",
     ]
 
@@ -57,7 +64,7 @@ def report_markdown(
     mention = report.mention_authors
     out = [
         MARKER,
-        f"## trunkguard weekly report: {prose(report.repository)}, {report.week}",
+        f"## trunkguard weekly report: {prose(report.title)}, {report.week}",
         "",
         f"{period(report)} · figures as of {moment(report.end)}. {verdict(report)}",
         "",

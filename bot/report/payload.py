@@ -14,6 +14,8 @@ def report_payload(report: WeeklyReport) -> dict[str, Any]:
     """Return the report as plain data; times as ISO 8601 UTC, durations in seconds."""
     return {
         "repository": report.repository,
+        "title": report.title,
+        "url": None if report.home is None else report.home.url,
         "week": report.week,
         "start": iso_time(report.start),
         "end": iso_time(report.end),

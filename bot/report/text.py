@@ -22,7 +22,9 @@ def change(measure: Measure, before: float | None, direction: Direction) -> str:
     if direction is Direction.UNKNOWN:
         return "no comparison"
     if direction is Direction.SAME:
-        return f"→ same ({figure(measure, before)})"
+        if measure.value == before:
+            return f"→ same ({figure(measure, before)})"
+        return f"→ about the same (was {figure(measure, before)})"
     then = figure(measure, before)
     if then == figure(measure, measure.value) and measure.value is not None and before is not None:
         # Rounded alike ("5 weeks" both): say by how much it moved instead.
@@ -50,19 +52,40 @@ def period(report: WeeklyReport) -> str:
     return f"{day(report.start)} – {day(last)} {year}"
 
 
+def standstill(report: WeeklyReport) -> str | None:
+    """Say so when the ages grew only because time passed: nothing landed, opened or closed."""
+    if len(report.trend) < 2:
+        return None
+    before, this = report.trend[-2], report.trend[-1]
+    ages = (before.median_age_seconds, this.median_age_seconds)
+    tails = (before.p90_age_seconds, this.p90_age_seconds)
+    if None in ages or None in tails or this.landings or this.open_branches != before.open_branches:
+        return None
+    grown = (ages[1] or 0) - (ages[0] or 0)
+    # Every branch aged alike: the median and the 90th percentile grew by the same time.
+    if grown < 60 or abs(((tails[1] or 0) - (tails[0] or 0)) - grown) >= 3600:
+        return None
+    return f"No branch moved: the same branches are {humane_duration(grown)} older."
+
+
 def verdict(report: WeeklyReport) -> str:
     """One sentence on the week: how many headline figures got better or worse."""
-    better = [m for m in report.headline if m.against_last_week is Direction.BETTER]
-    worse = [m for m in report.headline if m.against_last_week is Direction.WORSE]
+    still = standstill(report)
+    # When nothing moved, the ages grew with the calendar alone: the sentence says so instead.
+    aged = {"median_age", "p90_age"} if still else set()
+    measures = [m for m in report.headline if m.key not in aged]
+    better = [m for m in measures if m.against_last_week is Direction.BETTER]
+    worse = [m for m in measures if m.against_last_week is Direction.WORSE]
+    prefix = f"{still} " if still else ""
     if not better and not worse:
-        return "No headline figure changed since last week."
+        return f"{prefix}No {'other ' if still else ''}headline figure changed since last week."
     parts = []
     if better:
         parts.append(f"{len(better)} better")
     if worse:
         parts.append(f"{len(worse)} worse")
     worst = f" Worse: {', '.join(m.label.lower() for m in worse)}." if worse else ""
-    return f"Against last week: {' and '.join(parts)}.{worst}"
+    return f"{prefix}Against last week: {' and '.join(parts)}.{worst}"
 
 
 def paid_sentence(report: WeeklyReport) -> str:

@@ -11,11 +11,15 @@ from analyzers.divergence import BranchReport
 from analyzers.forecast import LandStep, land_order
 from analyzers.history import PaidConflict
 from analyzers.trends import WEEK, WeekFigures
+from bot.report.links import GitHubHome
 from bot.text import DAY
 
 TREND_WEEKS = 12  # weeks shown in the charts
 BASELINE_WEEKS = 4  # the trend a week is compared with: the mean of the weeks before it
 LISTED = 10  # rows in each list of branches
+# A change smaller than this is "about the same": what a team would not call a change.
+SMALLEST_CHANGE = {"duration": float(DAY), "count": 1.0}
+SMALLEST_SHARE = 0.10  # and at least this share of the figure it is compared with
 AGE_BUCKETS = (  # upper bounds in seconds, and the label of the bucket below each
     (DAY, "<1d"),
     (2 * DAY, "1–2d"),
@@ -58,7 +62,8 @@ class Measure:
     def _direction(self, before: float | None) -> Direction:
         if self.value is None or before is None:
             return Direction.UNKNOWN
-        if abs(self.value - before) < 1e-9 * max(1.0, abs(before)):
+        least = max(SMALLEST_CHANGE[self.unit], SMALLEST_SHARE * abs(before))
+        if abs(self.value - before) < least - 1e-9:
             return Direction.SAME
         lower = self.value < before
         return Direction.BETTER if lower == self.lower_is_better else Direction.WORSE
@@ -125,13 +130,19 @@ class WeeklyReport:
     oldest: tuple[BranchLine, ...]
     most_behind: tuple[BranchLine, ...]
     stale: tuple[BranchLine, ...]  # no pull request, no commit for stale_days: delete or land
-    idle: tuple[BranchLine, ...]  # no commit for idle_days, ranked by how much they block
+    idle: tuple[BranchLine, ...]  # no commit for idle_days, blocking another branch
     forecast_at: int | None
     pairs: tuple[PairLine, ...]
     with_trunk: tuple[tuple[str, tuple[str, ...]], ...]
     land_order: tuple[LandStep, ...]
     age_buckets: tuple[tuple[str, int], ...]
     trend: tuple[WeekFigures, ...]  # the TREND_WEEKS weeks up to this one, oldest first
+    home: GitHubHome | None = None  # where branches, pull requests and commits link to
+
+    @property
+    def title(self) -> str:
+        """The repository as people name it: owner/name on GitHub, else as it was given."""
+        return self.repository if self.home is None else self.home.owner_name
 
     @property
     def warned_in_time(self) -> int:
@@ -201,6 +212,7 @@ def build_report(
     stale_days: int,
     idle_days: int,
     mention_authors: bool = False,
+    home: GitHubHome | None = None,
 ) -> WeeklyReport:
     """Build the report of the last week in `weeks` (weekly figures, oldest first).
 
@@ -232,13 +244,17 @@ def build_report(
         )
 
     oldest = sorted(open_work, key=lambda b: (-b.age_seconds, b.name))[:LISTED]
-    most_behind = sorted(open_work, key=lambda b: (-b.behind, b.name))[:LISTED]
+    # A branch already listed as one of the oldest is not listed again as most diverged.
+    listed = {b.name for b in oldest}
+    most_behind = sorted(
+        (b for b in open_work if b.name not in listed), key=lambda b: (-b.behind, b.name)
+    )[:LISTED]
     stale = sorted(
         (b for b in open_work if not b.pulls and b.idle_seconds >= stale_days * DAY),
         key=lambda b: (-b.idle_seconds, b.name),
     )
     idle = sorted(
-        (b for b in open_work if b.idle_seconds >= idle_days * DAY),
+        (b for b in open_work if b.idle_seconds >= idle_days * DAY and b.name in conflicts_with),
         key=lambda b: (-len(conflicts_with.get(b.name, ())), -b.idle_seconds, b.name),
     )[:LISTED]
     in_conflict = sorted(set(conflicts_with) | set(on_trunk))
@@ -272,4 +288,5 @@ def build_report(
         land_order=tuple(order),
         age_buckets=_buckets([b.age_seconds for b in open_work]),
         trend=tuple(weeks[-TREND_WEEKS:]),
+        home=home,
     )

@@ -5,6 +5,7 @@ so that `trunkguard report` and `trends` load no GitHub or web library."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pygit2
@@ -18,6 +19,7 @@ from analyzers.trunk import TrunkIndex
 from bot.errors import TrunkguardError
 from bot.mirrors.promisor import fetch_objects
 from bot.policy import RepositoryConfig
+from bot.report.links import github_home
 from bot.report.weekly import TREND_WEEKS, WeeklyReport, build_report
 from bot.review.repo_config import config_at
 from bot.service.scanning import forecast_and_store, scan_and_store
@@ -142,5 +144,12 @@ def gather_report(
         stale_days=settings.stale_days,
         idle_days=config.nudges.idle_days,
         mention_authors=settings.mention_authors,
+        home=github_home(None if Path(name).exists() else name, _origin(repo)),
     )
     return Gathered(report, config)
+
+
+def _origin(repo: pygit2.Repository) -> str | None:
+    """The URL of the remote named origin, if there is one."""
+    names = list(repo.remotes.names())
+    return repo.remotes["origin"].url if "origin" in names else None
