@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -41,3 +42,27 @@ def listing(items: Sequence[str], most: int) -> str:
     """Join the first `most` items with commas and say how many more there are."""
     shown = ", ".join(items[:most])
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """Say a count with its noun: '1 commit', '2 commits', '0 branches' (given 'branches')."""
+    many = words if words is not None else word + "s"
+    return f"{count:,} {word if count == 1 else many}"
+
+
+def line_ranges(ranges: Sequence[tuple[int, int]]) -> str:
+    """Join 1-based line ranges one way, merged and never from line 0: '1-3, 6, 8-10'."""
+    merged: list[list[int]] = []
+    # git reports an insertion before the first line as line 0: that is line 1 to a reader.
+    for a, b in sorted((max(a, 1), max(a, b, 1)) for a, b in ranges):
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in merged)
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Return a sort key that orders digits by value: 'stable-2.2' before 'stable-2.10'."""
+    parts = re.split(r"(\d+)", name)
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)

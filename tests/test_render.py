@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text import humane_duration, iso_time, listing
+from bot.text import humane_duration, iso_time, line_ranges, listing, natural_key, plural
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,28 @@ def test_iso_time():
 )
 def test_listing_names_the_first_and_counts_the_rest(items, most, text):
     assert listing(items, most) == text
+
+
+def test_plural_says_one_in_the_singular():
+    assert plural(1, "commit") == "1 commit"
+    assert plural(0, "commit") == "0 commits"
+    assert plural(2, "branch", "branches") == "2 branches"
+    assert plural(1200, "pair") == "1,200 pairs"
+
+
+@pytest.mark.parametrize(
+    ("ranges", "text"),
+    [
+        (((1, 3), (6, 6), (8, 10)), "1-3, 6, 8-10"),
+        (((0, 0),), "1"),  # an insertion before the first line
+        (((0, 2), (8, 10), (3, 3), (9, 12)), "1-3, 8-12"),
+        ((), ""),
+    ],
+)
+def test_line_ranges_are_joined_one_way_and_never_show_line_0(ranges, text):
+    assert line_ranges(ranges) == text
+
+
+def test_names_sort_naturally():
+    names = ["stable-2.10", "stable-2.2", "stable-2.9", "main"]
+    assert sorted(names, key=natural_key) == ["main", "stable-2.2", "stable-2.9", "stable-2.10"]

@@ -1,18 +1,16 @@
-"""The analysis commands: scan, conflicts, replay, trends and the weekly report.
+"""The analysis commands: scan, conflicts, replay and trends (the weekly report: `report`).
 
 They need no GitHub, web server or queue; what they use is imported when they run.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from bot.cli.options import (
     branch_options,
-    check_output,
     db_option,
     default_of,
     exploratory,
@@ -20,7 +18,6 @@ from bot.cli.options import (
     parse_now,
     pull_options,
     pull_rule,
-    report_options,
     repository_options,
     store_options,
     unkept_store,
@@ -118,10 +115,12 @@ def scan(
         return
     from rich.console import Console
 
-    from bot.cli.terminal import scan_table
+    from bot.cli.terminal import scan_summary, scan_table
+    from bot.service.jobs.gather import limit_days
 
     console = Console()
-    console.print(scan_table(report, console.width))
+    console.print(scan_summary(report, limit_days()), soft_wrap=True)
+    console.print(scan_table(report, console.width, limit_days()))
 
 
 @click.command()
@@ -135,6 +134,12 @@ def scan(
     default=default_of("forecast", "active_days"),
     show_default="30, from config/default.yml",
     help="Branches with a commit in this many days (and all pull requests) are paired.",
+)
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Show every branch, pair and path (text output shows the first 20 and 5; --json all).",
 )
 def conflicts(
     target: str,
@@ -151,6 +156,7 @@ def conflicts(
     db_url: str | None,
     keep: bool | None,
     active_days: int,
+    show_all: bool,
 ) -> None:
     """Predict merge conflicts: each branch with trunk, and between active branches.
 
@@ -161,6 +167,7 @@ def conflicts(
     Examples:
       trunkguard conflicts .
       trunkguard conflicts ~/src/app --active-days 14 --exclude 'release/*'
+      trunkguard conflicts . --all | less
       trunkguard conflicts https://example.com/org/app.git --json
     """
     from analyzers.refs import inventory
@@ -203,7 +210,8 @@ def conflicts(
     from bot.cli.terminal import forecast_text
 
     console = Console()
-    for block in forecast_text(result):
+    most = (None, None) if show_all else (20, 5)
+    for block in forecast_text(result, *most):
         console.print(block, soft_wrap=True)
 
 
@@ -329,6 +337,7 @@ def trends(
         shown_target,
     )
     from bot.service.jobs.gather import kept_trends, limit_days
+    from bot.text import plural
 
     store = unkept_store(db_url) if no_store else open_store(db_url)
     name = repository_name(target)
@@ -350,7 +359,7 @@ def trends(
     unredone = sum(1 for w in mined.merged if w.conflicted is None)
     if unredone:
         click.echo(
-            f"trunkguard: {unredone:,} merges unknown (an object they need is missing): "
+            f"trunkguard: {plural(unredone, 'merge')} unknown (an object they need is missing): "
             "not counted as conflicts",
             err=True,
         )
@@ -365,85 +374,4 @@ def trends(
     console.print(trends_table(figures, limit_days(), console.width))
 
 
-@click.command()
-@repository_options
-@report_options
-@pull_options
-@store_options
-def report(
-    target: str,
-    trunk: str | None,
-    remote: str,
-    cache_dir: Path | None,
-    as_json: bool,
-    week: int | None,
-    now: int,
-    output_format: str,
-    output: Path | None,
-    pull_heads: str,
-    pull_days: int,
-    open_pulls: frozenset[int] | None,
-    db_url: str | None,
-    keep: bool | None,
-) -> None:
-    """Write the weekly divergence report: headline figures against last week and the
-    4-week trend, conflicts paid and how early trunkguard would have warned, the oldest,
-    most diverged, idle and stale branches, forecast conflicts and a land order, charts.
-
-    Today's scan and forecast are stored first (not with --no-store, nor when an option makes
-    the run exploratory); weeks before the first stored scan are filled from trunk's history.
-    Needs no GitHub.
-
-    \b
-    Examples:
-      trunkguard report . --format html          # then open trunkguard-report-*.html
-      trunkguard report ~/src/app --week 2026-W47 --format markdown --output week47.md
-      trunkguard report . --json
-    """
-    from bot.cli.clock import measured_moment
-    from bot.cli.plumbing import open_repo, open_store, progress, repository_name, shown_target
-    from bot.service.jobs.gather import gather_report
-    from bot.service.scanning import same_trunk
-
-    if output is None and output_format == "html" and not as_json:
-        check_output(None, None, Path("trunkguard-report.html"))  # the current folder
-    repo = open_repo(target, cache_dir)
-    if measured_moment(repo, target, trunk, remote, now).empty:
-        # No report of nothing: the line where the report would go (stderr under JSON).
-        said = f"{shown_target(target)}: the repository has no commits yet: no report."
-        click.echo(said, err=as_json or output_format == "json")
-        return
-    name = repository_name(target)
-    rule = pull_rule(pull_heads, pull_days, open_pulls)
-    why = exploratory(now, rule, same_trunk(repo, trunk, remote))
-    store = open_store(db_url) if keep_history(keep, why) else unkept_store(db_url)
-    with progress("mining history") as shown:
-        gathered = gather_report(
-            store, name, repo, now, week, shown, trunk=trunk, remote=remote, pulls=rule
-        )
-    weekly = gathered.report
-    # Each format loads only its own renderer: Jinja2 for HTML alone.
-    if as_json or output_format == "json":
-        from bot.report.payload import report_payload
-
-        text = json.dumps(report_payload(weekly), indent=2, ensure_ascii=False) + "\n"
-    elif output_format == "html":
-        from bot.report.html import report_html
-
-        text = report_html(weekly)
-        output = output or Path(f"trunkguard-report-{weekly.week}.html")
-    else:
-        from bot.report.markdown import report_markdown
-
-        text = report_markdown(weekly)
-    if output is None or str(output) == "-":
-        click.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise click.ClickException(f"{output}: cannot write: {error.strerror}") from None
-    click.echo(f"report for {weekly.week} written to {output}")
-
-
-COMMANDS = (scan, conflicts, replay_merges, trends, report)
+COMMANDS = (scan, conflicts, replay_merges, trends)

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from bot import logs
-from bot.cli import administration, analysis, demo, service
+from bot.cli import administration, analysis, demo, report, service
 
 logger = logging.getLogger(__name__)
 INTERRUPTED = 130  # what a shell reports for a command stopped by SIGINT (128 + 2)
@@ -95,6 +95,7 @@ def cli(log_format: str) -> None:
 
 for command in (
     *analysis.COMMANDS,
+    report.report,
     *service.COMMANDS,
     *administration.COMMANDS,
     demo.demo,

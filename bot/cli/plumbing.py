@@ -15,6 +15,7 @@ import click
 import platformdirs
 
 from bot.markup import visible
+from bot.text import plural
 from bot.urls import display_url
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def say_left_out(found: Inventory, rule: PullRule, history: History | None = Non
         if left.inactive and rule.heads is PullHeads.NONE:
             reasons.append("--pulls none")
         elif left.inactive:
-            reasons.append(f"{left.inactive:,} with no commit in {rule.recent_days} days")
+            reasons.append(f"{left.inactive:,} with no commit in {plural(rule.recent_days, 'day')}")
         why = ", ".join(reasons)
         hint = "--pulls all includes them"
         stale = history is not None and history.stale and history.newest_time is not None

@@ -9,18 +9,19 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich import box
-from rich.console import RenderableType
+from rich.console import JustifyMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from analyzers.conflicts import ConflictKind
 from analyzers.replay import MergeDirection
+from bot.cli.fit import EXPLAINED, SCAN_COLUMNS, fitted
 from bot.cli.payloads import by_age, nearest_rank
-from bot.markup import visible
-from bot.text import humane_duration, iso_time, listing
+from bot.markup import shortened, visible
+from bot.text import DAY, humane_duration, iso_time, line_ranges, listing, natural_key, plural
 
 if TYPE_CHECKING:
     from analyzers.conflicts import Conflict
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from bot.policy import RepositoryConfig
     from bot.service.scheduler import Planned
     from bot.store import FailedJobRecord
+
+T = TypeVar("T")
 
 
 def branch_label(name: str, pulls: tuple[int, ...]) -> str:
@@ -55,47 +58,42 @@ def _count(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
-def _authors_cell(authors: tuple[str, ...]) -> str:
+def _authors_cell(authors: tuple[str, ...], most: int = 24) -> str:
     if not authors:
         return ""
-    return authors[0] + (f" +{len(authors) - 1}" if len(authors) > 1 else "")
+    more = f" +{len(authors) - 1}" if len(authors) > 1 else ""
+    # A person's name is cut at its end: the first name is what people recognise.
+    first = visible(authors[0])
+    first = first if len(first) + len(more) <= most else first[: most - len(more) - 1] + "…"
+    return first + more
 
 
-def scan_table(report: ScanReport, width: int = 120) -> Table:
-    """Return a table of the branches, oldest first; narrow terminals get fewer columns."""
-    caption = Text(
-        "age: since the first own commit · base: age of the trunk snapshot it started "
-        "from · overlap: files changed on both sides",
-        style="table.caption",  # as rich styles a caption given as a string
-    )
+def scan_table(report: ScanReport, width: int = 120, limit_days: int | None = None) -> Table:
+    """Return a table of the branches, oldest first, fitted to `width`: names shortened in the
+    middle, never wrapped; columns that do not fit are dropped and named in the footer; ages
+    over `limit_days` marked with "!" (and red where the terminal has colour)."""
     trunk = visible(report.trunk.name)
     table = Table(
-        title=Text(f"{len(report.branches)} branches against trunk '{trunk}'", style="table.title"),
+        title=Text(
+            f"{plural(len(report.branches), 'branch', 'branches')} against trunk '{trunk}'",
+            style="table.title",
+        ),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
-        caption=caption,
         caption_justify="left",
     )
-    # Columns by importance; a narrow terminal drops the least useful ones instead of folding.
-    columns = ["branch", "age", "ahead", "behind", "idle", "files", "overlap"]
-    if width >= 100:
-        columns[4:4] = ["base"]
-        columns[7:7] = ["+/-"]
-    if width >= 120:
-        columns.append("authors")
-    for header in columns:
-        if header == "branch":
-            table.add_column(header, overflow="fold", min_width=min(28, width // 5))
-        elif header == "authors":
-            table.add_column(header, overflow="ellipsis", no_wrap=True, max_width=24)
-        else:
-            table.add_column(header, justify="right", no_wrap=True)
+    rows: list[dict[str, str]] = []
+    over: set[int] = set()
     for b in by_age(report):
+        if limit_days is not None and not b.integrated and b.age_seconds > limit_days * DAY:
+            over.add(len(rows))
         lines = "?" if b.lines_added is None else f"+{b.lines_added} -{b.lines_deleted}"
         cells = {
             "branch": branch_label(b.name, b.pulls),
-            "age": "integrated" if b.integrated else humane_duration(b.age_seconds),
+            "age": "integrated"
+            if b.integrated
+            else humane_duration(b.age_seconds) + (" !" if len(rows) in over else ""),
             "ahead": str(b.ahead),
             "behind": str(b.behind),
             "base": "unrelated"
@@ -107,15 +105,36 @@ def scan_table(report: ScanReport, width: int = 120) -> Table:
             "overlap": "?" if b.overlap_files is None else str(len(b.overlap_files)),
             "authors": _authors_cell(b.authors),
         }
-        _row(table, [cells[c] for c in columns])
+        rows.append({k: visible(v) for k, v in cells.items()})
+    columns, dropped, room = fitted(rows, [*SCAN_COLUMNS, "authors"], width)
+    for header in columns:
+        justify: JustifyMethod = "left" if header in ("branch", "authors") else "right"
+        limit = room if header == "branch" else None
+        # The names are shortened here, in the middle; rich's ellipsis only guards wide characters.
+        table.add_column(
+            header, justify=justify, no_wrap=True, overflow="ellipsis", max_width=limit
+        )
+    for n, cells in enumerate(rows):
+        table.add_row(
+            *(Text(shortened(cells[c], room) if c == "branch" else cells[c]) for c in columns),
+            style="red" if n in over else None,
+        )
+    notes = [EXPLAINED[c] for c in columns if c in EXPLAINED]
+    if over:
+        notes.append(f"!: over the {limit_days}-day limit")
+    if dropped:
+        hidden = [c for c in [*SCAN_COLUMNS, "authors"] if c in dropped]
+        notes.append(f"not shown at this width: {', '.join(hidden)} (--json has every figure)")
+    caption = Text(" · ".join(notes), style="table.caption")  # as rich styles a string caption
     reasons = sorted({gap.reason for b in report.branches for gap in b.unknown})
     if reasons:
         caption.append(f"\n? unknown: {visible('; '.join(reasons))}")
+    table.caption = caption
     return table
 
 
 def _ranges(ranges: tuple[tuple[int, int], ...]) -> str:
-    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges)
+    return line_ranges(ranges) or "?"
 
 
 def _conflict_line(conflict: Conflict) -> str:
@@ -127,47 +146,106 @@ def _conflict_line(conflict: Conflict) -> str:
     return f"{visible(conflict.path)} ({conflict.kind})"
 
 
-def forecast_text(forecast: Forecast) -> list[RenderableType]:
-    """Return the forecast for people: conflicts with trunk, pairs, risks, land order."""
-    out: list[RenderableType] = []
-    blocked = [x for x in forecast.with_trunk if x.conflicts]
-    unrelated = [x.branch for x in forecast.with_trunk if x.unrelated]
-    out.append(Text(f"Conflicts with trunk '{visible(forecast.trunk)}'", style="bold"))
+def scan_summary(report: ScanReport, limit_days: int) -> Text:
+    """Say in a line what a lead acts on: how many branches, how many over the limit, the oldest."""
+    open_work = [b for b in report.branches if not b.integrated]
+    over = sum(1 for b in open_work if b.age_seconds > limit_days * DAY)
+    line = (
+        f"{plural(len(report.branches), 'branch', 'branches')}: "
+        f"{over} over the {limit_days}-day limit"
+    )
+    if open_work:
+        oldest = max(open_work, key=lambda b: (b.age_seconds, b.name))
+        who = [visible(oldest.authors[0])] if oldest.authors else []
+        line += f"; oldest: {visible(oldest.name)} " + (
+            f"({', '.join([humane_duration(oldest.age_seconds), *who])})"
+        )
+    return Text(line, style="bold")
+
+
+def forecast_summary(forecast: Forecast) -> Text:
+    """Say in a line what a lead acts on: who conflicts with trunk, which pairs will conflict."""
+    blocked = sum(1 for x in forecast.with_trunk if x.conflicts)
+    pairs = len(forecast.pairs)
+    verb = "conflicts" if blocked == 1 else "conflict"
+    return Text(
+        f"{plural(forecast.stats.branches, 'branch', 'branches')}: {blocked} {verb} with trunk, "
+        f"{plural(pairs, 'pair')} will conflict once either lands",
+        style="bold",
+    )
+
+
+def _conflicts(conflicts: tuple[Conflict, ...], most: int | None) -> str:
+    """Count a branch's conflicted paths and list the first `most` of them."""
+    shown = conflicts if most is None else conflicts[:most]
+    text = "; ".join(_conflict_line(c) for c in shown)
+    left = len(conflicts) - len(shown)
+    return f"{plural(len(conflicts), 'path')}: {text}" + (f"; and {left} more" if left else "")
+
+
+def _left_out(left: int, what: str, words: str | None = None) -> list[RenderableType]:
+    if left <= 0:
+        return []
+    return [Text(f"  … and {plural(left, what, words)} more (--all shows every one, --json too)")]
+
+
+def forecast_text(
+    forecast: Forecast, most_rows: int | None = 20, most_paths: int | None = 5
+) -> list[RenderableType]:
+    """Return the forecast for people: a summary, then conflicts with trunk, pairs, risks and the
+    land order, each bounded to `most_rows` rows of `most_paths` paths (None: all of them)."""
+
+    def top(rows: list[T]) -> list[T]:
+        return rows if most_rows is None else rows[:most_rows]
+
+    out: list[RenderableType] = [forecast_summary(forecast)]
+    blocked = sorted(
+        (x for x in forecast.with_trunk if x.conflicts),
+        key=lambda x: (-len(x.conflicts), natural_key(x.branch)),
+    )
+    unrelated = sorted((x.branch for x in forecast.with_trunk if x.unrelated), key=natural_key)
+    out.append(Text(f"\nConflicts with trunk '{visible(forecast.trunk)}'", style="bold"))
     if not blocked and not any(x.unknown for x in forecast.with_trunk):
         out.append(Text("  none: every branch merges cleanly into trunk"))
     elif not blocked:
         out.append(Text("  none known"))
-    for x in blocked:
-        conflicts = "; ".join(_conflict_line(c) for c in x.conflicts)
-        out.append(Text(f"  {visible(x.branch)}: {conflicts}"))
+    for x in top(blocked):
+        out.append(Text(f"  {visible(x.branch)}: {_conflicts(x.conflicts, most_paths)}"))
+    out += _left_out(len(blocked) - len(top(blocked)), "branch", "branches")
     if unrelated:
-        out.append(Text(f"  unrelated history, not merged: {_names(unrelated)}"))
+        out.append(Text(f"  unrelated history, not merged: {_names(unrelated, most_rows)}"))
     for reason, names in _by_reason([(x.branch, x.unknown) for x in forecast.with_trunk]):
         out.append(Text(f"  could not tell ({visible(reason)}): {_names(names, 10)}"))
     s = forecast.stats
     out.append(
         Text(
-            f"\nConflicts between active branches ({s.active} active, {s.pairs} pairs, "
+            f"\nConflicts between active branches ({s.active} active, {plural(s.pairs, 'pair')}, "
             f"{s.pairs_merged} needed a trial merge, the others change nothing in common)",
             style="bold",
         )
     )
     if not forecast.pairs:
         out.append(Text("  none"))
-    for p in forecast.pairs:
-        conflicts = "; ".join(_conflict_line(c) for c in p.conflicts)
-        out.append(Text(f"  {_pair(p.a, p.b)}: {conflicts}"))
+    pairs = sorted(
+        forecast.pairs, key=lambda p: (-len(p.conflicts), natural_key(p.a), natural_key(p.b))
+    )
+    for p in top(pairs):
+        out.append(Text(f"  {_pair(p.a, p.b)}: {_conflicts(p.conflicts, most_paths)}"))
+    out += _left_out(len(pairs) - len(top(pairs)), "pair")
     undecided = [(_pair(p.a, p.b), p.unknown) for p in forecast.undecided]
     for reason, names in _by_reason(undecided):
         out.append(Text(f"  could not tell ({visible(reason)}): {listing(names, 10)}"))
     if forecast.at_risk:
         out.append(Text("\nAt risk (changes within a few lines, no conflict yet)", style="bold"))
-        for r in forecast.at_risk:
-            out.append(Text(f"  {_pair(r.a, r.b)}: {_names(r.paths)}"))
+        for r in top(list(forecast.at_risk)):
+            out.append(Text(f"  {_pair(r.a, r.b)}: {_names(r.paths, most_paths)}"))
+        out += _left_out(len(forecast.at_risk) - len(top(list(forecast.at_risk))), "pair")
     if forecast.land_order:
         out.append(Text("\nSuggested land order", style="bold"))
-        for n, step in enumerate(forecast.land_order, start=1):
+        steps = list(forecast.land_order)
+        for n, step in enumerate(top(steps), start=1):
             out.append(Text(f"  {n}. {visible(step.branch)} — {visible(step.reason)}"))
+        out += _left_out(len(steps) - len(top(steps)), "branch", "branches")
     return out
 
 
@@ -187,7 +265,7 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
     """Return the replay for people: the conflict rate each way, lead times, the conflicts."""
     out: list[RenderableType] = [
         Text(
-            f"Replayed {len(report.merges)} merge{'' if len(report.merges) == 1 else 's'}",
+            f"Replayed {plural(len(report.merges), 'merge')}",
             style="bold",
         )
     ]
@@ -208,8 +286,7 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
         out.append(
             Text(
                 f"  lead time: trunkguard would have warned a median of {humane_duration(median)} "
-                f"(p90 {humane_duration(p90)}) before {len(leads)} conflicted "
-                f"merge{'' if len(leads) == 1 else 's'}"
+                f"(p90 {humane_duration(p90)}) before {plural(len(leads), 'conflicted merge')}"
             )
         )
     for reason, names in _by_reason([(m.commit[:10], m.unknown) for m in report.merges]):
@@ -220,7 +297,7 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
                 f"  agreement with git merge-tree: yes/no {agreement.same_outcome} of "
                 f"{agreement.merges}, conflicted paths {agreement.same_paths} of {agreement.merges}"
                 + (
-                    f" ({agreement.skipped} merges with no answer to compare left out)"
+                    f" ({plural(agreement.skipped, 'merge')} with no answer to compare left out)"
                     if agreement.skipped
                     else ""
                 )
@@ -259,7 +336,8 @@ def trends_table(weeks: tuple[WeekFigures, ...], limit_days: int, width: int = 1
         title="Weekly trends",
         title_justify="left",
         box=box.SIMPLE_HEAD,
-        caption=f"open: branches with work not on trunk · over: older than {limit_days} days · "
+        caption="open: branches with work not on trunk · "
+        f"over: older than {plural(limit_days, 'day')} · "
         "lifetime: first commit to landing of merged work · conflicts: landings that "
         "conflicted · paid: merges that conflicted, either way · lead: how long before those "
         "trunkguard would have warned (median) · *: reconstructed from history",
@@ -299,8 +377,8 @@ def trends_table(weeks: tuple[WeekFigures, ...], limit_days: int, width: int = 1
 
 
 def _limits(warn: int | None, fail: int | None, unit: str) -> str:
-    parts = [f"warn after {warn} {unit}"] if warn is not None else []
-    parts += [f"fail after {fail} {unit}"] if fail is not None else []
+    parts = [f"warn after {plural(warn, unit)}"] if warn is not None else []
+    parts += [f"fail after {plural(fail, unit)}"] if fail is not None else []
     return ", ".join(parts) or "off"
 
 
@@ -319,24 +397,25 @@ def policy_lines(config: RepositoryConfig) -> list[str]:
     exempt += ["drafts"] if p.exempt.drafts else []
     resolved = "edited to say so" if p.comment.resolved == "edit" else "deleted"
     return [
-        f"branch age: {_limits(p.age.warn_days, p.age.fail_days, 'days')}",
-        "commits behind trunk: " + _limits(p.behind.warn_commits, p.behind.fail_commits, "commits"),
+        f"branch age: {_limits(p.age.warn_days, p.age.fail_days, 'day')}",
+        "commits behind trunk: " + _limits(p.behind.warn_commits, p.behind.fail_commits, "commit"),
         f"conflicts: with trunk {p.conflicts.with_trunk}, "
         f"with another open pull request {p.conflicts.between_pulls}",
         f"comment: {_COMMENT_WHEN[p.comment.when]}; once all is well, {resolved}",
         f"exempt: {', '.join(exempt) or 'nothing'}",
-        f"forecast: branches with a commit in {config.forecast.active_days} days are paired; "
-        f"pull request heads count for {config.pulls.recent_days} days",
+        "forecast: branches with a commit in "
+        f"{plural(config.forecast.active_days, 'day')} are paired; "
+        f"pull request heads count for {plural(config.pulls.recent_days, 'day')}",
         f"weekly report: {r.weekday} {r.time} {r.timezone}, "
         + ("one issue edited each week" if r.issue == "single" else "a new issue each week")
         + f" labelled {visible(r.label)}; authors "
         + ("@-mentioned" if r.mention_authors else "named, not mentioned")
-        + f"; stale after {r.stale_days} days without a commit",
+        + f"; stale after {plural(r.stale_days, 'day')} without a commit",
         "nudges: "
         + (
-            f"a comment on a pull request idle {config.nudges.idle_days} days"
+            f"a comment on a pull request idle {plural(config.nudges.idle_days, 'day')}"
             if config.nudges.enabled
-            else f"off (when on: after {config.nudges.idle_days} idle days)"
+            else f"off (when on: after {plural(config.nudges.idle_days, 'idle day')})"
         ),
     ]
 
