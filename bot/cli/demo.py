@@ -50,7 +50,13 @@ def demo(folder: Path, as_json: bool) -> None:
     from analyzers.replay import replay
     from bot.cli.payloads import scan_payload
     from bot.cli.plumbing import print_json
-    from bot.cli.terminal import forecast_text, replay_text, scan_table, trends_table
+    from bot.cli.terminal import (
+        forecast_text,
+        replay_text,
+        scan_summary,
+        scan_table,
+        trends_table,
+    )
     from bot.markup import visible
     from bot.mirrors import demo as demo_repo
     from bot.service.jobs.gather import limit_days, mine_weeks
@@ -67,7 +73,8 @@ def demo(folder: Path, as_json: bool) -> None:
     console = Console()
     console.print(Text(f"Demo repository built at {visible(str(path))}\n"), soft_wrap=True)
     console.print(Text(f"$ trunkguard scan {visible(str(path))}", style="dim"))
-    console.print(scan_table(report, console.width))
+    console.print(scan_summary(report, limit_days()), soft_wrap=True)
+    console.print(scan_table(report, console.width, limit_days()))
     console.print(Text(f"\n$ trunkguard conflicts {visible(str(path))}", style="dim"))
     predicted = forecast(repo, found, now)
     for block in forecast_text(predicted):
