@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakegithub import FakeGitHub, app_key_pair
-from tests.gitrepo import GitRepo
+from tests.gitrepo import GitRepo, lines
 
 
 @pytest.fixture
@@ -26,6 +26,17 @@ def make_repo(tmp_path: Path):
         return GitRepo(tmp_path / f"repo{next(counter)}", bare=bare)
 
     return make
+
+
+@pytest.fixture
+def team_repo(make_repo):
+    """main; feature/old (9 days old, beside trunk); feature/new (a day old, on trunk's head)."""
+    t = make_repo()
+    c1 = t.commit({"a.txt": lines(5)}, days_ago=10)
+    c2 = t.commit({"a.txt": lines(6)}, days_ago=5, parents=[c1], branch="main")
+    t.commit({"b.txt": "b\n"}, days_ago=9, parents=[c1], branch="feature/old")
+    t.commit({"a.txt": lines(7)}, days_ago=1, parents=[c2], branch="feature/new")
+    return t
 
 
 POSTGRES_ENV = "TRUNKGUARD_TEST_POSTGRES_URL"

@@ -24,16 +24,6 @@ from tests.gitrepo import DAY, NOW, lines
 
 
 @pytest.fixture
-def team_repo(make_repo):
-    t = make_repo()
-    c1 = t.commit({"a.txt": lines(5)}, days_ago=10)
-    c2 = t.commit({"a.txt": lines(6)}, days_ago=5, parents=[c1], branch="main")
-    t.commit({"b.txt": "b\n"}, days_ago=9, parents=[c1], branch="feature/old")
-    t.commit({"a.txt": lines(7)}, days_ago=1, parents=[c2], branch="feature/new")
-    return t
-
-
-@pytest.fixture
 def open_store():
     """Open stores that are closed after the test."""
     opened = []
