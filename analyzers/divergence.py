@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pygit2
 
 from analyzers.drift import TrunkDrift
+from analyzers.lines import ReleaseLine
 from analyzers.missing import READ_ERRORS, Unknown, unknown
 from analyzers.parallel import ProcessMap, default_workers
 from analyzers.refs import BranchRef, Inventory
@@ -52,6 +53,7 @@ class BranchReport:
     pulls: tuple[int, ...] = ()
     unknown: tuple[Unknown, ...] = ()  # figures that are None, and why
     last_author: str | None = None  # who made the head commit
+    base: str | None = None  # the release line measured against; None: trunk
 
     @property
     def integrated(self) -> bool:
@@ -75,6 +77,7 @@ class ScanReport:
     now: int
     branches: tuple[BranchReport, ...]
     unreadable: tuple[Unreadable, ...] = ()
+    release_lines: tuple[ReleaseLine, ...] = ()  # apart from the branches (analyzers.survey)
 
     def unknown_figures(self) -> dict[str, int]:
         """Count the figures that are unknown, by reason."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
 
 import pygit2
 
@@ -37,6 +39,20 @@ class PullRule:
 
 
 @dataclass(frozen=True)
+class BranchRule:
+    """Which branches are release lines (long-lived by design) and which are left out.
+
+    `release` and `ignore` are globs of branch names; with `tagged`, a branch whose head
+    carries a version tag (v1.2.3, 2.0) is a release line too. The defaults are trunkguard's
+    config (config/default.yml); this empty rule makes every branch feature work.
+    """
+
+    release: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    tagged: bool = False
+
+
+@dataclass(frozen=True)
 class BranchRef:
     """A branch: its display name, the full ref it was read from, the commit it points to, and
     the pull requests whose head it is."""
@@ -59,18 +75,21 @@ class PullsLeftOut:
     in_trunk: int = 0
     inactive: int = 0
     not_open: int = 0
+    in_line: int = 0  # merged into a release line (a backport)
 
     @property
     def total(self) -> int:
         """How many pull request heads were left out."""
-        return self.in_trunk + self.inactive + self.not_open
+        return self.in_trunk + self.inactive + self.not_open + self.in_line
 
 
 @dataclass(frozen=True)
 class Inventory:
     """The trunk and the branches to analyse, each resolved to a commit.
 
-    `index` is trunk's history when choosing pull request heads needed it, for reuse.
+    `index` is trunk's history when choosing pull request heads needed it, for reuse. Release
+    lines are apart from `branches`; `bases` (see analyzers.lines.place) names the release
+    line each branch based on one is on.
     """
 
     trunk: BranchRef | None
@@ -79,6 +98,16 @@ class Inventory:
     pulls_seen: int = 0
     pulls_left_out: PullsLeftOut = PullsLeftOut()
     index: TrunkIndex | None = field(default=None, compare=False, repr=False)
+    release_lines: tuple[BranchRef, ...] = ()
+    ignored: int = 0  # branches the rule's `ignore` globs left out
+    bases: Mapping[str, str] = field(default_factory=dict)  # branch: the release line it is on
+
+    def on_trunk(self) -> Inventory:
+        """Return this inventory without the branches based on a release line."""
+        if not self.bases:
+            return self
+        kept = tuple(b for b in self.branches if b.name not in self.bases)
+        return replace(self, branches=kept, bases={})
 
 
 def pull_number(ref: str) -> int | None:
@@ -106,6 +135,36 @@ def display_name(ref: str, remote: str | None) -> str | None:
             return None if name == "HEAD" else name
     number = pull_number(ref)
     return None if number is None else f"pull/{number}"
+
+
+_VERSION_TAG = re.compile(r"v?[0-9]+(\.[0-9]+)+([.+-][0-9A-Za-z.+-]*)?")
+
+
+def is_bare(repo: pygit2.Repository) -> bool:
+    """Tell whether a repository is bare by git's rules, not libgit2's.
+
+    libgit2 reads a repository without `core.bare` as having a work tree (the folder above
+    it); git calls it bare unless its folder is a `.git` inside a work tree (or a linked work
+    tree), as `git rev-parse --is-bare-repository` says.
+    """
+    try:
+        return bool(repo.config.get_bool("core.bare"))
+    except (KeyError, pygit2.GitError, ValueError):
+        pass
+    folder = Path(repo.path)
+    # A linked work tree's git folder (.git/worktrees/NAME) names the common one.
+    return folder.name != ".git" and not (folder / "commondir").exists()
+
+
+def version_tagged(repo: pygit2.Repository) -> frozenset[pygit2.Oid]:
+    """Return the commits that a version tag (v1.2.3, 2.0.1-rc1) points to."""
+    tagged = set()
+    for name in repo.references.iterator(pygit2.enums.ReferenceFilter.TAGS):
+        if _VERSION_TAG.fullmatch(name.name[len("refs/tags/") :]):
+            target = _peel(name)
+            if target is not None:
+                tagged.add(target)
+    return frozenset(tagged)
 
 
 def _peel_commit(repo: pygit2.Repository, ref: str) -> pygit2.Oid | None:
@@ -163,6 +222,7 @@ def inventory(
     exclude: Sequence[str] = (),
     pulls: PullRule = PullRule(),
     now: int | None = None,
+    lines: BranchRule = BranchRule(),
 ) -> Inventory:
     """Find trunk and the branches of a repository.
 
@@ -171,11 +231,12 @@ def inventory(
     remote-tracking branches. Tags and other remotes are ignored. A pull request head that
     equals a branch's head is that branch, with the pull request's number; pull request heads
     with one commit are one entry. Which heads count follows `pulls` (as of `now`, for
-    `PullHeads.RECENT`). An empty repository gives no trunk and no branches; a named trunk that
-    does not exist, or a repository with commits but no recognisable trunk, raises
+    `PullHeads.RECENT`). Branches that `lines` names release lines are kept apart, those it
+    ignores are left out. An empty repository gives no trunk and no branches; a named trunk
+    that does not exist, or a repository with commits but no recognisable trunk, raises
     TrunkNotFoundError.
     """
-    tracked = None if repo.is_bare else remote
+    tracked = None if is_bare(repo) else remote
     branch_refs: list[tuple[str, pygit2.Reference]] = []
     pull_refs: list[tuple[int, pygit2.Reference]] = []
     for reference in repo.references.iterator():
@@ -234,13 +295,38 @@ def inventory(
             name = f"pull/{numbers[0]}"
             by_name[name] = BranchRef(name, f"{PULLS}{numbers[0]}/head", target, tuple(numbers))
 
-    kept = (
+    kept = [
         b
         for b in by_name.values()
         if (not include or _matches(b.name, include)) and not _matches(b.name, exclude)
-    )
+    ]
     branches = tuple(sorted(kept, key=lambda b: b.name))
-    return Inventory(trunk_ref, trunk_ref.name, branches, len(pull_refs), left_out, index)
+    found = Inventory(trunk_ref, trunk_ref.name, branches, len(pull_refs), left_out, index)
+    return separate(repo, found, lines)
+
+
+def separate(repo: pygit2.Repository, found: Inventory, lines: BranchRule) -> Inventory:
+    """Move the release lines of `found`'s branches apart, and leave out those `lines`
+    ignores. Pull request heads are never release lines."""
+    if not lines.release and not lines.ignore and not lines.tagged:
+        return found
+    tagged = version_tagged(repo) if lines.tagged else frozenset()
+    branches, release, ignored = [], list(found.release_lines), found.ignored
+    for branch in found.branches:
+        if not branch.is_pull and _matches(branch.name, lines.ignore):
+            ignored += 1
+        elif not branch.is_pull and (
+            _matches(branch.name, lines.release) or branch.target in tagged
+        ):
+            release.append(branch)
+        else:
+            branches.append(branch)
+    return replace(
+        found,
+        branches=tuple(branches),
+        release_lines=tuple(sorted(release, key=lambda b: b.name)),
+        ignored=ignored,
+    )
 
 
 def _peel(reference: pygit2.Reference) -> pygit2.Oid | None:

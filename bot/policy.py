@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -20,12 +20,15 @@ from pydantic import (
 from bot.errors import TrunkguardError
 from config import defaults
 
+if TYPE_CHECKING:
+    from analyzers.refs import BranchRule
+
 MAX_BYTES = 64 * 1024  # a policy is a few lines; anything bigger is a mistake or an attack
 MAX_ALIASES = 100  # YAML aliases can expand exponentially ("billion laughs") ...
 MAX_NODES = 10_000  # ... so the document, aliases expanded, must stay this small too
 MAX_DEPTH = 20  # collections within collections: the defaults need 4; PyYAML's composer recurses
 # What a repository may set:
-REPOSITORY_SECTIONS = ("policy", "forecast", "pulls", "report", "nudges")
+REPOSITORY_SECTIONS = ("policy", "branches", "forecast", "pulls", "report", "nudges")
 # What only the server's config/default.yml sets: checked in any file, ignored in a repository's
 # (a copy of the defaults is a natural start for .github/trunkguard.yml).
 SERVER_SECTIONS = ("store",)
@@ -104,6 +107,32 @@ class Policy(_Strict):
     exempt: Exemptions
 
 
+class BranchKinds(_Strict):
+    """Which branches are release lines (shown apart, never held to feature work's limits) and
+    which are left out."""
+
+    release: tuple[str, ...] = Field(strict=False)
+    ignore: tuple[str, ...] = Field(strict=False)
+    tagged: bool
+
+    @field_validator("release", "ignore")
+    @classmethod
+    def _usable_globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from analyzers.refs import check_glob
+
+        for pattern in value:
+            problem = check_glob(pattern)
+            if problem:
+                raise ValueError(f"bad glob {pattern!r}: {problem}")
+        return value
+
+    def rule(self) -> BranchRule:
+        """Return these settings as the analyzers take them."""
+        from analyzers.refs import BranchRule
+
+        return BranchRule(self.release, self.ignore, self.tagged)
+
+
 class Forecast(_Strict):
     """How the conflict forecast chooses the branches it pairs."""
 
@@ -172,6 +201,7 @@ class RepositoryConfig(_Strict):
     """Everything a repository's .github/trunkguard.yml may set, merged over the defaults."""
 
     policy: Policy
+    branches: BranchKinds
     forecast: Forecast
     pulls: Pulls
     report: ReportSettings

@@ -10,7 +10,9 @@ from analyzers.units import DAY as DAY  # re-exported: the one day, for bot/ too
 
 _UNITS = (
     (365 * DAY, "year"),
-    (30 * DAY, "month"),
+    # A twelfth of that year, so that no count of months reaches the next unit's 2: the day
+    # before "2 years" is "23 months", never "24 months".
+    (365 * DAY // 12, "month"),
     (7 * DAY, "week"),
     (DAY, "day"),
     (3600, "hour"),

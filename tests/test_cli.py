@@ -63,7 +63,10 @@ def test_scan_json_document(runner, team_repo):
         "lines_deleted",
         "trunk_files_changed",
         "overlap_files",
+        "base",
     }
+    assert old["base"] is None  # measured against trunk
+    assert doc["release_lines"] == []
     assert (old["ahead"], old["behind"], old["age_seconds"]) == (1, 1, 9 * DAY)
     assert old["merge_base_time"] == "2026-05-18T20:26:40Z"
     assert old["authors"] == ["Ada Lovelace"]

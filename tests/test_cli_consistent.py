@@ -199,7 +199,7 @@ def test_a_stale_clone_says_so_once_with_the_now_that_measures_then(command, old
         return  # the report says nothing of the heads it leaves out
     # The pull request head is not left out for the rule's sake but because the clone is old.
     assert (
-        "trunkguard: 1 of 1 pull request heads left out (1 with no commit in 30 days: the clone "
+        "trunkguard: 1 of 1 pull request head left out (1 with no commit in 30 days: the clone "
         "is stale); --now 2026-04-18T20:27Z counts the recent ones as of then"
     ) in result.stderr.splitlines()
 

@@ -38,6 +38,7 @@ from analyzers.missing import Unknown
 from analyzers.refs import inventory
 from analyzers.replay import MergeDirection, ReplayedMerge, ReplayReport
 from analyzers.trends import WeekFigures, week_name, week_start
+from bot.cli.branches import scan_table
 from bot.cli.main import cli
 from bot.cli.plumbing import say_gaps, unknown_line
 from bot.cli.terminal import (
@@ -45,7 +46,6 @@ from bot.cli.terminal import (
     forecast_text,
     policy_lines,
     replay_text,
-    scan_table,
     schedule_table,
     trends_table,
 )

@@ -85,8 +85,8 @@ def test_partial_clone_scan_gives_every_figure_but_line_counts(source, tmp_path)
         assert gap["figures"] == ["lines_added", "lines_deleted"]
         assert gap["reason"] == "objects not in this partial clone (promisor remote 'origin')"
     assert result.stderr.strip() == (
-        f"trunkguard: {2 * len(branches)} figures unknown ({2 * len(branches)}: objects not in "
-        "this partial clone (promisor remote 'origin'))"
+        f"trunkguard: {2 * len(branches)} figures unknown: objects not in "
+        "this partial clone (promisor remote 'origin')"
     )
     table = run("scan", str(clone), "--no-store")
     assert "? unknown: objects not in this partial clone" in table.stdout
@@ -126,7 +126,7 @@ def test_partial_clone_whose_remote_is_gone_says_so_and_goes_on(source, tmp_path
     # Only merges that need a blob's content: both sides changed shared.txt.
     assert set(unknown) == {"clash-a", "clash-b"}
     assert "promisor remote 'origin'), which did not answer: fatal:" in unknown["clash-a"]["reason"]
-    assert result.stderr.startswith("trunkguard: 2 merges unknown (2: objects not in this partial")
+    assert result.stderr.startswith("trunkguard: 2 merges unknown: objects not in this partial")
     assert doc["pairs"] == []  # a branch whose landing is unknown is not paired
 
 
@@ -244,7 +244,7 @@ def test_replay_of_a_merge_that_needs_a_lost_blob_is_unknown(make_repo):
     result = CliRunner().invoke(cli, ["replay", str(t.path), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["summary"]["unknown"] == 1
-    assert result.stderr.startswith("trunkguard: 1 merge unknown (1: objects missing")
+    assert result.stderr.startswith("trunkguard: 1 merge unknown: objects missing")
 
 
 def test_partial_clone_merges_that_git_does_fetch_through_git_into_the_scratch_store(

@@ -20,12 +20,26 @@ from bot.text import humane_duration, iso_time, line_ranges, listing, natural_ke
         (13 * 86400, "13 days"),
         (14 * 86400, "2 weeks"),
         (45 * 86400, "6 weeks"),
+        (60 * 86400, "8 weeks"),
+        (61 * 86400, "2 months"),
         (70 * 86400, "2 months"),
+        (729 * 86400, "23 months"),  # one unit per magnitude: never "24 months"
+        (730 * 86400, "2 years"),
         (800 * 86400, "2 years"),
     ],
 )
 def test_humane_duration(seconds, text):
     assert humane_duration(seconds) == text
+
+
+def test_humane_durations_never_read_larger_for_a_shorter_time():
+    # Each unit takes over only at 2: the count before it never reaches the next unit's size.
+    order = {"minute": 0, "hour": 1, "day": 2, "week": 3, "month": 4, "year": 5}
+    seen = []
+    for days in range(1, 4000):
+        count, unit = humane_duration(days * 86400).split()
+        seen.append((order[unit.rstrip("s")], int(count)))
+    assert seen == sorted(seen)
 
 
 def test_iso_time():

@@ -175,7 +175,7 @@ def test_markdown_says_the_figures_with_mermaid_charts():
     assert "| `feature/export` (#11) | 8 days | 1 | Bob Kahn |" in text
     # A git name is never a mention unless the config opts in; then the PR author is.
     assert "@\u2060everyone" in text and "@bob" not in text and "@eve" not in text
-    assert "- `experiment/grpc`: last commit 2 months ago by Ken Thompson" in text
+    assert "- `experiment/grpc`: last commit 8 weeks ago by Ken Thompson" in text
     assert "- `feature/export` and `feature/search` on `src/billing.py`" in text
     assert "1. `feature/export`: conflicts with feature/search: landing it first" in text
     mentioned = report_markdown(constructed(mention=True), {11: "bob", 12: "eve"})

@@ -10,7 +10,8 @@ from rich.console import Console
 from analyzers.conflicts import Conflict, ConflictKind
 from analyzers.divergence import BranchReport, ScanReport, TrunkReport
 from analyzers.forecast import Forecast, ForecastStats, PairForecast, TrunkForecast
-from bot.cli.terminal import forecast_text, scan_summary, scan_table
+from bot.cli.branches import scan_summary, scan_table
+from bot.cli.terminal import forecast_text
 
 DAY = 86400
 LONG = "feature/tax-rounding-for-every-currency-we-support-in-the-invoice-service"

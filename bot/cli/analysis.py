@@ -15,6 +15,7 @@ from bot.cli.options import (
     default_of,
     exploratory,
     keep_history,
+    line_choice,
     parse_now,
     pull_options,
     pull_rule,
@@ -36,6 +37,9 @@ def scan(
     now: int,
     include: list[str],
     exclude: list[str],
+    release: list[str],
+    ignore: list[str],
+    no_release_lines: bool,
     pull_heads: str,
     pull_days: int,
     open_pulls: frozenset[int] | None,
@@ -44,7 +48,7 @@ def scan(
     db_url: str | None,
     keep: bool | None,
 ) -> None:
-    """Measure every branch's age and divergence from trunk.
+    """Measure every branch's age and divergence from its base, and the release lines apart.
 
     PATH_OR_URL is a local repository (bare or not), or a URL that is mirrored into the cache
     directory and fetched again on later runs.
@@ -54,13 +58,19 @@ def scan(
     with a commit in the last --pull-days days; --open-pulls names the open ones when you know
     them. A pull request from a branch of the repository is that branch, shown with its number.
 
+    Release lines (release/*, stable-*, 7-1-stable, v1.9, … or a branch whose head carries a
+    version tag: the `branches` section of .github/trunkguard.yml on trunk, or of
+    config/default.yml) are shown apart, never held to the age limit. A branch or pull request
+    based on one (a backport) is measured against that line: "(base stable-2.17)".
+
     Each scan is kept as history, except an exploratory one (another --now, --trunk or choice
     of branches): that one is kept only with --store.
 
     \b
     Examples:
       trunkguard scan .
-      trunkguard scan ~/src/app --trunk develop --exclude 'release/*'
+      trunkguard scan ~/src/app --trunk develop --exclude 'experiments/*'
+      trunkguard scan . --release 'prod' --release 'lts/*'
       trunkguard scan https://example.com/org/app.git --json > scan.json
       trunkguard scan mirror.git --pulls all
       gh pr list --json number -q '.[].number' > open.txt
@@ -75,6 +85,7 @@ def scan(
         print_json,
         progress,
         repository_name,
+        say,
         say_gaps,
         say_left_out,
         shown_target,
@@ -85,7 +96,8 @@ def scan(
     repo = open_repo(target, cache_dir)
     stale = measured_moment(repo, target, trunk, remote, now)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
-    why = exploratory(now, rule, same_trunk(repo, trunk, remote), include, exclude)
+    lines = line_choice(release, ignore, no_release_lines)
+    why = exploratory(now, rule, same_trunk(repo, trunk, remote), include, exclude, lines=lines)
     store = open_store(db_url) if keep_history(keep, why) else None
     with progress("scanning branches") as shown:
         found, report = scan_and_store(
@@ -94,6 +106,8 @@ def scan(
             repo,
             now,
             shown,
+            lines,
+            say,
             trunk=trunk,
             remote=remote,
             include=include,
@@ -108,19 +122,22 @@ def scan(
     if report.trunk.head is None:
         click.echo(f"{shown_target(target)}: the repository has no commits yet.")
         return
-    if not report.branches:
+    if not report.branches and not report.release_lines:
         click.echo(
             f"{shown_target(target)}: no branches besides trunk '{visible(report.trunk.name)}'."
         )
         return
     from rich.console import Console
 
-    from bot.cli.terminal import scan_summary, scan_table
+    from bot.cli.branches import release_table, scan_summary, scan_table
     from bot.service.jobs.gather import limit_days
 
     console = Console()
     console.print(scan_summary(report, limit_days()), soft_wrap=True)
-    console.print(scan_table(report, console.width, limit_days()))
+    if report.branches:
+        console.print(scan_table(report, console.width, limit_days()))
+    if report.release_lines:
+        console.print(release_table(report.release_lines, report.now, console.width))
 
 
 @click.command()
@@ -148,6 +165,9 @@ def conflicts(
     now: int,
     include: list[str],
     exclude: list[str],
+    release: list[str],
+    ignore: list[str],
+    no_release_lines: bool,
     pull_heads: str,
     pull_days: int,
     open_pulls: frozenset[int] | None,
@@ -162,15 +182,15 @@ def conflicts(
 
     Two branches conflict when landing both on today's trunk makes the second one conflict
     because of the first. The command also suggests an order to land the active branches.
+    Release lines, and the work based on them (backports), are left out (see `scan`).
 
     \b
     Examples:
       trunkguard conflicts .
-      trunkguard conflicts ~/src/app --active-days 14 --exclude 'release/*'
+      trunkguard conflicts ~/src/app --active-days 14 --exclude 'experiments/*'
       trunkguard conflicts . --all | less
       trunkguard conflicts https://example.com/org/app.git --json
     """
-    from analyzers.refs import inventory
     from bot.cli.clock import measured_moment
     from bot.cli.payloads import forecast_payload
     from bot.cli.plumbing import (
@@ -179,21 +199,37 @@ def conflicts(
         print_json,
         progress,
         repository_name,
+        say,
         say_left_out,
         say_unknown,
         shown_target,
     )
-    from bot.service.scanning import forecast_and_store, same_trunk
+    from bot.service.scanning import choose_branches, forecast_and_store, same_trunk
+    from bot.text import plural
 
     repo = open_repo(target, cache_dir)
     stale = measured_moment(repo, target, trunk, remote, now)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
-    why = exploratory(now, rule, same_trunk(repo, trunk, remote), include, exclude)
+    lines = line_choice(release, ignore, no_release_lines)
+    why = exploratory(now, rule, same_trunk(repo, trunk, remote), include, exclude, lines=lines)
     store = open_store(db_url) if keep_history(keep, why) else None
-    found = inventory(
-        repo, trunk=trunk, remote=remote, include=include, exclude=exclude, pulls=rule, now=now
+    found = choose_branches(
+        repo,
+        now,
+        lines,
+        say,
+        trunk=trunk,
+        remote=remote,
+        include=include,
+        exclude=exclude,
+        pulls=rule,
     )
     say_left_out(found, rule, stale)
+    if found.bases:
+        say(
+            f"{plural(len(found.bases), 'branch', 'branches')} based on a release line left out "
+            "of the forecast (scan measures them against their line)"
+        )
     with progress("merging") as shown:
         result = forecast_and_store(
             store, repository_name(target), repo, found, now, shown, active_days
@@ -324,7 +360,6 @@ def trends(
       trunkguard trends .
       trunkguard trends ~/src/app --weeks 52 --json
     """
-    from analyzers.refs import inventory
     from bot.cli.clock import measured_moment
     from bot.cli.payloads import trends_payload
     from bot.cli.plumbing import (
@@ -333,10 +368,12 @@ def trends(
         print_json,
         progress,
         repository_name,
+        say,
         say_left_out,
         shown_target,
     )
     from bot.service.jobs.gather import kept_trends, limit_days
+    from bot.service.scanning import choose_branches
     from bot.text import plural
 
     store = unkept_store(db_url) if no_store else open_store(db_url)
@@ -344,7 +381,7 @@ def trends(
     repo = open_repo(target, cache_dir)
     stale = measured_moment(repo, target, trunk, remote, now)
     rule = pull_rule(pull_heads, pull_days, open_pulls)
-    found = inventory(repo, trunk=trunk, remote=remote, pulls=rule, now=now)
+    found = choose_branches(repo, now, warn=say, trunk=trunk, remote=remote, pulls=rule)
     say_left_out(found, rule, stale)
     if found.trunk is None:
         if as_json:

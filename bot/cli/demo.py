@@ -44,29 +44,24 @@ def demo(folder: Path, as_json: bool) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    from analyzers.divergence import scan
     from analyzers.forecast import forecast
-    from analyzers.refs import inventory
     from analyzers.replay import replay
+    from analyzers.survey import survey
+    from bot.cli.branches import release_table, scan_summary, scan_table
     from bot.cli.payloads import scan_payload
     from bot.cli.plumbing import print_json
-    from bot.cli.terminal import (
-        forecast_text,
-        replay_text,
-        scan_summary,
-        scan_table,
-        trends_table,
-    )
+    from bot.cli.terminal import forecast_text, replay_text, trends_table
     from bot.markup import visible
     from bot.mirrors import demo as demo_repo
     from bot.service.jobs.gather import limit_days, mine_weeks
+    from bot.service.scanning import choose_branches
 
     now = int(time.time())
     demo_repo.claim(folder)
     path = folder / demo_repo.REPOSITORY
     repo = demo_repo.build(path, now)
-    found = inventory(repo, now=now)
-    report = scan(repo, found, now)
+    found = choose_branches(repo, now)
+    report = survey(repo, found, now)
     if as_json:
         print_json(scan_payload(report, str(path)))
         return
@@ -75,8 +70,10 @@ def demo(folder: Path, as_json: bool) -> None:
     console.print(Text(f"$ trunkguard scan {visible(str(path))}", style="dim"))
     console.print(scan_summary(report, limit_days()), soft_wrap=True)
     console.print(scan_table(report, console.width, limit_days()))
+    if report.release_lines:
+        console.print(release_table(report.release_lines, now, console.width))
     console.print(Text(f"\n$ trunkguard conflicts {visible(str(path))}", style="dim"))
-    predicted = forecast(repo, found, now)
+    predicted = forecast(repo, found.on_trunk(), now)
     for block in forecast_text(predicted):
         console.print(block, soft_wrap=True)
     console.print(Text("\n# what the App posts on the oldest branch's pull request", style="dim"))

@@ -153,7 +153,37 @@ def branch_options(command: F) -> F:
                 callback=_check_globs,
                 help="Skip branches matching GLOB (repeatable).",
             ),
+            click.option(
+                "--release",
+                metavar="GLOB",
+                multiple=True,
+                callback=_check_globs,
+                help="Branches matching GLOB are release lines, instead of the globs of "
+                ".github/trunkguard.yml or config/default.yml (repeatable).",
+            ),
+            click.option(
+                "--ignore",
+                metavar="GLOB",
+                multiple=True,
+                callback=_check_globs,
+                help="Leave out branches matching GLOB, instead of the configured ones "
+                "(repeatable).",
+            ),
+            click.option(
+                "--no-release-lines",
+                is_flag=True,
+                help="No release lines: every branch is feature work, measured against trunk.",
+            ),
         ],
+    )
+
+
+def line_choice(release: Sequence[str], ignore: Sequence[str], no_release_lines: bool) -> Any:
+    """Return what the release-line options say (a bot.service.scanning.LineChoice)."""
+    from bot.service.scanning import LineChoice
+
+    return LineChoice(
+        tuple(release) if release else None, tuple(ignore) if ignore else None, no_release_lines
     )
 
 
@@ -218,15 +248,18 @@ def store_options(command: F) -> F:
                 default=None,
                 help="Keep the results as history, or not. Default: keep them, unless an option "
                 "makes the run exploratory (--now not now, --trunk, --include, --exclude, "
-                "--pulls, --pull-days, --open-pulls).",
+                "--release, --ignore, --no-release-lines, --pulls, --pull-days, --open-pulls).",
             ),
         ],
     )
 
 
-def exploratory(now: int, rule: PullRule, same_trunk: bool, *filters: Sequence[str]) -> str | None:
+def exploratory(
+    now: int, rule: PullRule, same_trunk: bool, *filters: Sequence[str], lines: Any = None
+) -> str | None:
     """Say why options make a run exploratory (not this week's history), or None if not:
-    another clock, another trunk, branches or pull request heads chosen otherwise."""
+    another clock, another trunk, branches, release lines or pull request heads chosen
+    otherwise (`lines`: a LineChoice)."""
     from analyzers.refs import PullHeads
 
     clock = time.time()
@@ -234,6 +267,8 @@ def exploratory(now: int, rule: PullRule, same_trunk: bool, *filters: Sequence[s
         return f"--now is in the {'past' if now < clock else 'future'}"
     if any(filters):
         return "--include/--exclude leave branches out"
+    if lines is not None and lines.overrides:
+        return "--release/--ignore/--no-release-lines choose the release lines"
     if not same_trunk:
         return "--trunk is not the repository's default trunk"
     if rule.open_numbers is not None:

@@ -7,13 +7,14 @@ import statistics
 from typing import TYPE_CHECKING, Any
 
 from analyzers.replay import MergeDirection
-from bot.text import iso_time
+from bot.text import iso_time, natural_key
 
 if TYPE_CHECKING:
     from analyzers.conflicts import Conflict
     from analyzers.divergence import BranchReport, ScanReport
     from analyzers.forecast import Forecast
     from analyzers.leadtime import FirstWarning
+    from analyzers.lines import ReleaseLine
     from analyzers.missing import Unknown
     from analyzers.replay import ReplayReport
     from analyzers.trends import WeekFigures
@@ -43,7 +44,24 @@ def branch_payload(branch: BranchReport) -> dict[str, Any]:
         "trunk_files_changed": branch.trunk_files_changed,
         "overlap_files": None if branch.overlap_files is None else list(branch.overlap_files),
         "pull_requests": list(branch.pulls),
+        "base": branch.base,
         "unknown": [unknown_payload(gap) for gap in branch.unknown],
+    }
+
+
+def release_line_payload(line: ReleaseLine) -> dict[str, Any]:
+    """Return one release line as the JSON object documented in the README."""
+    return {
+        "name": line.name,
+        "ref": line.ref,
+        "head": line.head,
+        "ahead": None if line.unreadable else line.ahead,
+        "behind": None if line.unreadable else line.behind,
+        "branched_at": iso_time(line.branched_time),
+        "last_commit_at": iso_time(line.last_commit_time),
+        "last_author": line.last_author,
+        "based_on_it": list(line.based),
+        "unreadable": line.unreadable,
     }
 
 
@@ -64,6 +82,10 @@ def scan_payload(report: ScanReport, repository: str) -> dict[str, Any]:
         "trunk": {"name": report.trunk.name, "head": report.trunk.head},
         "scanned_at": iso_time(report.now),
         "branches": [branch_payload(b) for b in by_age(report)],
+        "release_lines": [
+            release_line_payload(x)
+            for x in sorted(report.release_lines, key=lambda x: natural_key(x.name))
+        ],
         "unreadable": [{"branch": u.name, "reason": u.reason} for u in report.unreadable],
     }
 

@@ -90,6 +90,8 @@ def say_left_out(found: Inventory, rule: PullRule, history: History | None = Non
         reasons = []
         if left.in_trunk:
             reasons.append(f"{left.in_trunk:,} already in trunk")
+        if left.in_line:
+            reasons.append(f"{left.in_line:,} already in a release line")
         if left.inactive and rule.heads is PullHeads.NONE:
             reasons.append("--pulls none")
         elif left.inactive:
@@ -102,7 +104,7 @@ def say_left_out(found: Inventory, rule: PullRule, history: History | None = Non
             why += ": the clone is stale"
             hint = f"--now {as_of(history.newest_time)} counts the recent ones as of then"
     click.echo(
-        f"trunkguard: {left.total:,} of {found.pulls_seen:,} pull request heads left out "
+        f"trunkguard: {left.total:,} of {plural(found.pulls_seen, 'pull request head')} left out "
         f"({why}); {hint}",
         err=True,
     )
@@ -113,9 +115,16 @@ def unknown_line(counts: dict[str, int], what: str = "figures") -> str | None:
     if not counts:
         return None
     total = sum(counts.values())
-    reasons = "; ".join(f"{n:,}: {visible(reason)}" for reason, n in counts.items())
     noun = what.removesuffix("s") if total == 1 else what
+    if len(counts) == 1:
+        return f"trunkguard: {total:,} {noun} unknown: {visible(next(iter(counts)))}"
+    reasons = "; ".join(f"{n:,}: {visible(reason)}" for reason, n in counts.items())
     return f"trunkguard: {total:,} {noun} unknown ({reasons})"
+
+
+def say(line: str) -> None:
+    """Tell on stderr, in one line, something the user should know (text from git made visible)."""
+    click.echo(f"trunkguard: {visible(line)}", err=True)
 
 
 def say_unknown(counts: dict[str, int], what: str = "figures") -> None:

@@ -12,20 +12,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from rich import box
-from rich.console import JustifyMethod, RenderableType
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from analyzers.conflicts import ConflictKind
 from analyzers.replay import MergeDirection
-from bot.cli.fit import EXPLAINED, SCAN_COLUMNS, fitted
-from bot.cli.payloads import by_age, nearest_rank
-from bot.markup import shortened, visible
-from bot.text import DAY, humane_duration, iso_time, line_ranges, listing, natural_key, plural
+from bot.cli.payloads import nearest_rank
+from bot.markup import visible
+from bot.text import humane_duration, iso_time, line_ranges, listing, natural_key, plural
 
 if TYPE_CHECKING:
     from analyzers.conflicts import Conflict
-    from analyzers.divergence import ScanReport
     from analyzers.forecast import Forecast
     from analyzers.missing import Unknown
     from analyzers.replay import ReplayReport
@@ -38,12 +36,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def branch_label(name: str, pulls: tuple[int, ...]) -> str:
-    """Name a branch with the pull requests whose head it is: 'feature/x #12'."""
-    numbers = [f"#{n}" for n in pulls if name != f"pull/{n}"]
-    return " ".join([name, *numbers])
-
-
 def _row(table: Table, cells: list[str]) -> None:
     """Add a row of cells as they are: never read as markup, control characters shown."""
     table.add_row(*(Text(visible(cell)) for cell in cells))
@@ -52,85 +44,6 @@ def _row(table: Table, cells: list[str]) -> None:
 def _names(names: Sequence[str], most: int | None = None) -> str:
     """List names from git as they are, all of them or the first `most`."""
     return listing([visible(name) for name in names], len(names) if most is None else most)
-
-
-def _count(value: int | None) -> str:
-    return "?" if value is None else str(value)
-
-
-def _authors_cell(authors: tuple[str, ...], most: int = 24) -> str:
-    if not authors:
-        return ""
-    more = f" +{len(authors) - 1}" if len(authors) > 1 else ""
-    # A person's name is cut at its end: the first name is what people recognise.
-    first = visible(authors[0])
-    first = first if len(first) + len(more) <= most else first[: most - len(more) - 1] + "…"
-    return first + more
-
-
-def scan_table(report: ScanReport, width: int = 120, limit_days: int | None = None) -> Table:
-    """Return a table of the branches, oldest first, fitted to `width`: names shortened in the
-    middle, never wrapped; columns that do not fit are dropped and named in the footer; ages
-    over `limit_days` marked with "!" (and red where the terminal has colour)."""
-    trunk = visible(report.trunk.name)
-    table = Table(
-        title=Text(
-            f"{plural(len(report.branches), 'branch', 'branches')} against trunk '{trunk}'",
-            style="table.title",
-        ),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-        caption_justify="left",
-    )
-    rows: list[dict[str, str]] = []
-    over: set[int] = set()
-    for b in by_age(report):
-        if limit_days is not None and not b.integrated and b.age_seconds > limit_days * DAY:
-            over.add(len(rows))
-        lines = "?" if b.lines_added is None else f"+{b.lines_added} -{b.lines_deleted}"
-        cells = {
-            "branch": branch_label(b.name, b.pulls),
-            "age": "integrated"
-            if b.integrated
-            else humane_duration(b.age_seconds) + (" !" if len(rows) in over else ""),
-            "ahead": str(b.ahead),
-            "behind": str(b.behind),
-            "base": "unrelated"
-            if b.base_age_seconds is None
-            else humane_duration(b.base_age_seconds),
-            "idle": humane_duration(b.idle_seconds),
-            "files": _count(b.files_changed),
-            "+/-": lines,
-            "overlap": "?" if b.overlap_files is None else str(len(b.overlap_files)),
-            "authors": _authors_cell(b.authors),
-        }
-        rows.append({k: visible(v) for k, v in cells.items()})
-    columns, dropped, room = fitted(rows, [*SCAN_COLUMNS, "authors"], width)
-    for header in columns:
-        justify: JustifyMethod = "left" if header in ("branch", "authors") else "right"
-        limit = room if header == "branch" else None
-        # The names are shortened here, in the middle; rich's ellipsis only guards wide characters.
-        table.add_column(
-            header, justify=justify, no_wrap=True, overflow="ellipsis", max_width=limit
-        )
-    for n, cells in enumerate(rows):
-        table.add_row(
-            *(Text(shortened(cells[c], room) if c == "branch" else cells[c]) for c in columns),
-            style="red" if n in over else None,
-        )
-    notes = [EXPLAINED[c] for c in columns if c in EXPLAINED]
-    if over:
-        notes.append(f"!: over the {limit_days}-day limit")
-    if dropped:
-        hidden = [c for c in [*SCAN_COLUMNS, "authors"] if c in dropped]
-        notes.append(f"not shown at this width: {', '.join(hidden)} (--json has every figure)")
-    caption = Text(" · ".join(notes), style="table.caption")  # as rich styles a string caption
-    reasons = sorted({gap.reason for b in report.branches for gap in b.unknown})
-    if reasons:
-        caption.append(f"\n? unknown: {visible('; '.join(reasons))}")
-    table.caption = caption
-    return table
 
 
 def _ranges(ranges: tuple[tuple[int, int], ...]) -> str:
@@ -144,23 +57,6 @@ def _conflict_line(conflict: Conflict) -> str:
             f"{_ranges(conflict.theirs_ranges)})"
         )
     return f"{visible(conflict.path)} ({conflict.kind})"
-
-
-def scan_summary(report: ScanReport, limit_days: int) -> Text:
-    """Say in a line what a lead acts on: how many branches, how many over the limit, the oldest."""
-    open_work = [b for b in report.branches if not b.integrated]
-    over = sum(1 for b in open_work if b.age_seconds > limit_days * DAY)
-    line = (
-        f"{plural(len(report.branches), 'branch', 'branches')}: "
-        f"{over} over the {limit_days}-day limit"
-    )
-    if open_work:
-        oldest = max(open_work, key=lambda b: (b.age_seconds, b.name))
-        who = [visible(oldest.authors[0])] if oldest.authors else []
-        line += f"; oldest: {visible(oldest.name)} " + (
-            f"({', '.join([humane_duration(oldest.age_seconds), *who])})"
-        )
-    return Text(line, style="bold")
 
 
 def forecast_summary(forecast: Forecast) -> Text:

@@ -235,6 +235,18 @@ def build(path: Path, now: int) -> pygit2.Repository:
         extra_parent=tip,
     )
 
+    # A release line, cut at v1.0 and receiving fixes, and a backport on its way to it: shown
+    # apart, never held to feature work's age limit; the backport is measured against the line.
+    tip = demo.commit(
+        trunk[30], {"src/auth/login.py": {7: "login: lockout fix"}}, 60, TEAM[0], "Lockout fix"
+    )
+    tip = demo.commit(tip, {"src/api/grpc.py": {9: "grpc: leak fix"}}, 30, TEAM[3], "Leak fix")
+    repo.references.create("refs/heads/release/1.0", tip)
+    tip = demo.commit(
+        tip, {"src/search.py": {9: "search: escape quotes"}}, 1.2, TEAM[2], "Backport: quotes"
+    )
+    repo.references.create("refs/heads/backport/search-quotes-1.0", tip)
+
     repo.references.create("refs/heads/main", head, force=True)
     repo.references.create("refs/tags/v1.0", trunk[30])
     return repo

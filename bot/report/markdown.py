@@ -8,7 +8,7 @@ from bot import markup
 from bot.markup import code, mermaid_label, prose, visible
 from bot.report.charts import Chart, nice_ceiling, report_charts
 from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
-from bot.report.weekly import BranchLine, WeeklyReport
+from bot.report.weekly import LISTED, BranchLine, WeeklyReport
 from bot.text import humane_duration, listing
 
 MARKER = "<!-- trunkguard:weekly-report -->"  # finds the report issue among others
@@ -148,6 +148,7 @@ def report_markdown(
             out.append("None.")
         out.append("")
 
+    out += _release_lines(report)
     out += ["### Forecast conflicts", ""]
     if report.forecast_at is None:
         out.append(f"No forecast was stored in {report.week}.")
@@ -184,3 +185,28 @@ def _table(lines: tuple[BranchLine, ...], logins: Mapping[int, str], mention: bo
             f"{humane_duration(b.idle_seconds)} | {_author(b, logins, mention)} |"
         )
     return out + [""]
+
+
+def _release_lines(report: WeeklyReport, most: int = LISTED) -> list[str]:
+    """The release lines, apart from feature work: newest version first, the first `most`."""
+    if not report.release_lines:
+        return []
+    out = [
+        "### Release lines",
+        "",
+        f"{len(report.release_lines)} long-lived release lines, left out of the ages, limits, "
+        "forecast and land order above. Behind: trunk's commits since the line left it; own: "
+        "its fixes and backports.",
+        "",
+        "| Release line | Last commit | Behind trunk | Own commits | Based on it |",
+        "|---|---|---:|---:|---|",
+    ]
+    for line in report.release_lines[:most]:
+        based = listing([code(b, table=True) for b in line.based], 3) or "–"
+        out.append(
+            f"| {code(line.name, table=True)} | "
+            f"{humane_duration(max(0, report.end - line.last_commit_time))} ago | "
+            f"{line.behind:,} | {line.ahead:,} | {based} |"
+        )
+    left = len(report.release_lines) - most
+    return out + (["", f"And {left} older release lines."] if left > 0 else []) + [""]

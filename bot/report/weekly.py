@@ -10,9 +10,10 @@ from enum import StrEnum
 from analyzers.divergence import BranchReport
 from analyzers.forecast import LandStep, land_order
 from analyzers.history import PaidConflict
+from analyzers.lines import ReleaseLine
 from analyzers.trends import WEEK, WeekFigures
 from bot.report.links import GitHubHome
-from bot.text import DAY
+from bot.text import DAY, natural_key
 
 TREND_WEEKS = 12  # weeks shown in the charts
 BASELINE_WEEKS = 4  # the trend a week is compared with: the mean of the weeks before it
@@ -138,6 +139,7 @@ class WeeklyReport:
     age_buckets: tuple[tuple[str, int], ...]
     trend: tuple[WeekFigures, ...]  # the TREND_WEEKS weeks up to this one, oldest first
     home: GitHubHome | None = None  # where branches, pull requests and commits link to
+    release_lines: tuple[ReleaseLine, ...] = ()  # as of the report, newest version first
 
     @property
     def title(self) -> str:
@@ -213,6 +215,7 @@ def build_report(
     idle_days: int,
     mention_authors: bool = False,
     home: GitHubHome | None = None,
+    release_lines: Sequence[ReleaseLine] = (),
 ) -> WeeklyReport:
     """Build the report of the last week in `weeks` (weekly figures, oldest first).
 
@@ -228,7 +231,9 @@ def build_report(
         conflicts_with[a].add(b)
         conflicts_with[b].add(a)
     on_trunk = with_trunk or {}
-    open_work = [b for b in branches or () if b.ahead > 0]
+    # A scan stored before release lines were told apart lists them among the branches.
+    apart = {x.name for x in release_lines}
+    open_work = [b for b in branches or () if b.ahead > 0 and b.name not in apart]
 
     def line(b: BranchReport) -> BranchLine:
         return BranchLine(
@@ -289,4 +294,5 @@ def build_report(
         age_buckets=_buckets([b.age_seconds for b in open_work]),
         trend=tuple(weeks[-TREND_WEEKS:]),
         home=home,
+        release_lines=tuple(sorted(release_lines, key=lambda x: natural_key(x.name), reverse=True)),
     )

@@ -140,12 +140,14 @@ def verdict(
     predicted: Forecast,
     others: Mapping[str, tuple[int, str]],
     policy: Policy,
+    release: Sequence[str] = (),
 ) -> Evaluation:
     """Judge a pull request from its branch's figures and a forecast that holds its entry
-    (`entry`: its name there); `others` as for clashes_for."""
+    (`entry`: its name there); `others` as for clashes_for, `release` for exemption."""
     on_trunk = next((t for t in predicted.with_trunk if t.branch == entry), None)
     clashes = clashes_for(entry, predicted.pairs, others)
-    return evaluate(pull, branch, on_trunk.conflicts if on_trunk else (), clashes, policy)
+    conflicts = on_trunk.conflicts if on_trunk else ()
+    return evaluate(pull, branch, conflicts, clashes, policy, release)
 
 
 def _level(setting: str) -> Conclusion | None:
@@ -157,10 +159,14 @@ def _lines(ranges: tuple[tuple[int, int], ...]) -> str:
     return f" (lines {shown})" if shown else ""
 
 
-def exemption(pull: PullRequest, policy: Policy) -> str | None:
-    """Say why a pull request is exempt from checks, or None when it is not."""
+def exemption(pull: PullRequest, policy: Policy, release: Sequence[str] = ()) -> str | None:
+    """Say why a pull request is exempt from checks, or None when it is not; `release` are
+    the globs of release lines, whose pull requests (a line merged back) are not feature work."""
     if pull.draft and policy.exempt.drafts:
         return "Draft pull request: not checked until it is ready for review"
+    for pattern in release:
+        if fnmatch.fnmatchcase(pull.branch, pattern):
+            return f"Release line (matches '{visible(pattern)}'): not held to feature work's limits"
     for label in pull.labels:
         if label in policy.exempt.labels:
             return f"Exempt: labelled '{visible(label)}'"
@@ -176,9 +182,10 @@ def evaluate(
     trunk_conflicts: Sequence[Conflict],
     clashes: Sequence[Clash],
     policy: Policy,
+    release: Sequence[str] = (),
 ) -> Evaluation:
-    """Judge one pull request against its repository's policy."""
-    exempt = exemption(pull, policy)
+    """Judge one pull request against its repository's policy (`release`: see exemption)."""
+    exempt = exemption(pull, policy, release)
     findings: list[Finding] = []
     annotations: list[Annotation] = []
 

@@ -83,5 +83,8 @@ def figures(
         for p in open_pulls
         if p.number in b.pulls and p.number != pull.number
     }
-    judged = verdict(PullRequest.of(pull), ours.name, branch, result, others, config.policy)
+    release = config.branches.release
+    judged = verdict(
+        PullRequest.of(pull), ours.name, branch, result, others, config.policy, release
+    )
     return ours, branch, judged

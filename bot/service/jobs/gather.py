@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pygit2
 
 from analyzers.divergence import Progress, ScanReport
-from analyzers.divergence import scan as scan_branches
 from analyzers.history import History, history
 from analyzers.refs import Inventory
+from analyzers.survey import survey
 from analyzers.trends import WEEK, OpenWork, WeekFigures, week_start, weekly_trends
 from analyzers.trunk import TrunkIndex
 from bot.errors import TrunkguardError
@@ -60,7 +60,7 @@ def mine_weeks(
     assert found.trunk is not None
     index = TrunkIndex(repo, found.trunk.target)
     if report is None:
-        report = scan_branches(repo, found, now, trunk=index)
+        report = survey(repo, found, now)
     mined = history(
         repo, index, week_start(now) - weeks * WEEK, progress=progress, fetcher=fetch_objects
     )
@@ -145,6 +145,7 @@ def gather_report(
         idle_days=config.nudges.idle_days,
         mention_authors=settings.mention_authors,
         home=github_home(None if Path(name).exists() else name, _origin(repo)),
+        release_lines=today.release_lines,
     )
     return Gathered(report, config)
 

@@ -39,7 +39,7 @@ def nudge_idle_pulls(services: Services, installation: int, repository: str) -> 
     pairs = predicted.pairs if predicted else ()
     for pull in pulls:
         subject = PullRequest.of(pull)
-        if pull.draft or exemption(subject, config.policy) is not None:
+        if pull.draft or exemption(subject, config.policy, config.branches.release) is not None:
             continue
         try:
             head = repo[pygit2.Oid(hex=pull.head_sha)].peel(pygit2.Commit)
