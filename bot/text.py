@@ -68,3 +68,24 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """Return a sort key that orders digits by value: 'stable-2.2' before 'stable-2.10'."""
     parts = re.split(r"(\d+)", name)
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
+
+
+_CLASHES = {
+    "file/directory": "file on one side, directory on the other",
+    "distinct types": "a different kind of entry on each side (file, symlink, submodule)",
+}
+
+
+def clash_place(path: str, kind: str) -> tuple[str, str | None]:
+    """Return where a conflict is and, for a clash of kinds, what clashed there.
+
+    git moves one side's entry aside to `path~LABEL` when a file meets a directory: that name
+    is a placeholder, so people are shown the path it stands for, and why.
+    """
+    note = _CLASHES.get(kind)
+    if note is None:
+        return path, None
+    head, tilde, label = path.rpartition("~")
+    if tilde and head and label and "/" not in label:
+        return head, note
+    return path, note

@@ -322,3 +322,24 @@ def test_report_output_is_checked_before_any_work(
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
     assert not db.exists()  # nothing stored, not even the store created
+
+
+def test_scan_summary_says_what_the_weeks_forecast_found(runner, make_repo, tmp_path):
+    t = make_repo()
+    base = t.commit({"a.txt": "a\n", "b.txt": "b\n"}, days_ago=3)
+    t.commit({"a.txt": "trunk\n"}, days_ago=2, parents=[base], branch="main")
+    t.commit({"a.txt": "mine\n"}, days_ago=1, parents=[base], branch="feature/x")
+    t.commit({"b.txt": "one\n"}, days_ago=1, parents=[base], branch="feature/y")
+    t.commit({"b.txt": "two\n"}, days_ago=1, parents=[base], branch="feature/z")
+    stored = ("--db", f"sqlite:///{tmp_path / 'store.db'}", "--now", NOW_ISO, "--store")
+    # Without a forecast this week, the summary says nothing of conflicts.
+    first = run(runner, "scan", str(t.path), *stored)
+    assert first.exit_code == 0, first.output
+    assert "conflict" not in first.stdout.splitlines()[0]
+    assert run(runner, "conflicts", str(t.path), *stored).exit_code == 0
+    result = run(runner, "scan", str(t.path), *stored)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith(
+        "3 branches: 0 over the 14-day limit, 1 conflicts with trunk, 1 pair will conflict once "
+        "either lands (forecast under a minute ago); oldest: "
+    )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text import humane_duration, iso_time, line_ranges, listing, natural_key, plural
+from bot.text import (
+    clash_place,
+    humane_duration,
+    iso_time,
+    line_ranges,
+    listing,
+    natural_key,
+    plural,
+)
 
 
 @pytest.mark.parametrize(
@@ -84,3 +92,21 @@ def test_line_ranges_are_joined_one_way_and_never_show_line_0(ranges, text):
 def test_names_sort_naturally():
     names = ["stable-2.10", "stable-2.2", "stable-2.9", "main"]
     assert sorted(names, key=natural_key) == ["main", "stable-2.2", "stable-2.9", "stable-2.10"]
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "shown"),
+    [
+        (
+            "bin/ansible-doc~feature_x",
+            "file/directory",
+            ("bin/ansible-doc", "file on one side, directory on the other"),
+        ),
+        ("docs~main", "file/directory", ("docs", "file on one side, directory on the other")),
+        ("a~b/c", "file/directory", ("a~b/c", "file on one side, directory on the other")),
+        ("notes~", "file/directory", ("notes~", "file on one side, directory on the other")),
+        ("src/a~1.py", "content", ("src/a~1.py", None)),
+    ],
+)
+def test_a_placeholder_of_git_is_shown_as_the_path_it_stands_for(path, kind, shown):
+    assert clash_place(path, kind) == shown

@@ -16,7 +16,7 @@ from analyzers.trends import WEEK, WeekFigures, week_name, week_start
 from bot.cli.main import cli
 from bot.report.charts import report_charts, ticks
 from bot.report.html import breakable, report_html, svg_chart
-from bot.report.links import GitHubHome, github_home
+from bot.report.links import GitHubHome, github_home, web_host
 from bot.report.markdown import MARKER, report_markdown
 from bot.report.payload import report_payload
 from bot.report.text import change, verdict
@@ -338,8 +338,21 @@ def test_github_home_from_the_name_or_the_remote_and_nothing_else():
     for remote in ("https://gitlab.com/a/b.git", "http://github.com/a/b", "/srv/b.git", None):
         assert github_home(None, remote) is None  # not GitHub, or not https: no links
     assert github_home("../work/app", None) is None and github_home("a/..", None) is None
-    # An App on GitHub Enterprise Server: its mirror's remote is not github.com, so no links.
+    # A GitHub Enterprise Server's remote links only where that host is known to be GitHub.
     assert github_home("acme/app", "https://ghe.example.com/acme/app.git") is None
+    ghes = ("github.com", "ghe.example.com")
+    home = github_home("acme/app", "https://ghe.example.com/acme/app.git", ghes)
+    assert home == GitHubHome("acme/app", "ghe.example.com")
+    assert home.pull(3) == "https://ghe.example.com/acme/app/pull/3"
+    assert github_home(None, "https://ghe.example.com.evil.test/a/b", ghes) is None
+    assert github_home(None, "git@github.com:a/b.git", ("bad host!",)) is None
+    assert web_host("https://api.github.com") == "github.com"
+    assert web_host("https://ghe.example.com/api/v3") == "ghe.example.com"
+    assert web_host("https://ghe.example.com/acme/app.git") == "ghe.example.com"
+    assert web_host("not a url") is None
+    assert GitHubHome("a/b").person("ada-l") == "https://github.com/ada-l"
+    assert GitHubHome("a/b").person("../x") is None
+    assert GitHubHome("a/b").person("dependabot[bot]") is None
     home = GitHubHome("acme/app")
     assert (
         home.branch('feature/x "y"#1') == "https://github.com/acme/app/tree/feature/x%20%22y%22%231"
@@ -357,6 +370,29 @@ def test_the_page_is_titled_owner_name_and_links_to_github():
     assert "trunkguard weekly report: acme/app" in report_markdown(report)
     local = report_html(dataclasses.replace(constructed(), repository="/srv/app"))
     assert "<title>trunkguard · /srv/app · 2026-W22</title>" in local and "<a href" not in local
+
+
+def test_authors_link_to_their_github_page_when_their_login_is_known():
+    report = dataclasses.replace(constructed(), home=GitHubHome("acme/app", "ghe.example.com"))
+    page = report_html(report, {11: "bob"})
+    # Named as git has them (mentions are off), linked by the pull request's login.
+    assert '<a href="https://ghe.example.com/bob">Bob Kahn</a>' in page
+    assert '<a href="https://ghe.example.com/acme/app/pull/11">#11</a>' in page
+    unlinked = report_html(dataclasses.replace(constructed(), home=None), {11: "bob"})
+    assert "ghe.example.com" not in unlinked and "Bob Kahn" in unlinked
+
+
+def test_report_command_links_a_github_enterprise_remote_it_is_told_of(make_repo, tmp_path):
+    t = make_repo()
+    t.commit({"app.py": numbered()}, days_ago=10, branch="main")
+    t.repo.remotes.create("origin", "https://ghe.example.com/acme/app.git")
+    db = f"sqlite:///{tmp_path / 'report.db'}"
+    args = ["report", str(t.path), "--db", db, "--now", "2026-05-28T20:26:40Z", "--json"]
+    assert json.loads(CliRunner().invoke(cli, args).stdout)["url"] is None
+    told = CliRunner().invoke(cli, [*args, "--github-host", "ghe.example.com"])
+    assert json.loads(told.stdout)["url"] == "https://ghe.example.com/acme/app"
+    bad = CliRunner().invoke(cli, [*args, "--github-host", "ghe example"])
+    assert bad.exit_code == 2 and "'ghe example' is not a host name" in bad.output
 
 
 def test_report_command_titles_a_clone_of_github_by_its_owner_and_name(make_repo, tmp_path):

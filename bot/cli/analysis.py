@@ -99,10 +99,11 @@ def scan(
     lines = line_choice(release, ignore, no_release_lines)
     why = exploratory(now, rule, same_trunk(repo, trunk, remote), include, exclude, lines=lines)
     store = open_store(db_url) if keep_history(keep, why) else None
+    name = repository_name(target)
     with progress("scanning branches") as shown:
         found, report = scan_and_store(
             store,
-            repository_name(target),
+            name,
             repo,
             now,
             shown,
@@ -129,11 +130,13 @@ def scan(
         return
     from rich.console import Console
 
+    from analyzers.trends import week_start
     from bot.cli.branches import release_table, scan_summary, scan_table
     from bot.service.jobs.gather import limit_days
 
+    predicted = None if store is None else store.week_forecast(name, week_start(now))
     console = Console()
-    console.print(scan_summary(report, limit_days()), soft_wrap=True)
+    console.print(scan_summary(report, limit_days(), predicted), soft_wrap=True)
     if report.branches:
         console.print(scan_table(report, console.width, limit_days()))
     if report.release_lines:

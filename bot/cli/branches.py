@@ -19,6 +19,7 @@ from bot.text import DAY, humane_duration, natural_key, plural
 if TYPE_CHECKING:
     from analyzers.divergence import ScanReport
     from analyzers.lines import ReleaseLine
+    from bot.store import StoredForecast
 
 
 def branch_label(name: str, pulls: tuple[int, ...]) -> str:
@@ -41,15 +42,27 @@ def _authors_cell(authors: tuple[str, ...], most: int = 24) -> str:
     return first + more
 
 
-def scan_summary(report: ScanReport, limit_days: int) -> Text:
-    """Say in a line what a lead acts on: how many branches, how many over the limit, the
-    oldest, and how many release lines are apart."""
+def scan_summary(
+    report: ScanReport, limit_days: int, predicted: StoredForecast | None = None
+) -> Text:
+    """Say in a line what a lead acts on: how many branches, how many over the limit, what the
+    week's last stored forecast (`predicted`) says of conflicts, the oldest, and how many
+    release lines are apart."""
     open_work = [b for b in report.branches if not b.integrated]
     over = sum(1 for b in open_work if b.age_seconds > limit_days * DAY)
     line = (
         f"{plural(len(report.branches), 'branch', 'branches')}: "
         f"{over} over the {limit_days}-day limit"
     )
+    if predicted is not None:
+        names = {b.name for b in report.branches}
+        blocked = sum(1 for name in predicted.with_trunk if name in names)
+        pairs = sum(1 for a, b, _ in predicted.pairs if a in names and b in names)
+        ago = humane_duration(max(0, report.now - predicted.measured_at))
+        line += (
+            f", {blocked} {'conflicts' if blocked == 1 else 'conflict'} with trunk, "
+            f"{plural(pairs, 'pair')} will conflict once either lands (forecast {ago} ago)"
+        )
     if open_work:
         oldest = max(open_work, key=lambda b: (b.age_seconds, b.name))
         who = [visible(oldest.authors[0])] if oldest.authors else []

@@ -25,6 +25,14 @@ from bot.cli.options import (
 @report_options
 @pull_options
 @store_options
+@click.option(
+    "--github-host",
+    metavar="HOST",
+    envvar="TRUNKGUARD_GITHUB_HOST",
+    callback=lambda ctx, param, value: _github_host(value),
+    help="A GitHub Enterprise Server host (env TRUNKGUARD_GITHUB_HOST): a remote there gets "
+    "links, as one on github.com does.",
+)
 def report(
     target: str,
     trunk: str | None,
@@ -40,6 +48,7 @@ def report(
     open_pulls: frozenset[int] | None,
     db_url: str | None,
     keep: bool | None,
+    github_host: str | None,
 ) -> None:
     """Write the weekly divergence report: headline figures against last week and the
     4-week trend, conflicts paid and how early trunkguard would have warned, the oldest,
@@ -54,9 +63,17 @@ def report(
       trunkguard report . --format html          # then open trunkguard-report-*.html
       trunkguard report ~/src/app --week 2026-W47 --format markdown --output week47.md
       trunkguard report . --json
+      trunkguard report ~/src/app --github-host ghe.example.com --format html
     """
     from bot.cli.clock import measured_moment
-    from bot.cli.plumbing import open_repo, open_store, progress, repository_name, shown_target
+    from bot.cli.plumbing import (
+        open_repo,
+        open_store,
+        progress,
+        repository_name,
+        say,
+        shown_target,
+    )
     from bot.service.jobs.gather import gather_report
     from bot.service.scanning import same_trunk
 
@@ -74,7 +91,17 @@ def report(
     store = open_store(db_url) if keep_history(keep, why) else unkept_store(db_url)
     with progress("mining history") as shown:
         gathered = gather_report(
-            store, name, repo, now, week, shown, trunk=trunk, remote=remote, pulls=rule
+            store,
+            name,
+            repo,
+            now,
+            week,
+            shown,
+            ("github.com", *([github_host] if github_host else [])),
+            warn=say,
+            trunk=trunk,
+            remote=remote,
+            pulls=rule,
         )
     weekly = gathered.report
     # Each format loads only its own renderer: Jinja2 for HTML alone.
@@ -99,3 +126,11 @@ def report(
     except OSError as error:
         raise click.ClickException(f"{output}: cannot write: {error.strerror}") from None
     click.echo(f"report for {weekly.week} written to {output}")
+
+
+def _github_host(value: str | None) -> str | None:
+    from bot.report.links import HOST
+
+    if value is not None and not HOST.fullmatch(value):
+        raise click.BadParameter(f"'{value}' is not a host name, e.g. ghe.example.com")
+    return value

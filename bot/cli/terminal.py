@@ -20,7 +20,15 @@ from analyzers.conflicts import ConflictKind
 from analyzers.replay import MergeDirection
 from bot.cli.payloads import nearest_rank
 from bot.markup import visible
-from bot.text import humane_duration, iso_time, line_ranges, listing, natural_key, plural
+from bot.text import (
+    clash_place,
+    humane_duration,
+    iso_time,
+    line_ranges,
+    listing,
+    natural_key,
+    plural,
+)
 
 if TYPE_CHECKING:
     from analyzers.conflicts import Conflict
@@ -56,6 +64,9 @@ def _conflict_line(conflict: Conflict) -> str:
             f"{visible(conflict.path)} (lines {_ranges(conflict.ours_ranges)} | "
             f"{_ranges(conflict.theirs_ranges)})"
         )
+    path, clash = clash_place(conflict.path, conflict.kind)
+    if clash is not None:
+        return f"{visible(path)} ({clash})"
     return f"{visible(conflict.path)} ({conflict.kind})"
 
 

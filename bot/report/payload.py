@@ -55,5 +55,15 @@ def report_payload(report: WeeklyReport) -> dict[str, Any]:
         "with_trunk": [{"branch": b, "paths": list(p)} for b, p in report.with_trunk],
         "pairs": [asdict(p) for p in report.pairs],
         "land_order": [asdict(s) for s in report.land_order],
+        "release_lines": [
+            {
+                "name": x.name,
+                "ahead": x.ahead,
+                "behind": x.behind,
+                "last_commit_at": iso_time(x.last_commit_time),
+                "based_on_it": list(x.based),
+            }
+            for x in report.release_lines
+        ],
         "charts": [asdict(c) for c in report_charts(report)],
     }

@@ -17,7 +17,7 @@ from analyzers.forecast import Forecast, PairForecast
 from bot.github.records import CheckAnnotation, CheckRun, OpenPull
 from bot.markup import code, mention, prose, visible
 from bot.policy import Policy
-from bot.text import DAY, humane_duration, listing
+from bot.text import DAY, clash_place, humane_duration, listing
 
 CHECK_NAME = "trunkguard"  # the check run's name, which branch protection rules require
 MARKER = "<!-- trunkguard:pr-comment -->"  # finds our one comment again, to edit it in place
@@ -154,6 +154,12 @@ def _level(setting: str) -> Conclusion | None:
     return {"fail": Conclusion.FAILURE, "warn": Conclusion.NEUTRAL}.get(setting)
 
 
+def _place(path: str, kind: str, ranges: tuple[tuple[int, int], ...]) -> str:
+    """A conflicted path in Markdown, with its lines, or what clashed there."""
+    shown, clash = clash_place(path, kind)
+    return code(shown) + (f" ({clash})" if clash else _lines(ranges))
+
+
 def _lines(ranges: tuple[tuple[int, int], ...]) -> str:
     shown = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in ranges)
     return f" (lines {shown})" if shown else ""
@@ -227,7 +233,7 @@ def evaluate(
 
     trunk_level = _level(policy.conflicts.with_trunk)
     if trunk_conflicts and trunk_level is not None:
-        paths = listing([f"{code(c.path)}{_lines(c.theirs_ranges)}" for c in trunk_conflicts], 3)
+        paths = listing([_place(c.path, c.kind, c.theirs_ranges) for c in trunk_conflicts], 3)
         count = len(trunk_conflicts)
         said = f"Conflicts with {{}} on {count} file{'s' if count != 1 else ''}"
         findings.append(
@@ -254,7 +260,11 @@ def evaluate(
                 (c.path, c.ours_ranges if clash.ours_first else c.theirs_ranges)
                 for c in clash.conflicts
             ]
-            paths = listing([f"{code(path)}{_lines(ranges)}" for path, ranges in sides], MOST_PATHS)
+            places = [
+                _place(c.path, c.kind, c.ours_ranges if clash.ours_first else c.theirs_ranges)
+                for c in clash.conflicts
+            ]
+            paths = listing(places, MOST_PATHS)
             said = "Will conflict with #{} by {} once either lands"
             findings.append(
                 Finding(

@@ -19,7 +19,7 @@ from analyzers.trunk import TrunkIndex
 from bot.errors import TrunkguardError
 from bot.mirrors.promisor import fetch_objects
 from bot.policy import RepositoryConfig
-from bot.report.links import github_home
+from bot.report.links import GITHUB, github_home
 from bot.report.weekly import TREND_WEEKS, WeeklyReport, build_report
 from bot.review.repo_config import config_at
 from bot.service.scanning import forecast_and_store, scan_and_store
@@ -106,9 +106,11 @@ def gather_report(
     now: int,
     week: int | None = None,
     progress: Progress | None = None,
+    hosts: tuple[str, ...] = (GITHUB,),
     **choose: Any,
 ) -> Gathered:
-    """Build the report of the ISO week starting at `week` (default: the week of `now`).
+    """Build the report of the ISO week starting at `week` (default: the week of `now`); it
+    links to the repository if its remote is on one of the GitHub `hosts`.
 
     Today's scan is stored first (and, for the current week, today's forecast), so that the
     report is read from stored figures like any other week's; trunk's history fills the weeks
@@ -144,7 +146,7 @@ def gather_report(
         stale_days=settings.stale_days,
         idle_days=config.nudges.idle_days,
         mention_authors=settings.mention_authors,
-        home=github_home(None if Path(name).exists() else name, _origin(repo)),
+        home=github_home(None if Path(name).exists() else name, _origin(repo), hosts),
         release_lines=today.release_lines,
     )
     return Gathered(report, config)

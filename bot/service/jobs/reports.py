@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from analyzers.trends import week_named
 from bot.report.html import report_html
+from bot.report.links import GITHUB, web_host
 from bot.report.markdown import report_markdown
 from bot.report.markdown import title as report_title
 from bot.review.mirror import fetch_under_lock
@@ -35,8 +36,17 @@ def weekly_report(
     now = services.now()
     config = repository_config(repo, info.default_branch, repository)
     start = week_named(week) if week else reported_week(now, config.report.weekday)
+    # The clone address comes from GitHub itself: its host is GitHub's (github.com or a GHES).
+    hosts = tuple(h for h in (GITHUB, web_host(info.clone_url)) if h is not None)
     gathered = gather_report(
-        services.store, repository, repo, now, start, pulls=rule, trunk=info.default_branch
+        services.store,
+        repository,
+        repo,
+        now,
+        start,
+        hosts=hosts,
+        pulls=rule,
+        trunk=info.default_branch,
     )
     report, settings = gathered.report, gathered.config.report
     logins = {p.number: p.author for p in pulls}
