@@ -150,6 +150,7 @@ class FakeGitHub:
         self.minted: set[str] = set()  # installation tokens of the App (not a workflow's)
         self.refused_tokens: set[str] = set()
         self.check_runs: list[dict[str, Any]] = []
+        self.check_run_apps: dict[int, str] = {}  # run id: the slug of the App that posted it
         self.check_run_times: dict[int, float] = {}  # id -> when it was posted (benchmarks)
         self.comments: dict[int, dict[str, Any]] = {}
         self.issues: dict[str, dict[int, dict[str, Any]]] = {}  # repository -> number -> issue
@@ -364,6 +365,7 @@ class FakeGitHub:
             run_id = next(self._ids)
             self.check_runs.append({"id": run_id, **body})
             self.check_run_times[run_id] = time.time()
+            self.check_run_apps[run_id] = app["slug"]
             answer = example("checks.create.201.example-of-completed-conclusion")
             answer.update(id=run_id, head_sha=body["head_sha"], name=body["name"])
             answer.update(conclusion=body.get("conclusion"), status=body.get("status"))
@@ -374,6 +376,10 @@ class FakeGitHub:
             run = next((r for r in self.check_runs if r["id"] == int(match[1])), None)
             if run is None:
                 return self._json(404, {"message": "Not Found"})
+            if self.check_run_apps.get(run["id"], app["slug"]) != app["slug"]:
+                # GitHub: an App may only update its own check runs.
+                return self._json(403, {"message": "Invalid app_id `1` - check run can only be "
+                                        "modified by the GitHub App that created it."})  # fmt: skip
             shown = run.get("output", {}).get("annotations", [])
             run.update({k: v for k, v in body.items() if k != "output"})
             if "output" in body:
@@ -405,6 +411,8 @@ class FakeGitHub:
                               conclusion=run.get("conclusion"))  # fmt: skip
                 shown = run.get("output", {}).get("annotations", [])
                 answer["output"] = {**answer["output"], "annotations_count": len(shown)}
+                slug = self.check_run_apps.get(run["id"], app["slug"])
+                answer["app"] = {**answer["app"], "slug": slug}
                 bodies.append(answer)
             return self._json(200, {"total_count": len(bodies), "check_runs": bodies})
         match = re.fullmatch(r"/issues/(\d+)/comments", rest)

@@ -120,6 +120,18 @@ def test_the_latest_check_run_of_a_name_is_found_with_its_external_id(client):
     assert client.latest_check_run(REPO, "b" * 40, "trunkguard") is None
 
 
+def test_another_apps_check_run_of_the_same_name_is_not_ours(github, client):
+    github.tokens["ghs_actions"] = INSTALLATION  # a workflow posting a check named the same
+    actions = token_client(github.url, "ghs_actions", retry_policy(max_wait=5, backoff=0.01))
+    ours = client.create_check_run(REPO, CheckRun("trunkguard", SHA, "success", "t", "s"))
+    actions.create_check_run(REPO, CheckRun("trunkguard", SHA, "failure", "t", "s"))
+    # The newest run of that name is the workflow's: GitHub would refuse our update of it.
+    assert client.latest_check_run(REPO, SHA, "trunkguard") == ShownRun(ours, None, 0)
+    assert actions.latest_check_run(REPO, SHA, "trunkguard").id != ours
+    with pytest.raises(Exception, match="403"):
+        actions.update_check_run(REPO, ours, CheckRun("trunkguard", SHA, "failure", "t", "s"))
+
+
 def test_a_comment_is_found_by_its_marker_created_edited_and_deleted(github, client):
     assert client.find_comment(REPO, 7, MARKER) is None
     client.create_comment(REPO, 7, "someone else's comment")

@@ -159,14 +159,19 @@ def test_a_closed_pull_request_has_the_ones_with_a_comment_reviewed_again(servic
     assert pull_closed(services, INSTALLATION, REPO, 7, "old-feature", suite_head(t, 7), None) == []
 
 
-def test_a_rerun_of_a_commit_the_mirror_lacks_posts_nothing(services, github):
+def test_a_rerun_of_a_commit_the_mirror_lacks_says_so_on_that_commit(services, github):
     from bot.service.jobs.pulls import rerun_commit
 
     t = build(github)
-    assert rerun_commit(services, INSTALLATION, REPO, "1" * 40, [8]) == []
-    assert github.check_runs == []  # not the newest head in its place
     # A suite requested (no "Re-run") for a head pushed over since: left to the push's event.
     assert rerun_commit(services, INSTALLATION, REPO, "1" * 40, [8], force=False) == []
     assert github.check_runs == []
+    # A "Re-run" of a commit pushed over since: told on that commit, never the newest head's.
+    assert rerun_commit(services, INSTALLATION, REPO, "1" * 40, [8]) == []
+    [gone] = github.check_runs
+    assert gone["head_sha"] == "1" * 40
+    assert gone["conclusion"] == "neutral"
+    assert gone["output"]["title"] == "Not measured: this commit is no longer in the pull request"
+    assert suite_head(t, 8)[:10] in gone["output"]["summary"]
     assert rerun_commit(services, INSTALLATION, REPO, suite_head(t, 8)) == []
-    assert [r["head_sha"] for r in github.check_runs] == [suite_head(t, 8)]
+    assert [r["head_sha"] for r in github.check_runs] == ["1" * 40, suite_head(t, 8)]

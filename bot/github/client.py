@@ -166,11 +166,14 @@ class GitHubClient:
             return [OpenPull.from_json(p.raw_data) for p in listed]
 
     def latest_check_run(self, full_name: str, head_sha: str, name: str) -> ShownRun | None:
-        """Return the newest check run called `name` on `head_sha`, if any: what GitHub shows
-        for the commit."""
+        """Return our newest check run called `name` on `head_sha`, if any: what GitHub shows
+        for the commit. Another App's run of the same name is not ours to update."""
+        login = self.login()
         with github_calls(f"{full_name} check runs"):
             commit = self._github.get_repo(full_name).get_commit(head_sha)
-            for run in commit.get_check_runs(check_name=name, filter="latest"):
+            for run in commit.get_check_runs(check_name=name, filter="all"):
+                if run.app is None or f"{run.app.slug}[bot]" != login:
+                    continue
                 shown = run.output.annotations_count if run.output else 0
                 return ShownRun(int(run.id), run.external_id, int(shown or 0))
         return None

@@ -89,8 +89,19 @@ def review_pull_request(
     newest = repo.references.get(f"refs/pull/{number}/head")
     if older is not None:
         if not _has_commit(repo, older):
+            # Pushed over (a fork's force-push): no ref holds it any more, so it cannot be
+            # measured; whoever pressed "Re-run" is told so on that commit, not left waiting.
             logger.info("re-run commit gone", extra={"repository": full_name, "pull": number})
-            return Review(Outcome.GONE, number, older)
+            gone = Evaluation(
+                Conclusion.NEUTRAL,
+                "Not measured: this commit is no longer in the pull request",
+                f"The pull request's head moved on to `{pull.head_sha[:10]}`, whose check is "
+                "current; this older commit is no longer fetched with it.",
+                (),
+                (),
+            )
+            post_check_run(client, full_name, older, gone)
+            return Review(Outcome.GONE, number, older, gone)
     elif newest is None or str(newest.target) != pull.head_sha:
         # Pushed (or deleted) between GitHub's answer and our fetch: that push sends its own
         # event, which reviews the new head; posting on either head now would be a guess.
