@@ -68,10 +68,13 @@ def test_report_page_renders_every_chart_readably_with_no_errors(tmp_path, width
 
 
 def busy() -> object:
-    """A report on many branches with long names, release lines among them, and ages in years."""
+    """A report on many branches with long names, release lines apart, and ages in years."""
+    import dataclasses
+
+    from analyzers.lines import ReleaseLine
     from tests.test_report import aged, branch, report_of
 
-    names = [f"release/stable-2.{i}_maintenance-backports" for i in range(8)]
+    names = [f"team/stable-2.{i}_maintenance-backports" for i in range(8)]
     names += [
         f"feature/very-long-team-name_{i}/refactor-the-billing-pipeline-again" for i in range(30)
     ]
@@ -85,7 +88,22 @@ def busy() -> object:
         for i in range(8, 20)
     ]
     weeks = [aged(n, 4377 - 7 * n, landings=n % 3) for n in range(11, -1, -1)]
-    return report_of(weeks, branches, pairs, {names[0]: ("lib/ansible/module_utils/basic.py",)})
+    report = report_of(weeks, branches, pairs, {names[0]: ("lib/ansible/module_utils/basic.py",)})
+    lines = tuple(
+        ReleaseLine(
+            f"release/stable-2.{i}_maintenance-backports",
+            f"refs/heads/release/stable-2.{i}_maintenance-backports",
+            "a" * 40,
+            1000 + i,
+            45000 - 3000 * i,
+            None,
+            1_780_000_000 - 400 * 86400 * (12 - i) // 12,
+            "Margaret Hamilton-Lovelace",
+            tuple(f"backport/fix-{n}-for-the-stable-2.{i}-line" for n in range(i % 5)),
+        )
+        for i in range(12, 0, -1)
+    )
+    return dataclasses.replace(report, release_lines=lines)
 
 
 OVERFLOW = """() => {
@@ -144,6 +162,10 @@ def test_a_busy_report_fits_its_width_and_no_chart_label_overlaps(tmp_path, widt
             found = page.evaluate(OVERFLOW)
             assert found["scroll"] <= found["client"] and found["out"] == []
             assert page.evaluate(OVERLAPS) == []
+            # Release lines apart, the ten newest, after the lists of feature work.
+            rows = page.query_selector_all("section[aria-labelledby=release-lines] tbody tr")
+            assert len(rows) == 10
+            assert "And 2 older release lines." in page.inner_text("body")
             # The last column of every table can be scrolled to inside its card.
             for table in page.query_selector_all("div.table"):
                 table.evaluate("t => t.scrollLeft = t.scrollWidth")
