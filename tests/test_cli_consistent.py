@@ -172,6 +172,11 @@ def test_config_check_passes_the_defaults_file_and_sums_up_every_section():
         "authors named, not mentioned; stale after 30 days without a commit",
         "  nudges: off (when on: after 6 idle days)",
     ]
+    assert (
+        "  release lines (apart from feature work): branches release/*, releases/*, "
+        "release-[0-9]*, release[0-9]*, stable, stable-* and 10 more; a branch whose head "
+        "carries a version tag; ignored: gh-pages"
+    ) in lines
 
 
 @pytest.fixture

@@ -298,7 +298,7 @@ _COMMENT_WHEN = {
 
 def policy_lines(config: RepositoryConfig) -> list[str]:
     """Say in a few lines what a repository's policy does."""
-    p, r = config.policy, config.report
+    p, r, b = config.policy, config.report, config.branches
     exempt = [f"labels {_names(p.exempt.labels)}"] if p.exempt.labels else []
     exempt += [f"branches {_names(p.exempt.branches)}"] if p.exempt.branches else []
     exempt += ["drafts"] if p.exempt.drafts else []
@@ -310,6 +310,10 @@ def policy_lines(config: RepositoryConfig) -> list[str]:
         f"with another open pull request {p.conflicts.between_pulls}",
         f"comment: {_COMMENT_WHEN[p.comment.when]}; once all is well, {resolved}",
         f"exempt: {', '.join(exempt) or 'nothing'}",
+        "release lines (apart from feature work): "
+        + (f"branches {_names(b.release, 6)}" if b.release else "no globs")
+        + ("; a branch whose head carries a version tag" if b.tagged else "")
+        + (f"; ignored: {_names(b.ignore)}" if b.ignore else ""),
         "forecast: branches with a commit in "
         f"{plural(config.forecast.active_days, 'day')} are paired; "
         f"pull request heads count for {plural(config.pulls.recent_days, 'day')}",
