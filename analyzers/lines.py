@@ -56,10 +56,11 @@ def infer_bases(
     absent), and the branches a line already holds entirely (merged backports).
 
     A branch's base is the long-lived branch, trunk or a release line, from which it has the
-    fewest commits of its own. Its own commits against a line are those against trunk that
-    the line does not have, and the commits a line has beyond trunk are its own commits
-    against trunk: one walk per branch and per line, never a walk of a line's whole history.
-    A tie goes to trunk, then to the line first in `lines`.
+    fewest commits of its own (a tie goes to trunk, then to the line first in `lines`). Against
+    a line, they are its own commits against trunk that the line lacks (the line's own commits
+    against trunk are known from one walk of each), plus the trunk commits it reaches and the
+    line does not: counted on trunk's index, never by a walk of a line's whole history. A
+    branch that merged a line into trunk work therefore stays on trunk.
     """
     walked = []
     for ref in lines:
@@ -75,19 +76,28 @@ def infer_bases(
     held: set[str] = set()
     if not holders:
         return bases, held
+    reach = [trunk.reachable_count(line.boundary) for line in walked]
     for ref in branches:
         try:
-            own, _ = own_commits(repo, ref.target, trunk)
+            own, boundary = own_commits(repo, ref.target, trunk)
         except READ_ERRORS:
             continue
         shared = [0] * len(walked)
         for commit in own:
             for i in holders.get(commit.id, ()):
                 shared[i] += 1
-        best = max(range(len(walked)), key=lambda i: (shared[i], -i))
-        if shared[best] > 0:
+        fewest, best = len(own), None
+        for i in sorted(range(len(walked)), key=lambda i: -shared[i]):
+            if shared[i] == 0:
+                break
+            line = walked[i]
+            beyond = trunk.reachable_count(boundary | line.boundary) - reach[i]
+            count = len(own) - shared[i] + beyond
+            if count < fewest or (count == fewest and best is not None and i < best):
+                fewest, best = count, i
+        if best is not None:
             bases[ref.name] = walked[best].ref.name
-            if shared[best] == len(own):
+            if fewest == 0:
                 held.add(ref.name)
     return bases, held
 

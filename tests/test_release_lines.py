@@ -300,3 +300,17 @@ def test_the_weekly_report_lists_release_lines_apart(backports):
     text = report_markdown(report)
     assert "### Release lines" in text
     assert "| `stable-1` | 10 days ago | 5 | 2 | `pull/9` |" in text
+
+
+def test_trunk_work_that_merged_a_release_line_in_stays_on_trunk(backports):
+    t = backports
+    trunk = t.repo.references["refs/heads/main"].target
+    line = t.repo.references["refs/heads/stable-1"].target
+    # Forward-porting the line's fixes: trunk's newest commit, the line merged in, one more.
+    merged = t.commit({"f.txt": "fix 1\n", "g.txt": "fix 2\n"}, days_ago=1, parents=[trunk, line])
+    t.commit({"j.txt": "more\n"}, days_ago=0.5, parents=[merged], branch="forward-port")
+    found = choose_branches(t.repo, NOW, pulls=PullRule(PullHeads.NONE))
+    assert "forward-port" not in found.bases
+    # Against trunk it has 4 commits of its own (2 fixes, the merge, one more); against the
+    # line, the merge, one more and the 5 trunk commits since the line was cut: git agrees.
+    assert count(t, "main..forward-port") == 4 < count(t, "stable-1..forward-port") == 7
