@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import pygit2
@@ -22,6 +24,25 @@ class ConflictKind(StrEnum):
     RENAME = "rename"
     BINARY = "binary"
     MODE = "mode"
+    SUBMODULE = "submodule"  # a submodule pointer moved differently on each side
+    # git moved one side's entry aside, to `path~LABEL`: a file where the other side has a
+    # directory (or a submodule), or two kinds of entry (file, symlink, submodule) at one path
+    FILE_DIRECTORY = "file/directory"
+    DISTINCT_TYPES = "distinct types"
+
+
+GITLINK = 0o160000  # a submodule pointer: a commit of another repository, never a blob here
+TREE = 0o040000
+MOVED_ASIDE = (ConflictKind.FILE_DIRECTORY, ConflictKind.DISTINCT_TYPES)
+# How a trial merge names the two sides where git moves an entry aside (`path~ours`): the
+# same for every merge, so that cached answers stay neutral; `relabel` puts the branch names.
+OURS, THEIRS = "ours", "theirs"
+_LABELLED = re.compile(r"~(ours|theirs)((?:_[0-9]+)?)$")
+
+
+def is_blob_mode(mode: int) -> bool:
+    """Tell whether an entry of this mode is a blob (a file or a symlink)."""
+    return mode & 0o170000 in (0o100000, 0o120000)
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,40 @@ def _hunks(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid) -> list[tu
         new_range = (hunk.new_start, hunk.new_start + max(hunk.new_lines, 1) - 1)
         out.append((old_range, new_range))
     return out
+
+
+def relabel(conflicts: Iterable[Conflict], ours: str, theirs: str) -> tuple[Conflict, ...]:
+    """Name the sides of the entries git moved aside as `git merge` would: `path~BRANCH`.
+
+    Trial merges name them `path~ours` and `path~theirs` (see OURS); git writes the label given
+    for each side, with "/" replaced by "_" (`a~feature_x`), and a `_N` after it where that
+    name was taken.
+    """
+    names = {OURS: ours.replace("/", "_"), THEIRS: theirs.replace("/", "_")}
+    out = []
+    for conflict in conflicts:
+        if conflict.kind in MOVED_ASIDE:
+            path = _LABELLED.sub(lambda m: f"~{names[m.group(1)]}{m.group(2)}", conflict.path)
+            conflict = replace(conflict, path=path)
+        out.append(conflict)
+    return tuple(out)
+
+
+def neutral_labels(conflicts: Iterable[Conflict], ours: str, theirs: str) -> tuple[Conflict, ...]:
+    """Replace git's labels `ours` and `theirs` (commit ids) in moved-aside names by OURS and
+    THEIRS."""
+    out = []
+    for conflict in conflicts:
+        if conflict.kind in MOVED_ASIDE:
+            path = conflict.path
+            for label, token in ((ours, OURS), (theirs, THEIRS)):
+                head, sep, tail = path.rpartition("~" + label)
+                if sep and (not tail or re.fullmatch(r"_[0-9]+", tail)):
+                    path = f"{head}~{token}{tail}"
+                    break
+            conflict = replace(conflict, path=path)
+        out.append(conflict)
+    return tuple(out)
 
 
 def _near(a: Range, b: Range, slack: int) -> bool:
@@ -83,6 +138,8 @@ def staged_conflict(repo: pygit2.Repository, path: str, stages: dict[int, Staged
         return Conflict(path, ConflictKind.MODIFY_DELETE if base else ConflictKind.RENAME)
     if base is None:
         return Conflict(path, ConflictKind.ADD_ADD)
+    if GITLINK in (base.mode, ours.mode, theirs.mode):
+        return Conflict(path, ConflictKind.SUBMODULE)  # never read as a blob
     if ours.blob == theirs.blob and ours.mode != theirs.mode:
         return Conflict(path, ConflictKind.MODE)
     base_id, ours_id, theirs_id = (pygit2.Oid(hex=s.blob) for s in (base, ours, theirs))
@@ -114,6 +171,8 @@ def _kind(
         return ConflictKind.MODIFY_DELETE
     if ancestor is None:
         return ConflictKind.ADD_ADD
+    if any(e.mode == GITLINK for e in present):
+        return ConflictKind.SUBMODULE  # never read as a blob
     if ours.id == theirs.id and ours.mode != theirs.mode:
         return ConflictKind.MODE
     if any(_is_binary(repo, entry.id) for entry in present):

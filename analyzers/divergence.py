@@ -16,6 +16,8 @@ from analyzers.refs import BranchRef, Inventory
 from analyzers.trunk import TrunkIndex, own_commits
 
 Progress = Callable[[int, int], None]
+GITLINK = 0o160000  # a submodule pointer
+ADDED, DELETED = pygit2.enums.DeltaStatus.ADDED, pygit2.enums.DeltaStatus.DELETED
 PARALLEL_FROM = 200  # below this many branches, starting processes costs more than it saves
 FREE_EVERY = 2000  # branches walked between releases of libgit2's caches
 
@@ -162,7 +164,14 @@ def branch_diff(repo: pygit2.Repository, base: pygit2.Oid | None, head: pygit2.O
     except READ_ERRORS as error:
         gap = unknown(repo, ("lines_added", "lines_deleted"), error)
         return BranchDiff(len(paths), None, None, paths, gap)
-    return BranchDiff(stats.files_changed, stats.insertions, stats.deletions, paths)
+    # A submodule bump is one changed path and no lines: libgit2 (like git) counts the
+    # "Subproject commit <id>" line it writes for each side, never the submodule's content.
+    added = stats.insertions
+    deleted = stats.deletions
+    for delta in diff.deltas:
+        added -= delta.new_file.mode == GITLINK and delta.status != DELETED
+        deleted -= delta.old_file.mode == GITLINK and delta.status != ADDED
+    return BranchDiff(stats.files_changed, added, deleted, paths)
 
 
 _diffed = 0  # diffs this process did, to release libgit2's caches now and then

@@ -8,7 +8,7 @@ from itertools import combinations
 
 import pygit2
 
-from analyzers.conflicts import Conflict
+from analyzers.conflicts import Conflict, relabel
 from analyzers.divergence import merge_base
 from analyzers.mergejobs import (
     Change,
@@ -139,13 +139,20 @@ class _Reach:
     paths: frozenset[str]
     adds_under: frozenset[str]
     deletes_under: frozenset[str]
+    under: frozenset[str]  # every directory holding a changed path
+    touched: frozenset[str]  # paths and under: what any meeting shares
 
     def meets(self, other: _Reach) -> bool:
         """Tell whether a trial merge with `other` is needed; False means no conflict."""
-        return bool(
-            self.paths & other.paths
-            or self.adds_under & other.deletes_under
-            or self.deletes_under & other.adds_under
+        if self.touched.isdisjoint(other.touched):
+            return False  # most pairs: one test
+        return not (
+            self.paths.isdisjoint(other.paths)
+            and self.adds_under.isdisjoint(other.deletes_under)
+            and self.deletes_under.isdisjoint(other.adds_under)
+            # a file (or a submodule) on one side where the other has a directory
+            and self.paths.isdisjoint(other.under)
+            and self.under.isdisjoint(other.paths)
         )
 
 
@@ -156,13 +163,18 @@ def _reach(changes: tuple[Change, ...], trunk_tree: pygit2.Tree) -> _Reach:
 
     adds: set[str] = set()
     deletes: set[str] = set()
+    under: set[str] = set()
     for path, blob, _ in changes:
+        above = parents(path)
+        under |= above
         if blob is None:
-            deletes |= parents(path)
+            deletes |= above
         elif path not in trunk_tree:
-            adds |= parents(path)
+            adds |= above
     paths = frozenset(path for path, _, _ in changes)
-    return _Reach(paths, frozenset(adds), frozenset(deletes))
+    return _Reach(
+        paths, frozenset(adds), frozenset(deletes), frozenset(under), paths | frozenset(under)
+    )
 
 
 def _is_active(ref: BranchRef, head: pygit2.Commit, now: int, active_days: int) -> bool:
@@ -315,6 +327,7 @@ def _forecast(
         memo.trunk = found.index if reuse and found.index else TrunkIndex(repo, found.trunk.target)
         memo.walks.clear()
     trunk = memo.trunk
+    trunk_name = found.trunk.name
     trunk_tree = str(repo[trunk.head].peel(pygit2.Commit).tree_id)
 
     heads = {ref.name: repo[ref.target].peel(pygit2.Commit) for ref in found.branches}
@@ -345,7 +358,8 @@ def _forecast(
     for ref in found.branches:
         walk, result = walks[ref.name], by_branch.get(ref.name)
         unrelated = walk.job is None and walk.ahead > 0
-        conflicts = result.conflicts if result is not None else ()
+        # Entries git moves aside are named after the branches, as `git merge` names them.
+        conflicts = relabel(result.conflicts, trunk_name, ref.name) if result is not None else ()
         gap = result.unknown if result is not None else None
         with_trunk.append(
             TrunkForecast(ref.name, str(ref.target), unrelated, walk.ahead == 0, conflicts, gap)
@@ -376,7 +390,7 @@ def _forecast(
         if result.unknown is not None:
             undecided.append(PairForecast(a, b, (), result.unknown))
         elif result.conflicts:
-            pairs.append(PairForecast(a, b, result.conflicts))
+            pairs.append(PairForecast(a, b, relabel(result.conflicts, a, b)))
             pair_conflicts.setdefault(a, {})[b] = len(result.conflicts)
             pair_conflicts.setdefault(b, {})[a] = len(result.conflicts)
         elif result.near:

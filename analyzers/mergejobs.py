@@ -14,7 +14,7 @@ from analyzers.git import find_git
 from analyzers.missing import Unknown
 
 # Bump when a change to the trial merges can change a merge's answer: cached results then expire.
-ENGINE_VERSION = 2
+ENGINE_VERSION = 3
 
 Change = tuple[str, str | None, int]  # path, blob id (None: deleted), file mode
 MergeKey = tuple[str, str, str, str]  # the ids merged, and engine_id()

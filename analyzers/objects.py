@@ -39,6 +39,10 @@ def apply_changes(
         sub_base = None
         if current is not None and current.type == pygit2.enums.ObjectType.TREE:
             sub_base = repo[current.id].peel(pygit2.Tree)
+        elif all(entry is None for entry in sub_changes.values()):
+            # Deletions under a name that holds no directory (a directory replaced by a file,
+            # or by a submodule, written above): nothing to delete, and the file stays.
+            continue
         sub_id = apply_changes(repo, sub_base, sub_changes)
         if len(repo[sub_id].peel(pygit2.Tree)) == 0:
             if current is not None:

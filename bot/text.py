@@ -72,7 +72,7 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
 
 _CLASHES = {
     "file/directory": "file on one side, directory on the other",
-    "distinct types": "a different kind of entry on each side (file, symlink, submodule)",
+    "distinct types": "a different kind of entry on each side: file, symlink or submodule",
 }
 
 

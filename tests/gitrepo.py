@@ -8,12 +8,19 @@ from pathlib import Path
 
 import pygit2
 
-from bot.mirrors.writer import Content, Person, RepoWriter
+from analyzers.objects import apply_changes
+from bot.mirrors.writer import FILE, Content, Person, RepoWriter
 
 DAY = 86400
 NOW = 1_780_000_000  # 2026-05-28T20:26:40Z: every test clock counts back from here
 ADA = Person("Ada Lovelace", "ada@example.com")
 BOB = Person("Bob Kahn", "bob@example.com", 120)
+GITLINK = 0o160000
+SYMLINK = 0o120000
+
+
+class Gitlink(str):
+    """A submodule pointer (mode 160000): the id of a commit in another repository."""
 
 
 class GitRepo:
@@ -26,7 +33,7 @@ class GitRepo:
 
     def commit(
         self,
-        files: Mapping[str, Content],
+        files: Mapping[str, Content | Gitlink],
         *,
         days_ago: float,
         parents: Sequence[pygit2.Oid] = (),
@@ -37,6 +44,10 @@ class GitRepo:
     ) -> pygit2.Oid:
         """Commit `files` over the first parent; move refs/heads/`branch` to it if given."""
         committed = None if committed_days_ago is None else int(NOW - committed_days_ago * DAY)
+        if any(isinstance(content, Gitlink) for content in files.values()):
+            return self._commit_with_gitlinks(
+                files, int(NOW - days_ago * DAY), committed, parents, branch, author, message
+            )
         return self.writer.commit(
             files,
             when=int(NOW - days_ago * DAY),
@@ -46,6 +57,41 @@ class GitRepo:
             message=message,
             ref=f"refs/heads/{branch}" if branch else None,
         )
+
+    def _commit_with_gitlinks(
+        self,
+        files: Mapping[str, Content | Gitlink],
+        when: int,
+        committed: int | None,
+        parents: Sequence[pygit2.Oid],
+        branch: str | None,
+        author: Person,
+        message: str,
+    ) -> pygit2.Oid:
+        # RepoWriter writes blobs only: a gitlink names a commit this repository never holds.
+        entries = {}
+        for path, content in files.items():
+            if isinstance(content, Gitlink):
+                entries[path] = (pygit2.Oid(hex=str(content)), GITLINK)
+            elif content is None:
+                entries[path] = None
+            else:
+                data, mode = content if isinstance(content, tuple) else (content, FILE)
+                raw = data.encode() if isinstance(data, str) else data
+                entries[path] = (self.repo.create_blob(raw), mode)
+        base = self.repo[parents[0]].peel(pygit2.Commit).tree if parents else None
+        tree = apply_changes(self.repo, base, entries)
+        commit_id = self.repo.create_commit(
+            None,
+            author.at(when),
+            author.at(committed if committed is not None else when),
+            message,
+            tree,
+            list(parents),
+        )
+        if branch:
+            self.repo.references.create(f"refs/heads/{branch}", commit_id, force=True)
+        return commit_id
 
     def ref(self, name: str, target: pygit2.Oid) -> None:
         """Point a full ref name at a commit."""
@@ -156,6 +202,19 @@ def git_merge_tree(path: Path, ours: str, theirs: str) -> tuple[bool, set[str]]:
         at += count + 3
     conflicted = result.returncode == 1
     return conflicted, (files or named) if conflicted else set()
+
+
+def as_named(paths: set[str], names: Mapping[str, str]) -> set[str]:
+    """Rename git's labels in paths it moved aside (`conf~<commit id>`) to branch names, as
+    git labels them when merging branch names: "/" becomes "_" (`conf~feature_x`)."""
+    out = set()
+    for path in paths:
+        for label, name in names.items():
+            head, sep, tail = path.rpartition(f"~{label}")
+            if sep and not tail:
+                path = f"{head}~{name.replace('/', '_')}"
+        out.add(path)
+    return out
 
 
 def git_landed(t: GitRepo, trunk_head: str, branch_head: str) -> str:

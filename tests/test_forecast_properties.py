@@ -14,10 +14,22 @@ from analyzers import trials
 from analyzers.forecast import forecast
 from analyzers.refs import inventory
 from bot.mirrors.writer import EXECUTABLE
-from tests.gitrepo import NOW, GitCrashed, GitRepo, git_landed, git_merge_tree
+from tests.gitrepo import (
+    GITLINK,
+    NOW,
+    GitCrashed,
+    Gitlink,
+    GitRepo,
+    as_named,
+    git_landed,
+    git_merge_tree,
+)
 
 OPS = ("trunk", "branch", "work", "work", "work", "sync", "crisscross")
 CHANGES = ("edit", "edit", "edit", "add", "delete", "binary", "mode", "rename", "rename_dir")
+# What real repositories hold too: submodule pointers (moved, added, deleted), a file turned
+# into a directory and back, identical copies of a file (which makes renames ambiguous).
+ALL_CHANGES = CHANGES + ("submodule", "submodule", "swap", "copy", "copy")
 
 
 def _text(rng: random.Random, old: str | None, label: str = "") -> str:
@@ -38,7 +50,7 @@ def change(
     """Return one random change over the current snapshot `files`."""
     kind = rng.choice(kinds)
     names = sorted(files)
-    texts = [n for n in names if isinstance(files[n], str)]
+    texts = [n for n in names if isinstance(files[n], str) and not isinstance(files[n], Gitlink)]
     if kind == "edit" and texts:
         name = rng.choice(texts)
         return {name: _text(rng, files[name])}
@@ -59,8 +71,38 @@ def change(
     if kind == "mode" and texts:
         name = rng.choice(texts)
         return {name: (files[name], EXECUTABLE)}
+    if kind == "submodule":
+        return {f"s{rng.randrange(2)}": Gitlink(f"{rng.randrange(1, 4):040x}")}
+    if kind == "swap" and names:
+        name = rng.choice(names)
+        folder = name.rsplit("/", 1)[0] if "/" in name and rng.random() < 0.5 else None
+        if folder is not None:  # a directory becomes a file
+            out = {n: None for n in names if n.startswith(folder + "/")}
+            out[folder] = _text(rng, None, f"{folder} file {rng.randrange(1000)}")
+            return out
+        return {name: None, f"{name}/x.txt": _text(rng, None, f"{name} dir {rng.randrange(1000)}")}
+    if kind == "copy" and texts:
+        name = rng.choice(texts)
+        # under another name, or under the same name elsewhere (git pairs a rename by name
+        # first among identical files)
+        base_name = rng.choice([f"copy{rng.randrange(2)}.txt", name.rsplit("/", 1)[-1]])
+        return {f"{rng.choice(['', 'd0/', 'c/'])}{base_name}": files[name]}
     name = f"d{rng.randrange(2)}/a{rng.randrange(3)}.txt"
     return {name: _text(rng, None, f"{name} {rng.randrange(1000)}")}
+
+
+def _snapshot(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for entry in tree:
+        path = prefix + entry.name
+        if entry.filemode == GITLINK:
+            out[path] = Gitlink(str(entry.id))
+        elif entry.type == pygit2.enums.ObjectType.TREE:
+            out.update(_snapshot(repo, repo[entry.id].peel(pygit2.Tree), path + "/"))
+        else:
+            data = repo[entry.id].data
+            out[path] = data if b"\0" in data else data.decode()
+    return out
 
 
 def build(ops: list[tuple[str, int]], path: Path, kinds: tuple[str, ...] = CHANGES) -> GitRepo:
@@ -69,14 +111,9 @@ def build(ops: list[tuple[str, int]], path: Path, kinds: tuple[str, ...] = CHANG
     snaps: dict[pygit2.Oid, dict[str, object]] = {}
 
     def commit(changes, parents, branch):
-        files = dict(snaps[parents[0]]) if parents else {}
-        for k, v in changes.items():
-            if v is None:
-                files.pop(k, None)
-            else:
-                files[k] = v[0] if isinstance(v, tuple) else v
         commit_id = t.commit(changes, days_ago=next(clock) / 24, parents=parents, branch=branch)
-        snaps[commit_id] = files
+        # Read back what the tree holds: a file turned into a directory (or back) replaces it.
+        snaps[commit_id] = _snapshot(t.repo, t.repo[commit_id].peel(pygit2.Tree))
         return commit_id
 
     start = {
@@ -116,25 +153,32 @@ def test_forecast_agrees_with_git_merge_tree(ops):
         reject()
 
 
-def _agrees_with_git(ops):
+def _agrees_with_git(ops, kinds: tuple[str, ...] = ALL_CHANGES):
     with tempfile.TemporaryDirectory() as tmp:
-        t = build(ops, Path(tmp) / "repo.git")
+        t = build(ops, Path(tmp) / "repo.git", kinds)
         f = forecast(t.repo, inventory(t.repo), NOW, active_days=3650)
         landed = {}
         for x in f.with_trunk:
             if x.integrated or x.unrelated:
                 continue
-            conflicted, paths = git_merge_tree(t.path, f.trunk_head, x.head)
+            # By name: git labels what it moves aside after the names it merges (`a~main`).
+            conflicted, paths = git_merge_tree(t.path, f.trunk, x.branch)
+            assert x.unknown is None, (x.branch, x.unknown)
             assert bool(x.conflicts) == conflicted, x.branch
             assert {c.path for c in x.conflicts} == paths, x.branch
             if not x.conflicts:
                 landed[x.branch] = git_landed(t, f.trunk_head, x.head)
+        assert not f.undecided, f.undecided
         predicted = {(p.a, p.b): {c.path for c in p.conflicts} for p in f.pairs}
         names = sorted(landed)
+        pairs = 0
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
                 conflicted, paths = git_merge_tree(t.path, landed[a], landed[b])
+                paths = as_named(paths, {landed[a]: a, landed[b]: b})
                 assert predicted.get((a, b), set()) == (paths if conflicted else set()), (a, b)
+                pairs += 1
+        return sum(1 for x in f.with_trunk if not x.integrated and not x.unrelated), pairs
 
 
 CRISS_CROSS = [

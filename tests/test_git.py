@@ -11,7 +11,7 @@ import pytest
 
 from analyzers.errors import MergeError
 from analyzers.git import Git, GitError, Message, Staged, find_git, parse_merge_tree
-from analyzers.mergejobs import MergeJob, PairJob, engine_id
+from analyzers.mergejobs import ENGINE_VERSION, MergeJob, PairJob, engine_id
 
 BLOB = 0o100644
 
@@ -192,8 +192,8 @@ def test_the_engine_names_the_git_found(tmp_path, monkeypatch, lookup_again):
         engine_id.cache_clear()
         ids.append(engine_id())
     assert ids == [
-        f"2 libgit2 {pygit2.LIBGIT2_VERSION} git 2.39.5",
-        f"2 libgit2 {pygit2.LIBGIT2_VERSION} git 2.45.0",
+        f"{ENGINE_VERSION} libgit2 {pygit2.LIBGIT2_VERSION} git 2.39.5",
+        f"{ENGINE_VERSION} libgit2 {pygit2.LIBGIT2_VERSION} git 2.45.0",
     ]
     # Two workers with different gits never share an answer under one key.
     job = MergeJob(None, "a" * 40, "b" * 40)

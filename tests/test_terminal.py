@@ -161,3 +161,17 @@ def _render_limited(limit: int) -> str:
     out = StringIO()
     Console(width=120, file=out, color_system=None).print(scan_table(REPORT, 120, limit))
     return out.getvalue()
+
+
+def test_a_path_git_moved_aside_on_both_sides_is_said_once_for_what_it_is():
+    from bot.cli.terminal import _conflicts
+
+    both = (
+        Conflict("vendor/lib~main", ConflictKind.DISTINCT_TYPES),
+        Conflict("vendor/lib~feature_x", ConflictKind.DISTINCT_TYPES),
+        Conflict("docs~main", ConflictKind.FILE_DIRECTORY),
+    )
+    assert _conflicts(both, 5) == (
+        "2 paths: vendor/lib (a different kind of entry on each side: file, symlink or "
+        "submodule); docs (file on one side, directory on the other)"
+    )

@@ -83,11 +83,14 @@ def forecast_summary(forecast: Forecast) -> Text:
 
 
 def _conflicts(conflicts: tuple[Conflict, ...], most: int | None) -> str:
-    """Count a branch's conflicted paths and list the first `most` of them."""
-    shown = conflicts if most is None else conflicts[:most]
-    text = "; ".join(_conflict_line(c) for c in shown)
-    left = len(conflicts) - len(shown)
-    return f"{plural(len(conflicts), 'path')}: {text}" + (f"; and {left} more" if left else "")
+    """Count a branch's conflicted paths and list the first `most` of them (a path git
+    names twice, each side's entry moved aside, is said once)."""
+    lines = list(dict.fromkeys(_conflict_line(c) for c in conflicts))
+    shown = lines if most is None else lines[:most]
+    left = len(lines) - len(shown)
+    return f"{plural(len(lines), 'path')}: {'; '.join(shown)}" + (
+        f"; and {left} more" if left else ""
+    )
 
 
 def _left_out(left: int, what: str, words: str | None = None) -> list[RenderableType]:

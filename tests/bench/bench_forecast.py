@@ -21,7 +21,7 @@ from analyzers.forecast import ForecastMemo, forecast
 from analyzers.refs import inventory
 from tests.bench.bench_scan import NOW_ISO, TRUNKGUARD, run_timed
 from tests.bench.monorepo import END, generated
-from tests.gitrepo import git_merge_tree
+from tests.gitrepo import as_named, git_merge_tree
 
 ACTIVE_DAYS = 7  # about 200 active branches in the generated repository
 
@@ -125,6 +125,7 @@ def main() -> None:
             started = time.perf_counter()
             conflicted, paths = git_merge_tree(repo_path, landed[a], landed[b])
             per_merge.append(time.perf_counter() - started)
+            paths = as_named(paths, {landed[a]: a, landed[b]: b})  # git labels by commit id
             agree += predicted.get((a, b), set()) == (paths if conflicted else set())
         trunk_sample = rng.sample(
             [x for x in doc["with_trunk"] if not x["integrated"] and not x["unrelated"]], 100
@@ -133,7 +134,8 @@ def main() -> None:
         per_trunk_merge = []
         for x in trunk_sample:
             started = time.perf_counter()
-            conflicted, paths = git_merge_tree(repo_path, str(trunk_id), x["head"])
+            # By name, as the forecast labels what git moves aside (`path~branch`).
+            conflicted, paths = git_merge_tree(repo_path, "main", x["branch"])
             per_trunk_merge.append(time.perf_counter() - started)
             trunk_agree += {c["path"] for c in x["conflicts"]} == (paths if conflicted else set())
         assert trunk_tree
