@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_webhook
 	$(BIN)/python -m tests.bench.bench_review
 	$(BIN)/python -m tests.bench.bench_workers
+	$(BIN)/python -m tests.bench.bench_resolve
 
 clean:
 	rm -rf $(VENV) demo .bench build *.egg-info

@@ -269,6 +269,13 @@ def conflicts(
     is_flag=True,
     help="Also redo each merge with git merge-tree and report the agreement with git.",
 )
+@click.option(
+    "--resolve",
+    "resolve_conflicts",
+    is_flag=True,
+    help="Instead, resolve each conflicted path with the engine and compare with what was "
+    "committed (the same as resolve-history).",
+)
 def replay_merges(
     target: str,
     trunk: str | None,
@@ -277,6 +284,7 @@ def replay_merges(
     as_json: bool,
     limit: int,
     check_git: bool,
+    resolve_conflicts: bool = False,
 ) -> None:
     """Redo trunk's recorded merges in memory and report which would have conflicted.
 
@@ -290,7 +298,14 @@ def replay_merges(
       trunkguard replay .
       trunkguard replay ~/src/app --merges 500 --json
       trunkguard replay . --check-git
+      trunkguard replay . --resolve --merges 2000
     """
+    if resolve_conflicts:
+        from analyzers.resolve.engine import SHIPPED
+        from bot.cli.resolve import run_history
+
+        run_history(target, trunk, remote, cache_dir, as_json, limit, SHIPPED)
+        return
     from analyzers.refs import PullHeads, PullRule, inventory
     from analyzers.replay import replay
     from bot.cli.payloads import replay_payload

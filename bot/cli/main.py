@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from bot import logs
-from bot.cli import administration, analysis, demo, report, service
+from bot.cli import administration, analysis, demo, report, resolve, service
 
 logger = logging.getLogger(__name__)
 INTERRUPTED = 130  # what a shell reports for a command stopped by SIGINT (128 + 2)
@@ -98,6 +98,7 @@ for command in (
     report.report,
     *service.COMMANDS,
     *administration.COMMANDS,
+    *resolve.COMMANDS,
     demo.demo,
 ):
     cli.add_command(command)
