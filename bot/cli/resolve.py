@@ -74,8 +74,10 @@ def _percent(value: float) -> str:
 
 def history_text(payload: dict[str, Any]) -> list[str]:
     """The lines a person reads."""
+    from bot.markup import visible
+
     lines = [
-        f"{payload['repository']}: {payload['merges']} merges redone, "
+        f"{visible(payload['repository'])}: {payload['merges']} merges redone, "
         f"{payload['conflicted_merges']} conflicted in content, "
         f"{payload['conflicted_paths']} conflicted paths",
     ]
@@ -105,7 +107,9 @@ def history_text(payload: dict[str, Any]) -> list[str]:
     if payload["differing"]:
         lines.append("  resolutions that differ from the committed file:")
         for p in payload["differing"]:
-            lines.append(f"    {p['merge'][:12]} {p['path']} ({p['rule']}: {p['verdict']})")
+            lines.append(
+                f"    {p['merge'][:12]} {visible(p['path'])} ({p['rule']}: {p['verdict']})"
+            )
     return lines
 
 
@@ -318,17 +322,23 @@ def merge_file(
     path = files[3] if len(files) == 4 else files[1]
     from analyzers.resolve.engine import resolve
     from analyzers.resolve.records import Resolved
+    from bot.markup import visible
 
-    ours_data = ours.read_bytes()
-    outcome = resolve(path, base.read_bytes(), ours_data, theirs.read_bytes(), _rules(rule, False))
+    try:
+        was, mine, other = (name.read_bytes() for name in (base, ours, theirs))
+    except OSError as error:
+        raise click.ClickException(f"{error.filename}: {error.strerror}") from None
+    outcome = resolve(path, was, mine, other, _rules(rule, False))
     if isinstance(outcome, Resolved) and outcome.content is not None:
         ours.write_bytes(outcome.content)
         if not quiet:
-            click.echo(f"trunkguard: resolved {path} ({outcome.rule})", err=True)
+            click.echo(f"trunkguard: resolved {visible(path)} ({outcome.rule})", err=True)
         return
     if not quiet and not isinstance(outcome, Resolved):
         click.echo(
-            f"trunkguard: {path} needs a person: {outcome.grade}; {outcome.reason}", err=True
+            f"trunkguard: {visible(path)} needs a person: {outcome.grade}; "
+            f"{visible(outcome.reason)}",
+            err=True,
         )
     status = fall_back(ours, base, theirs, marker_size)
     raise click.exceptions.Exit(min(status, 127) if status > 0 else 1)
