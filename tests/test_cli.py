@@ -184,13 +184,13 @@ def test_demo_builds_and_scans(runner, tmp_path):
     assert "pull/7" in names and "docs/übersetzung" in names
     # A release line apart, and a backport measured against it.
     assert "release/1.0" not in names
-    assert names["backport/search-quotes-1.0"]["base"] == "release/1.0"
-    assert names["backport/search-quotes-1.0"]["ahead"] == 1
+    assert names["pull/12"]["base"] == "release/1.0"
+    assert names["pull/12"]["ahead"] == 1
     [line] = doc["release_lines"]
     assert (line["name"], line["ahead"], line["based_on_it"]) == (
         "release/1.0",
         2,
-        ["backport/search-quotes-1.0"],
+        ["pull/12"],
     )
 
 

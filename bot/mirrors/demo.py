@@ -235,8 +235,9 @@ def build(path: Path, now: int) -> pygit2.Repository:
         extra_parent=tip,
     )
 
-    # A release line, cut at v1.0 and receiving fixes, and a backport on its way to it: shown
-    # apart, never held to feature work's age limit; the backport is measured against the line.
+    # A release line, cut at v1.0 and receiving fixes, and a backport on its way to it (a pull
+    # request from a fork): the line is shown apart, never held to feature work's age limit;
+    # the backport is measured against the line.
     tip = demo.commit(
         trunk[30], {"src/auth/login.py": {7: "login: lockout fix"}}, 60, TEAM[0], "Lockout fix"
     )
@@ -245,7 +246,7 @@ def build(path: Path, now: int) -> pygit2.Repository:
     tip = demo.commit(
         tip, {"src/search.py": {9: "search: escape quotes"}}, 1.2, TEAM[2], "Backport: quotes"
     )
-    repo.references.create("refs/heads/backport/search-quotes-1.0", tip)
+    repo.references.create("refs/pull/12/head", tip)
 
     repo.references.create("refs/heads/main", head, force=True)
     repo.references.create("refs/tags/v1.0", trunk[30])
