@@ -161,6 +161,14 @@ def scan(
     is_flag=True,
     help="Show every branch, pair and path (text output shows the first 20 and 5; --json all).",
 )
+@click.option(
+    "--resolve/--no-resolve",
+    "label",
+    default=None,
+    help="Say of each conflict with trunk whether a machine resolves it (and by which rule) "
+    "or how hard it is for a person. Default: for the branches text shows; not for --json, "
+    "where --resolve asks for every one.",
+)
 def conflicts(
     target: str,
     trunk: str | None,
@@ -180,12 +188,14 @@ def conflicts(
     keep: bool | None,
     active_days: int,
     show_all: bool,
+    label: bool | None,
 ) -> None:
     """Predict merge conflicts: each branch with trunk, and between active branches.
 
     Two branches conflict when landing both on today's trunk makes the second one conflict
     because of the first. The command also suggests an order to land the active branches.
-    Release lines, and the work based on them (backports), are left out (see `scan`).
+    Release lines, and the work based on them (backports), are left out (see `scan`). Each
+    branch's conflicts with trunk say what a machine resolves and how hard the rest is.
 
     \b
     Examples:
@@ -238,8 +248,17 @@ def conflicts(
             store, repository_name(target), repo, found, now, shown, active_days
         )
     say_unknown(result.unknown_figures(), "merges")
+    from bot.cli.terminal import blocked_branches
+
+    rows, paths = (None, None) if show_all else (20, 5)
+    labelled = blocked_branches(result, None if as_json else rows)
+    labels = {}
+    if result.trunk_head is not None and (label if label is not None else not as_json):
+        from analyzers.resolve.labels import label_trunk_conflicts
+
+        labels = label_trunk_conflicts(repo, result.trunk_head, labelled)
     if as_json:
-        print_json(forecast_payload(result, shown_target(target)))
+        print_json(forecast_payload(result, shown_target(target), labels))
         return
     if result.trunk_head is None:
         click.echo(f"{shown_target(target)}: the repository has no commits yet.")
@@ -249,8 +268,7 @@ def conflicts(
     from bot.cli.terminal import forecast_text
 
     console = Console()
-    most = (None, None) if show_all else (20, 5)
-    for block in forecast_text(result, *most):
+    for block in forecast_text(result, rows, paths, labels):
         console.print(block, soft_wrap=True)
 
 

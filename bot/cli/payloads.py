@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from analyzers.replay import MergeDirection
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from analyzers.lines import ReleaseLine
     from analyzers.missing import Unknown
     from analyzers.replay import ReplayReport
+    from analyzers.resolve.records import Outcome
     from analyzers.trends import WeekFigures
     from bot.mirrors.gitcheck import Agreement
     from bot.review.pull import Review
@@ -90,18 +92,47 @@ def scan_payload(report: ScanReport, repository: str) -> dict[str, Any]:
     }
 
 
-def conflict_payload(conflict: Conflict) -> dict[str, Any]:
-    """Return one conflicted path as JSON."""
-    return {
+def conflict_payload(conflict: Conflict, outcome: Outcome | None = None) -> dict[str, Any]:
+    """Return one conflicted path as JSON, with what the resolution engine says of it if
+    `outcome` is given."""
+    out: dict[str, Any] = {
         "path": conflict.path,
         "kind": str(conflict.kind),
         "ours_ranges": [list(r) for r in conflict.ours_ranges],
         "theirs_ranges": [list(r) for r in conflict.theirs_ranges],
     }
+    if outcome is not None:
+        out["resolution"] = resolution_payload(outcome)
+    return out
 
 
-def forecast_payload(forecast: Forecast, repository: str) -> dict[str, Any]:
-    """Return a forecast as the JSON document documented in the README."""
+def resolution_payload(outcome: Outcome) -> dict[str, Any]:
+    """What the resolution engine says of one conflicted path, as JSON."""
+    from analyzers.resolve.records import Resolved
+
+    if isinstance(outcome, Resolved):
+        return {"resolvable": True, "rule": outcome.rule}
+    grade = outcome.grade
+    return {
+        "resolvable": False,
+        "reason": outcome.reason,
+        "grade": {
+            "level": grade.level,
+            "lines": grade.lines,
+            "hunks": grade.hunks,
+            "overlap": grade.overlap,
+        },
+    }
+
+
+def forecast_payload(
+    forecast: Forecast,
+    repository: str,
+    labels: Mapping[tuple[str, str], Outcome] | None = None,
+) -> dict[str, Any]:
+    """Return a forecast as the JSON document documented in the README (each conflict with
+    trunk with the resolution engine's answer, where `labels` has one)."""
+    labels = labels or {}
     return {
         "repository": repository,
         "trunk": {"name": forecast.trunk, "head": forecast.trunk_head},
@@ -111,7 +142,9 @@ def forecast_payload(forecast: Forecast, repository: str) -> dict[str, Any]:
                 "head": x.head,
                 "unrelated": x.unrelated,
                 "integrated": x.integrated,
-                "conflicts": [conflict_payload(c) for c in x.conflicts],
+                "conflicts": [
+                    conflict_payload(c, labels.get((x.branch, c.path))) for c in x.conflicts
+                ],
                 "unknown": None if x.unknown is None else unknown_payload(x.unknown),
             }
             for x in forecast.with_trunk

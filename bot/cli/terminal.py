@@ -7,7 +7,8 @@ goes through `visible`: an author named "[/bold]" or "\\x1b[2J" is printed, not 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -18,6 +19,7 @@ from rich.text import Text
 
 from analyzers.conflicts import ConflictKind
 from analyzers.replay import MergeDirection
+from analyzers.resolve.records import NeedsPerson, Resolved
 from bot.cli.payloads import nearest_rank
 from bot.markup import visible
 from bot.text import (
@@ -32,9 +34,10 @@ from bot.text import (
 
 if TYPE_CHECKING:
     from analyzers.conflicts import Conflict
-    from analyzers.forecast import Forecast
+    from analyzers.forecast import Forecast, TrunkForecast
     from analyzers.missing import Unknown
     from analyzers.replay import ReplayReport
+    from analyzers.resolve.records import Outcome
     from analyzers.trends import WeekFigures
     from bot.mirrors.gitcheck import Agreement
     from bot.policy import RepositoryConfig
@@ -99,20 +102,52 @@ def _left_out(left: int, what: str, words: str | None = None) -> list[Renderable
     return [Text(f"  … and {plural(left, what, words)} more (--all shows every one, --json too)")]
 
 
-def forecast_text(
-    forecast: Forecast, most_rows: int | None = 20, most_paths: int | None = 5
-) -> list[RenderableType]:
-    """Return the forecast for people: a summary, then conflicts with trunk, pairs, risks and the
-    land order, each bounded to `most_rows` rows of `most_paths` paths (None: all of them)."""
-
-    def top(rows: list[T]) -> list[T]:
-        return rows if most_rows is None else rows[:most_rows]
-
-    out: list[RenderableType] = [forecast_summary(forecast)]
+def blocked_branches(forecast: Forecast, most_rows: int | None = 20) -> list[TrunkForecast]:
+    """The branches that conflict with trunk, most conflicted paths first, as text shows them
+    (the first `most_rows`; None: all)."""
     blocked = sorted(
         (x for x in forecast.with_trunk if x.conflicts),
         key=lambda x: (-len(x.conflicts), natural_key(x.branch)),
     )
+    return blocked if most_rows is None else blocked[:most_rows]
+
+
+def _verdicts(outcomes: Sequence[Outcome]) -> str:
+    """Say what the engine makes of a branch's conflicts: what a machine resolves, by which
+    rules, and how hard the rest is for a person."""
+    resolved = [o.rule for o in outcomes if isinstance(o, Resolved)]
+    levels = Counter(o.grade.level for o in outcomes if isinstance(o, NeedsPerson))
+    parts = []
+    if resolved:
+        parts.append(f"a machine resolves {len(resolved)} ({', '.join(sorted(set(resolved)))})")
+    people = [o for o in outcomes if isinstance(o, NeedsPerson)]
+    if len(outcomes) == 1 and people:
+        grade = people[0].grade
+        lines = f": {plural(grade.lines, 'line')} in {plural(grade.hunks, 'hunk')}"
+        parts.append(f"needs a person ({grade.level}{lines if grade.hunks else ''})")
+    elif levels:
+        count = sum(levels.values())
+        graded = ", ".join(f"{levels[x]} {x}" for x in ("easy", "medium", "hard") if levels[x])
+        parts.append(f"{count} {'needs' if count == 1 else 'need'} a person ({graded})")
+    return " — " + "; ".join(parts) if parts else ""
+
+
+def forecast_text(
+    forecast: Forecast,
+    most_rows: int | None = 20,
+    most_paths: int | None = 5,
+    labels: Mapping[tuple[str, str], Outcome] | None = None,
+) -> list[RenderableType]:
+    """Return the forecast for people: a summary, then conflicts with trunk (with what the
+    resolution engine says of them, given its `labels`), pairs, risks and the land order, each
+    bounded to `most_rows` rows of `most_paths` paths (None: all of them)."""
+
+    def top(rows: list[T]) -> list[T]:
+        return rows if most_rows is None else rows[:most_rows]
+
+    known = labels or {}
+    out: list[RenderableType] = [forecast_summary(forecast)]
+    blocked = blocked_branches(forecast, None)
     unrelated = sorted((x.branch for x in forecast.with_trunk if x.unrelated), key=natural_key)
     out.append(Text(f"\nConflicts with trunk '{visible(forecast.trunk)}'", style="bold"))
     if not blocked and not any(x.unknown for x in forecast.with_trunk):
@@ -120,7 +155,10 @@ def forecast_text(
     elif not blocked:
         out.append(Text("  none known"))
     for x in top(blocked):
-        out.append(Text(f"  {visible(x.branch)}: {_conflicts(x.conflicts, most_paths)}"))
+        said = [told for c in x.conflicts if (told := known.get((x.branch, c.path)))]
+        out.append(
+            Text(f"  {visible(x.branch)}: {_conflicts(x.conflicts, most_paths)}{_verdicts(said)}")
+        )
     out += _left_out(len(blocked) - len(top(blocked)), "branch", "branches")
     if unrelated:
         out.append(Text(f"  unrelated history, not merged: {_names(unrelated, most_rows)}"))

@@ -1,0 +1,78 @@
+"""What the engine says of the conflicts a forecast predicts with trunk: which a machine resolves
+(and by which rule), and how hard the others are for a person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pygit2
+
+from analyzers.conflicts import ConflictKind
+from analyzers.forecast import TrunkForecast
+from analyzers.missing import READ_ERRORS
+from analyzers.resolve.engine import SHIPPED, resolve
+from analyzers.resolve.records import Grade, NeedsPerson, Outcome
+
+# Kinds whose three contents the engine reads; the others need a person whatever they hold.
+_READ = (ConflictKind.CONTENT, ConflictKind.ADD_ADD)
+_BY_KIND = {
+    ConflictKind.MODIFY_DELETE: "one side deleted the file, the other changed it",
+    ConflictKind.RENAME: "the sides renamed or moved it differently",
+    ConflictKind.BINARY: "a binary file changed on both sides",
+    ConflictKind.MODE: "the sides changed its mode differently",
+    ConflictKind.SUBMODULE: "the sides moved the submodule to different commits",
+    ConflictKind.FILE_DIRECTORY: "a file on one side, a directory on the other",
+    ConflictKind.DISTINCT_TYPES: "a different kind of entry on each side",
+}
+
+Label = dict[tuple[str, str], Outcome]  # (branch, path): the engine's answer
+
+
+def _blob(tree: pygit2.Tree | None, path: str, repo: pygit2.Repository) -> bytes | None:
+    if tree is None:
+        return None
+    try:
+        entry = tree[path]
+    except KeyError:
+        return None
+    blob = repo[entry.id]
+    return blob.data if isinstance(blob, pygit2.Blob) else None
+
+
+def label_trunk_conflicts(
+    repo: pygit2.Repository,
+    trunk_head: str,
+    with_trunk: Iterable[TrunkForecast],
+    rules: tuple[str, ...] = SHIPPED,
+    wanted: Callable[[str, str], bool] = lambda branch, path: True,
+) -> Label:
+    """Run the engine on each conflicted path of each branch's landing on trunk (`wanted`:
+    which of them, e.g. only those shown), from the merge base, trunk's head and the
+    branch's head: the same three versions `git merge` meets. A path whose objects cannot be
+    read is left out (the forecast says why elsewhere)."""
+    trunk = repo[pygit2.Oid(hex=trunk_head)].peel(pygit2.Commit)
+    out: Label = {}
+    for landing in with_trunk:
+        paths = [c for c in landing.conflicts if wanted(landing.branch, c.path)]
+        if not paths:
+            continue
+        try:
+            head = repo[pygit2.Oid(hex=landing.head)].peel(pygit2.Commit)
+            base_id = repo.merge_base(trunk.id, head.id)
+            base = None if base_id is None else repo[base_id].peel(pygit2.Tree)
+            for conflict in paths:
+                key = (landing.branch, conflict.path)
+                if conflict.kind not in _READ:
+                    reason = _BY_KIND.get(conflict.kind, str(conflict.kind))
+                    out[key] = NeedsPerson(Grade("hard", 0, 0, "whole file"), reason)
+                    continue
+                out[key] = resolve(
+                    conflict.path,
+                    _blob(base, conflict.path, repo),
+                    _blob(trunk.tree, conflict.path, repo),
+                    _blob(head.tree, conflict.path, repo),
+                    rules,
+                )
+        except READ_ERRORS:
+            continue
+    return out

@@ -1,0 +1,67 @@
+"""What the resolution engine says of the conflicts `conflicts` predicts with trunk."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from analyzers.conflicts import ConflictKind
+from analyzers.forecast import forecast
+from analyzers.refs import PullHeads, PullRule, inventory
+from analyzers.resolve.labels import label_trunk_conflicts
+from analyzers.resolve.records import NeedsPerson
+from bot.cli.main import cli
+from tests.gitrepo import NOW, numbered
+
+NOW_ISO = "2026-05-28T20:26:40Z"
+
+
+def build(make_repo):
+    t = make_repo()
+    base = t.commit({"app.py": numbered(), "gone.txt": "x\n"}, days_ago=5)
+    t.commit(
+        {"app.py": numbered(40, {10: "trunk ten", 11: "trunk eleven"}), "gone.txt": None},
+        days_ago=3,
+        parents=[base],
+        branch="main",
+    )
+    t.commit(
+        {"app.py": numbered(40, {10: "mine ten"}), "gone.txt": "changed\n"},
+        days_ago=2,
+        parents=[base],
+        branch="feature/x",
+    )
+    return t
+
+
+def test_each_conflict_with_trunk_is_graded_from_the_three_versions_git_meets(make_repo):
+    t = build(make_repo)
+    found = inventory(t.repo, pulls=PullRule(PullHeads.NONE))
+    result = forecast(t.repo, found, NOW)
+    assert result.trunk_head is not None
+    labels = label_trunk_conflicts(t.repo, result.trunk_head, result.with_trunk)
+    content = labels[("feature/x", "app.py")]
+    assert isinstance(content, NeedsPerson)
+    assert content.reason == "both sides changed the same lines"
+    assert (content.grade.hunks, content.grade.overlap) == (1, "same lines")
+    deleted = labels[("feature/x", "gone.txt")]
+    assert isinstance(deleted, NeedsPerson)
+    assert deleted.reason == "one side deleted the file, the other changed it"
+    kinds = {c.path: c.kind for x in result.with_trunk for c in x.conflicts}
+    assert kinds == {"app.py": ConflictKind.CONTENT, "gone.txt": ConflictKind.MODIFY_DELETE}
+
+
+def test_conflicts_text_says_what_needs_a_person_and_json_asks_for_it(make_repo):
+    t = build(make_repo)
+    args = ["conflicts", str(t.path), "--now", NOW_ISO, "--no-store"]
+    text = CliRunner().invoke(cli, args).stdout
+    assert "feature/x: 2 paths: " in text and "— 2 need a person (" in text
+    plain = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
+    assert all("resolution" not in c for x in plain["with_trunk"] for c in x["conflicts"])
+    labelled = json.loads(CliRunner().invoke(cli, [*args, "--json", "--resolve"]).stdout)
+    by_path = {c["path"]: c["resolution"] for x in labelled["with_trunk"] for c in x["conflicts"]}
+    assert by_path["app.py"]["resolvable"] is False
+    assert by_path["app.py"]["grade"]["overlap"] == "same lines"
+    quiet = CliRunner().invoke(cli, [*args, "--no-resolve"]).stdout
+    assert "need a person" not in quiet
