@@ -65,3 +65,17 @@ def test_conflicts_text_says_what_needs_a_person_and_json_asks_for_it(make_repo)
     assert by_path["app.py"]["grade"]["overlap"] == "same lines"
     quiet = CliRunner().invoke(cli, [*args, "--no-resolve"]).stdout
     assert "need a person" not in quiet
+
+
+def test_replay_says_of_each_conflict_paid_what_the_person_met(make_repo):
+    t = make_repo()
+    base = t.commit({"app.py": numbered()}, days_ago=5)
+    trunk = t.commit({"app.py": numbered(40, {10: "trunk ten"})}, days_ago=4, parents=[base])
+    side = t.commit({"app.py": numbered(40, {10: "side ten"})}, days_ago=3, parents=[base])
+    t.commit(
+        {"app.py": numbered(40, {10: "both tens"})}, days_ago=2, parents=[trunk, side], branch="main"
+    )
+    result = CliRunner().invoke(cli, ["replay", str(t.path)])
+    assert result.exit_code == 0, result.output
+    [line] = [x for x in result.stdout.splitlines() if "app.py" in x]
+    assert line.endswith("app.py (lines 10 | 10) — needs a person (easy: 2 lines in 1 hunk)")

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 
 import pygit2
 
-from analyzers.conflicts import ConflictKind
+from analyzers.conflicts import Conflict, ConflictKind
 from analyzers.forecast import TrunkForecast
 from analyzers.missing import READ_ERRORS
 from analyzers.resolve.engine import SHIPPED, resolve
@@ -62,17 +62,51 @@ def label_trunk_conflicts(
             base = None if base_id is None else repo[base_id].peel(pygit2.Tree)
             for conflict in paths:
                 key = (landing.branch, conflict.path)
-                if conflict.kind not in _READ:
-                    reason = _BY_KIND.get(conflict.kind, str(conflict.kind))
-                    out[key] = NeedsPerson(Grade("hard", 0, 0, "whole file"), reason)
-                    continue
-                out[key] = resolve(
-                    conflict.path,
-                    _blob(base, conflict.path, repo),
-                    _blob(trunk.tree, conflict.path, repo),
-                    _blob(head.tree, conflict.path, repo),
-                    rules,
-                )
+                out[key] = _label(repo, conflict, base, trunk, head, rules)
         except READ_ERRORS:
             continue
     return out
+
+
+def label_merges(
+    repo: pygit2.Repository,
+    merges: Iterable[tuple[str, Iterable[Conflict]]],
+    rules: tuple[str, ...] = SHIPPED,
+) -> Label:
+    """Run the engine on the conflicted paths of recorded merges (commit id, conflicts), from
+    their first parent, second parent and merge base: what the person who merged met. Keys
+    are (commit, path)."""
+    out: Label = {}
+    for commit_id, conflicts in merges:
+        try:
+            commit = repo[pygit2.Oid(hex=commit_id)].peel(pygit2.Commit)
+            if len(commit.parent_ids) != 2:
+                continue
+            ours, theirs = (repo[p].peel(pygit2.Commit) for p in commit.parent_ids)
+            base_id = repo.merge_base(ours.id, theirs.id)
+            base = None if base_id is None else repo[base_id].peel(pygit2.Tree)
+            for conflict in conflicts:
+                out[(commit_id, conflict.path)] = _label(repo, conflict, base, ours, theirs, rules)
+        except READ_ERRORS:
+            continue
+    return out
+
+
+def _label(
+    repo: pygit2.Repository,
+    conflict: Conflict,
+    base: pygit2.Tree | None,
+    ours: pygit2.Commit,
+    theirs: pygit2.Commit,
+    rules: tuple[str, ...],
+) -> Outcome:
+    if conflict.kind not in _READ:
+        reason = _BY_KIND.get(conflict.kind, str(conflict.kind))
+        return NeedsPerson(Grade("hard", 0, 0, "whole file"), reason)
+    return resolve(
+        conflict.path,
+        _blob(base, conflict.path, repo),
+        _blob(ours.tree, conflict.path, repo),
+        _blob(theirs.tree, conflict.path, repo),
+        rules,
+    )

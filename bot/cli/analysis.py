@@ -346,10 +346,12 @@ def replay_merges(
         return
     from rich.console import Console
 
+    from analyzers.resolve.labels import label_merges
     from bot.cli.terminal import replay_text
 
+    paid = [(m.commit, m.conflicts) for m in report.merges if m.conflicts]
     console = Console()
-    for block in replay_text(report, agreement):
+    for block in replay_text(report, agreement, label_merges(repo, paid)):
         console.print(block, soft_wrap=True)
 
 

@@ -209,8 +209,13 @@ def _by_reason(items: list[tuple[str, Unknown | None]]) -> list[tuple[str, list[
     return list(grouped.items())
 
 
-def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> list[RenderableType]:
-    """Return the replay for people: the conflict rate each way, lead times, the conflicts."""
+def replay_text(
+    report: ReplayReport,
+    agreement: Agreement | None = None,
+    labels: Mapping[tuple[str, str], Outcome] | None = None,
+) -> list[RenderableType]:
+    """Return the replay for people: the conflict rate each way, lead times, the conflicts
+    (with what the resolution engine says of them, given its `labels`)."""
     out: list[RenderableType] = [
         Text(
             f"Replayed {plural(len(report.merges), 'merge')}",
@@ -260,8 +265,12 @@ def replay_text(report: ReplayReport, agreement: Agreement | None = None) -> lis
                     f", first warning {iso_time(m.first_warning.time)}, "
                     f"{humane_duration(m.lead_time_seconds)} ahead"
                 )
+            said = [told for c in m.conflicts if (told := (labels or {}).get((m.commit, c.path)))]
             out.append(
-                Text(f"  {m.commit[:10]} ({m.direction}, {iso_time(m.time)}{warned}): {paths}")
+                Text(
+                    f"  {m.commit[:10]} ({m.direction}, {iso_time(m.time)}{warned}): {paths}"
+                    + _verdicts(said)
+                )
             )
     return out
 
