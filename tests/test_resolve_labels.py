@@ -73,7 +73,10 @@ def test_replay_says_of_each_conflict_paid_what_the_person_met(make_repo):
     trunk = t.commit({"app.py": numbered(40, {10: "trunk ten"})}, days_ago=4, parents=[base])
     side = t.commit({"app.py": numbered(40, {10: "side ten"})}, days_ago=3, parents=[base])
     t.commit(
-        {"app.py": numbered(40, {10: "both tens"})}, days_ago=2, parents=[trunk, side], branch="main"
+        {"app.py": numbered(40, {10: "both tens"})},
+        days_ago=2,
+        parents=[trunk, side],
+        branch="main",
     )
     result = CliRunner().invoke(cli, ["replay", str(t.path)])
     assert result.exit_code == 0, result.output
