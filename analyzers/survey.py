@@ -9,7 +9,7 @@ import pygit2
 
 from analyzers.divergence import BranchReport, Progress, ScanReport, scan
 from analyzers.lines import place, release_lines
-from analyzers.refs import Inventory
+from analyzers.refs import BranchRef, Inventory
 from analyzers.trunk import TrunkIndex
 
 
@@ -38,7 +38,10 @@ def survey(
         if not on_line:
             continue
         measured = scan(repo, Inventory(line, line.name, on_line), now, workers=1)
-        branches.extend(replace(b, base=line.name) for b in measured.branches)
+        branches.extend(
+            replace(b, base=line.name, age_seconds=_backport_age(repo, b, line, now))
+            for b in measured.branches
+        )
         unreadable.extend(measured.unreadable)
     lines = release_lines(repo, found.release_lines, trunk, dict(found.bases))
     return replace(
@@ -47,3 +50,18 @@ def survey(
         unreadable=tuple(unreadable),
         release_lines=lines,
     )
+
+
+def _backport_age(repo: pygit2.Repository, branch: BranchReport, line: BranchRef, now: int) -> int:
+    """The age of work on a release line, from the *commit* time of its oldest own commit.
+
+    Work on a line is mostly cherry-picked, and a cherry-pick keeps the author time of the
+    original, often years old: there the commit time says when the backport began (on trunk
+    the author time is right, since a rebase rewrites the commit time instead).
+    """
+    if branch.integrated:
+        return 0
+    walker = repo.walk(pygit2.Oid(hex=branch.head), pygit2.enums.SortMode.NONE)
+    walker.hide(line.target)
+    oldest = min((c.commit_time for c in walker), default=now)
+    return max(0, now - oldest)

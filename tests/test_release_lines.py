@@ -314,3 +314,15 @@ def test_trunk_work_that_merged_a_release_line_in_stays_on_trunk(backports):
     # Against trunk it has 4 commits of its own (2 fixes, the merge, one more); against the
     # line, the merge, one more and the 5 trunk commits since the line was cut: git agrees.
     assert count(t, "main..forward-port") == 4 < count(t, "stable-1..forward-port") == 7
+
+
+def test_a_cherry_picked_backport_is_as_old_as_its_pick_not_its_original(backports):
+    t = backports
+    line = t.repo.references["refs/heads/stable-1"].target
+    # Cherry-picked today from a trunk commit written a year ago: git keeps the author time.
+    picked = t.commit({"k.txt": "fix\n"}, days_ago=365, committed_days_ago=1, parents=[line])
+    t.ref("refs/pull/11/head", picked)
+    found = choose_branches(t.repo, NOW, pulls=PullRule(PullHeads.ALL))
+    by_name = {b.name: b for b in survey(t.repo, found, NOW).branches}
+    assert by_name["pull/11"].base == "stable-1"
+    assert by_name["pull/11"].age_seconds == 1 * DAY
