@@ -5,7 +5,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The PostgreSQL advisory lock that creating or upgrading the schema takes ("tg-schem"): a
 # fixed key, so that every trunkguard of every version agrees on it.
 SCHEMA_LOCK = int.from_bytes(b"tg-schem", "big")
+WAL_TRIES = 200  # times 50 ms: how long a new SQLite store waits to switch to WAL
 
 
 class StoreError(Unavailable):
@@ -98,9 +101,18 @@ def _engine_url(url: str) -> URL:
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    # WAL lets scans read while another writes; concurrent writers wait instead of failing.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA busy_timeout=30000")  # concurrent writers wait instead of failing
+    # WAL lets scans read while another writes. Switching a new file to it needs the file to
+    # itself, and SQLite says "locked" at once rather than wait (processes opening a new store
+    # together meet this): try again for a while, as busy_timeout does for writes.
+    for attempt in range(WAL_TRIES):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_TRIES - 1:
+                raise
+            time.sleep(0.05)
     cursor.close()
 
 
