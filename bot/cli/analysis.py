@@ -16,6 +16,7 @@ from bot.cli.options import (
     exploratory,
     keep_history,
     line_choice,
+    merges_option,
     parse_now,
     pull_options,
     pull_rule,
@@ -274,14 +275,7 @@ def conflicts(
 
 @click.command(name="replay")
 @repository_options
-@click.option(
-    "--merges",
-    "limit",
-    type=click.IntRange(min=1),
-    default=200,
-    show_default=True,
-    help="How many of the newest merges reachable from trunk to redo.",
-)
+@merges_option(200)
 @click.option(
     "--check-git",
     is_flag=True,

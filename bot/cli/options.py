@@ -187,6 +187,18 @@ def line_choice(release: Sequence[str], ignore: Sequence[str], no_release_lines:
     )
 
 
+def merges_option(default: int) -> Callable[[F], F]:
+    """The option of the commands that redo trunk's recorded merges: how many of the newest."""
+    return click.option(
+        "--merges",
+        "limit",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=True,
+        help="How many of the newest merges reachable from trunk to redo.",
+    )
+
+
 def pull_options(command: F) -> F:
     """Add the options that choose which pull request heads (refs/pull/N/head) count."""
     return _apply(
