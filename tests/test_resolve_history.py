@@ -143,3 +143,11 @@ def test_replay_resolve_runs_the_proof_with_the_shipped_rules(tmp_path: Path) ->
     payload = json.loads(done.output)
     assert payload["rules"] == list(SHIPPED)
     assert (payload["merges"], payload["conflicted_paths"]) == (4, 3)
+
+
+def test_resolve_history_text_gives_no_precision_when_nothing_was_resolved(tmp_path: Path) -> None:
+    build(tmp_path / "history.git")
+    done = CliRunner().invoke(cli, ["resolve-history", str(tmp_path / "history.git")])
+    assert done.exit_code == 0, done.output
+    assert "coverage  0.0 % (0 of 3 paths resolved)" in done.output
+    assert "precision: nothing resolved to compare" in done.output

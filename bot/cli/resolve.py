@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from bot.cli.options import repository_options
+from bot.cli.options import merges_option, repository_options
 
 DRIVER = "trunkguard"
 ATTRIBUTE_LINE = f"* merge={DRIVER}"
@@ -90,7 +90,9 @@ def history_text(payload: dict[str, Any]) -> list[str]:
         f"{_percent(payload['precision_whitespace'])} but for whitespace; "
         f"{_percent(payload['precision_order'])} but for order; "
         f"{_percent(payload['precision_on_conflicts'])} where the person changed only the "
-        "conflicts",
+        "conflicts"
+        if payload["resolved_paths"]
+        else "  precision: nothing resolved to compare",
         "  per rule:",
     ]
     for name, row in payload["per_rule"].items():
@@ -115,14 +117,7 @@ def history_text(payload: dict[str, Any]) -> list[str]:
 
 @click.command(name="resolve-history")
 @repository_options
-@click.option(
-    "--merges",
-    "limit",
-    type=click.IntRange(min=1),
-    default=1000,
-    show_default=True,
-    help="How many of the newest merges reachable from trunk to redo.",
-)
+@merges_option(1000)
 @click.option("--first-parent", is_flag=True, help="Only the merges on trunk's first-parent line.")
 @click.option(
     "--rule",
