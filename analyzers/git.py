@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from analyzers.errors import MergeError
@@ -99,6 +99,34 @@ class Git:
             raise GitError(f"git merge-tree failed: {stderr}", done.returncode, stderr)
         return parse_merge_tree(done.stdout, clean=done.returncode == 0)
 
+    def merge_trees(
+        self, merges: Sequence[tuple[str, str]], env: Mapping[str, str]
+    ) -> list[MergeTree | GitError]:
+        """Do several merges in one `git merge-tree --stdin -z` (one process for all).
+
+        Each answer is a MergeTree, or the GitError of a merge git could not do; after git
+        fails on one merge (it stops there), the rest are done one by one (merge_tree).
+        """
+        answers: list[MergeTree | GitError] = []
+        while len(answers) < len(merges):
+            todo = merges[len(answers) :]
+            done = subprocess.run(
+                [self.path, "merge-tree", "--stdin", "-z"],
+                input="".join(f"{ours} {theirs}\n" for ours, theirs in todo).encode(),
+                capture_output=True,
+                env={**os.environ, **env, "LC_ALL": "C"},
+            )
+            finished = parse_merge_batch(done.stdout)
+            answers.extend(finished[: len(todo)])
+            if len(finished) < len(todo):
+                # git stopped at this merge: it alone is asked again, for its own error.
+                ours, theirs = todo[len(finished)]
+                try:
+                    answers.append(self.merge_tree(ours, theirs, env))
+                except GitError as error:
+                    answers.append(error)
+        return answers
+
 
 def parse_merge_tree(out: bytes, clean: bool) -> MergeTree:
     """Read the output of `git merge-tree --write-tree -z` (git >= 2.38).
@@ -108,8 +136,39 @@ def parse_merge_tree(out: bytes, clean: bool) -> MergeTree:
     `clean` is what git's exit status said (0: clean).
     """
     fields = out.decode("utf-8", errors="surrogateescape").split("\0")
+    return _read_merge(fields, 0, clean)[0]
+
+
+def parse_merge_batch(out: bytes) -> list[MergeTree]:
+    """Read the output of `git merge-tree --stdin -z`: the merges git finished, in order.
+
+    Each is its status (1: clean, 0: conflicted), then the fields of one merge, then an empty
+    field; a clean merge has its tree alone. A merge cut off by git's exit is left out.
+    """
+    fields = out.decode("utf-8", errors="surrogateescape").split("\0")
+    merges = []
+    at = 0
+    while at + 2 < len(fields) and fields[at] in ("0", "1"):
+        clean = fields[at] == "1"
+        try:
+            merge, at = _read_merge(fields, at + 1, clean)
+        except ValueError:
+            break  # cut off within a staged entry
+        # Ended by an empty field with a NUL after it (the last field follows the last NUL).
+        if at >= len(fields) - 1 or fields[at] != "":
+            break  # cut off: git died during this merge
+        merges.append(merge)
+        at += 1
+    return merges
+
+
+def _read_merge(fields: list[str], at: int, clean: bool) -> tuple[MergeTree, int]:
+    """Read one merge's fields from `at`; return it and where its fields end."""
+    tree = fields[at]
+    at += 1
+    if clean:
+        return MergeTree(True, tree), at
     staged = []
-    at = 1
     while at < len(fields) and fields[at]:
         info, path = fields[at].split("\t", 1)
         mode, blob, stage = info.split(" ")
@@ -120,9 +179,11 @@ def parse_merge_tree(out: bytes, clean: bool) -> MergeTree:
     while at < len(fields) and fields[at].isdigit():
         count = int(fields[at])
         paths = tuple(fields[at + 1 : at + 1 + count])
+        if at + 1 + count >= len(fields):
+            break
         messages.append(Message(paths, fields[at + 1 + count]))
         at += count + 3  # count, paths, type, message
-    return MergeTree(clean, fields[0], tuple(staged), tuple(messages))
+    return MergeTree(False, tree, tuple(staged), tuple(messages)), at
 
 
 def _version(text: str) -> tuple[int, ...]:

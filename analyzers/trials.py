@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pygit2
 
 from analyzers.conflicts import (
     GITLINK,
-    TREE,
     Conflict,
     ConflictKind,
     clashing_ranges,
@@ -19,10 +19,11 @@ from analyzers.conflicts import (
     staged_conflict,
 )
 from analyzers.errors import MergeError
-from analyzers.git import Git, Staged, find_git
-from analyzers.mergejobs import MergeJob, MergeResult, PairJob
+from analyzers.git import Git, MergeTree, Staged, find_git
+from analyzers.mergejobs import Change, MergeJob, MergeResult, PairJob
 from analyzers.missing import READ_ERRORS, Unknown, unknown
 from analyzers.objects import Entry, Scratch, apply_changes
+from analyzers.routing import Held, close_edits, git_pair, goes_to_git, held, sides_meet
 
 RISK_LINES = 3  # changes this close to each other, without a textual conflict, are "at risk"
 FETCH_ROUNDS = 3  # fetches of missing blobs for one merge before it is reported unknown
@@ -32,22 +33,22 @@ FETCH_ROUNDS = 3  # fetches of missing blobs for one merge before it is reported
 FILE_MERGE = pygit2.enums.MergeFileFlag.DIFF_PATIENCE
 
 
-def run_merge(scratch: Scratch, job: MergeJob, git: Git | None) -> MergeResult:
+def run_merge(
+    scratch: Scratch, job: MergeJob, git: Git | None, by_git: bool | None = None
+) -> MergeResult:
     """Do one trial merge in memory (no work tree, no checkout); writes go to the scratch store.
 
     Given a git, git itself merges what libgit2 may answer differently (goes_to_git): commits
-    with several merge bases, and merges where renames may meet a change on the other side.
-    Every other merge is libgit2's.
+    with several merge bases, and merges where the two sides' changes meet. Every other merge
+    is libgit2's. `by_git` is that choice where the caller made it already.
     """
     repo = scratch.view
+    if git is not None and (goes_to_git(repo, job) if by_git is None else by_git):
+        return _git_result(scratch, job, git.merge_tree(*git_pair(job), scratch.git_env()))
     if job.base is None:
-        if git is not None:
-            return _git_merge(git, scratch, job, job.ours, job.theirs)
         index = repo.merge_commits(
             pygit2.Oid(hex=job.ours), pygit2.Oid(hex=job.theirs), file_flags=FILE_MERGE
         )
-    elif git is not None and job.commits and goes_to_git(repo, job):
-        return _git_merge(git, scratch, job, *job.commits)
     else:
         index = repo.merge_trees(
             pygit2.Oid(hex=job.base),
@@ -78,135 +79,13 @@ def _clean(diff: pygit2.Diff, tree: pygit2.Oid | str | None) -> MergeResult:
     return MergeResult((), str(tree) if tree is not None else None, (), changes)
 
 
-def _parents(path: str) -> Iterator[str]:
-    while "/" in path:
-        path = path.rsplit("/", 1)[0]
-        yield path
-
-
-Held = tuple[pygit2.Oid, int] | None  # what a tree holds at a path: id and mode, or nothing
-
-
-def _held(tree: pygit2.Tree, path: str) -> Held:
-    try:
-        entry = tree[path]
-    except KeyError:
-        return None
-    return entry.id, entry.filemode
-
-
-def _plain_file(held: Held) -> bool:
-    return held is not None and held[1] & 0o170000 == 0o100000
-
-
-def renames_may_meet(
-    base: pygit2.Tree,
-    changes: Mapping[str, Held],
-    side: pygit2.Tree,
-    other: pygit2.Tree,
-) -> bool:
-    """Tell whether `side`'s changes since `base` may meet `other`'s where libgit2 and git
-    can answer differently: a rename (of a file or a directory, on either side) meeting a
-    change on the other, a file/directory clash, a submodule pointer or a symlink changed on
-    both sides, an identical copy that makes a rename ambiguous.
-
-    `changes` maps each path `side` changed to what it holds now (None: deleted). Only path
-    lookups in `other` (and in `base`), none of `other`'s history: a rename on `other` shows
-    as a path `side` changed that `other` no longer has (or has as something else), or as a
-    directory `side` adds to that `other` no longer has; a rename on `side` as a path it
-    deleted that `other` changed, or a directory it emptied that `other` changed.
-    """
-    looked: dict[str, bool] = {}
-
-    def parent_clash(directory: str, adding: bool) -> bool:
-        key = ("+" if adding else "-") + directory
-        if key not in looked:
-            theirs = _held(other, directory)
-            if adding:
-                # `other` moved (or deleted) the directory `side` adds to, or holds a file,
-                # a symlink or a submodule where `side` needs a directory.
-                clash = (theirs is None and directory in base) or (
-                    theirs is not None and theirs[1] != TREE
-                )
-            else:
-                # `side` emptied the directory (moved it, maybe) and `other` changed it.
-                clash = (
-                    directory not in side
-                    and theirs is not None
-                    and theirs != _held(base, directory)
-                )
-            looked[key] = clash
-        return looked[key]
-
-    for path, mine in changes.items():
-        was = _held(base, path)
-        theirs = _held(other, path)
-        if theirs != was and not (_plain_file(was) and _plain_file(mine) and _plain_file(theirs)):
-            # Both sides changed the path, and not both as a file's content: an add or a
-            # delete (a rename's two ends), a type change, a submodule or a symlink.
-            return True
-        if mine is not None and was is None:
-            if any(parent_clash(d, True) for d in _parents(path)):
-                return True
-        elif mine is None and any(parent_clash(d, False) for d in _parents(path)):
-            return True
-    return _copies_may_pair(changes, base)
-
-
-def _copies_may_pair(changes: Mapping[str, Held], base: pygit2.Tree) -> bool:
-    """Tell whether one side's renames may be paired more than one way (identical copies).
-
-    A path `side` adds with the content of a path it deletes is an exact rename; when that
-    content is at several deleted or added paths, git and libgit2 may pair them differently.
-    """
-    added: dict[pygit2.Oid, int] = {}
-    for path, mine in changes.items():
-        if mine is not None and path not in base:
-            added[mine[0]] = added.get(mine[0], 0) + 1
-    if not added:
-        return False
-    deleted: dict[pygit2.Oid, int] = {}
-    for path, mine in changes.items():
-        if mine is None and (was := _held(base, path)) is not None and was[0] in added:
-            deleted[was[0]] = deleted.get(was[0], 0) + 1
-    return any(count + added[blob] > 2 for blob, count in deleted.items())
-
-
-def _tree_changes(base: pygit2.Tree, side: pygit2.Tree) -> dict[str, Held]:
-    """What `side` holds at each path it changed since `base` (None: deleted)."""
-    out: dict[str, Held] = {}
-    for delta in base.diff_to_tree(side).deltas:
-        if delta.status == pygit2.enums.DeltaStatus.DELETED:
-            out.setdefault(delta.old_file.path, None)
-        else:
-            # A type change is a delete and an add of one path: the add says what is there.
-            out[delta.new_file.path] = (delta.new_file.id, delta.new_file.mode)
-    return out
-
-
-def goes_to_git(repo: pygit2.Repository, job: MergeJob) -> bool:
-    """Tell whether git must do a trunk merge, given git (README: How close to git).
-
-    Commits with several merge bases (libgit2 builds its virtual base differently), and every
-    merge where renames may meet (renames_may_meet, on the branch's (small) side only).
-    """
-    if job.base is None:
-        return True
-    if not job.commits:
-        return False
-    base, trunk, branch = (
-        repo[pygit2.Oid(hex=t)].peel(pygit2.Tree) for t in (job.base, job.ours, job.theirs)
-    )
-    return renames_may_meet(base, _tree_changes(base, branch), branch, trunk)
-
-
-def _git_merge(git: Git, scratch: Scratch, job: MergeJob, ours: str, theirs: str) -> MergeResult:
-    """Merge two commits with git, its objects written to the scratch store.
+def _git_result(scratch: Scratch, job: MergeJob, merged: MergeTree) -> MergeResult:
+    """Describe git's merge of a job's commits, its objects written to the scratch store.
 
     The result is described against `job.ours` (trunk's tree or commit), like libgit2's. The
     entries git moves aside are named `path~ours` and `path~theirs` (conflicts.OURS).
     """
-    merged = git.merge_tree(ours, theirs, scratch.git_env())
+    ours, theirs = git_pair(job)
     repo = scratch.view
     if merged.clean:
         ours_tree = repo[pygit2.Oid(hex=job.ours)].peel(pygit2.Tree)
@@ -242,26 +121,23 @@ _ASIDE = {
 }
 
 
-def run_pair(scratch: Scratch, job: PairJob, git: Git | None) -> MergeResult:
-    """Merge T+A and T+B over T, each landing built from its changes (see PairJob)."""
+def run_pair(
+    scratch: Scratch, job: PairJob, git: Git | None, answer: MergeTree | None = None
+) -> MergeResult:
+    """Merge T+A and T+B over T, each landing built from its changes (see PairJob).
+
+    Given a git, git merges where the two landings meet (routing.sides_meet; edits of a file
+    only where close), on T+A and T+B written as commits on T; `answer` is git's merge of
+    those commits where the caller asked for it.
+    """
     repo = scratch.view
-    trunk_tree = repo[pygit2.Oid(hex=job.trunk_tree)].peel(pygit2.Tree)
-    sides = []
-    for changes in (job.ours, job.theirs):
-        entries: dict[str, Entry] = {
-            path: None if blob is None else (pygit2.Oid(hex=blob), mode)
-            for path, blob, mode in changes
-        }
-        sides.append((entries, apply_changes(repo, trunk_tree, entries)))
-    trees = [repo[tree].peel(pygit2.Tree) for _, tree in sides]
-    if git is not None and any(
-        renames_may_meet(trunk_tree, _held_changes(sides[i][0]), trees[i], trees[1 - i])
-        for i in (0, 1)
-    ):
-        # Renames may meet: git decides, on T+A and T+B written as commits on T.
-        trunk_commit = _commit(repo, trunk_tree.id, [])
-        landed = [str(_commit(repo, tree, [trunk_commit])) for _, tree in sides]
-        merged = _git_merge(git, scratch, MergeJob(None, str(trunk_commit), landed[1]), *landed)
+    landed = _land(repo, job)
+    trunk_tree, sides = landed.trunk_tree, landed.sides
+    if git is not None and landed.meet:
+        ours, theirs = landed.commits(repo)
+        if answer is None:
+            answer = git.merge_tree(ours, theirs, scratch.git_env())
+        merged = _git_result(scratch, MergeJob(None, ours, theirs), answer)
         return MergeResult(
             merged.conflicts,
             None,
@@ -272,6 +148,45 @@ def run_pair(scratch: Scratch, job: PairJob, git: Git | None) -> MergeResult:
     if conflicts or index.conflicts is not None:
         return MergeResult(conflicts or raw_conflicts(index))
     return MergeResult((), None, _near_paths(repo, trunk_tree, sides[0][0], sides[1][0]))
+
+
+@dataclass(frozen=True)
+class Landed:
+    """Two landings on trunk's tree (T+A, T+B), and whether their changes meet."""
+
+    trunk_tree: pygit2.Tree
+    sides: tuple[tuple[dict[str, Entry], pygit2.Oid], ...]  # each side's changes and tree
+    meet: bool
+
+    def commits(self, repo: pygit2.Repository) -> tuple[str, str]:
+        """Write T+A and T+B as commits on T, for git (the same ids every time)."""
+        trunk_commit = _commit(repo, self.trunk_tree.id, [])
+        ours, theirs = (str(_commit(repo, tree, [trunk_commit])) for _, tree in self.sides)
+        return ours, theirs
+
+
+def _land(repo: pygit2.Repository, job: PairJob) -> Landed:
+    trunk_tree = repo[pygit2.Oid(hex=job.trunk_tree)].peel(pygit2.Tree)
+    sides = []
+    for changes in (job.ours, job.theirs):
+        entries = _entries(changes)
+        sides.append((entries, apply_changes(repo, trunk_tree, entries)))
+    trees = [repo[tree].peel(pygit2.Tree) for _, tree in sides]
+    held_changes = [_held_changes(entries) for entries, _ in sides]
+    # Both directions: a rename on either side shows only from the other's changes. Edits of
+    # one file meet only when close: pairs are few, so reading their files costs little, and
+    # a pair git merges costs more than libgit2's.
+    edits_meet = close_edits(repo)
+    meet = any(
+        sides_meet(trunk_tree, held_changes[i], trees[i], trees[1 - i], edits_meet) for i in (0, 1)
+    )
+    return Landed(trunk_tree, tuple(sides), meet)
+
+
+def _entries(changes: tuple[Change, ...]) -> dict[str, Entry]:
+    return {
+        path: None if blob is None else (pygit2.Oid(hex=blob), mode) for path, blob, mode in changes
+    }
 
 
 def _held_changes(entries: dict[str, Entry]) -> dict[str, Held]:
@@ -287,7 +202,7 @@ def _near_paths(
     """Paths both landings change within a few lines of each other (no textual conflict)."""
     near = []
     for path in sorted(set(ours) & set(theirs)):
-        a, b, was = ours[path], theirs[path], _held(trunk_tree, path)
+        a, b, was = ours[path], theirs[path], held(trunk_tree, path)
         if a is None or b is None or a[0] == b[0] or was is None:
             continue
         if not all(is_blob_mode(mode) for mode in (a[1], b[1], was[1])):
@@ -305,15 +220,20 @@ def _commit(repo: pygit2.Repository, tree: pygit2.Oid, parents: list[pygit2.Oid]
     return repo.create_commit(None, _SIGNATURE, _SIGNATURE, "landing", tree, parents)
 
 
-def run_job(scratch: Scratch, job: MergeJob | PairJob) -> MergeResult:
+def run_job(
+    scratch: Scratch, job: MergeJob | PairJob, by_git: bool | MergeTree | None = None
+) -> MergeResult:
     """Do one trial merge; a missing object makes its result unknown, not an error.
 
     In a partial clone, with a fetcher to reach its promisor remote, the blobs the merge needs
     are fetched into the scratch store: those of the paths both sides changed, then any other
     the merge still asks for. Where git itself fails on a merge, libgit2 answers it.
+    `by_git`: whether git must do it (for a trunk merge), or git's answer, where known.
     """
     try:
-        return _run_job(scratch, job)
+        if isinstance(by_git, MergeTree) and isinstance(job, MergeJob):
+            return _git_result(scratch, job, by_git)
+        return _run_job(scratch, job, by_git)
     except Exception as error:  # noqa: BLE001 - one merge's failure must not cost the others
         return MergeResult((), unknown=Unknown(("conflicts",), failure_reason(error)))
 
@@ -324,14 +244,17 @@ def failure_reason(error: BaseException) -> str:
     return f"the trial merge failed: {type(error).__name__}" + (f": {text}" if text else "")
 
 
-def _run_job(scratch: Scratch, job: MergeJob | PairJob) -> MergeResult:
+def _run_job(
+    scratch: Scratch, job: MergeJob | PairJob, by_git: bool | MergeTree | None
+) -> MergeResult:
     fetched: set[str] = set()
     git = find_git()
     for round_ in range(FETCH_ROUNDS + 1):
         try:
             if isinstance(job, PairJob):
-                return run_pair(scratch, job, git)
-            return run_merge(scratch, job, git)
+                answer = by_git if isinstance(by_git, MergeTree) and git is not None else None
+                return run_pair(scratch, job, git, answer)
+            return run_merge(scratch, job, git, None if isinstance(by_git, MergeTree) else by_git)
         except (*READ_ERRORS, MergeError) as error:
             gap = unknown(scratch.promisor, ("conflicts",), error)
             if gap.object_id is None and not isinstance(error, MergeError):
@@ -374,9 +297,9 @@ def _needed_blobs(repo: pygit2.Repository, job: MergeJob | PairJob) -> set[str]:
         out: set[str] = set()
         for path, a, b in both:
             out.update(x for x in (a, b) if x is not None)
-            held = _held(trunk, path)
-            if held is not None and is_blob_mode(held[1]):
-                out.add(str(held[0]))
+            entry = held(trunk, path)
+            if entry is not None and is_blob_mode(entry[1]):
+                out.add(str(entry[0]))
         return out
     if job.base is None:
         return set()  # commits merged by git, which fetches what it needs itself
@@ -390,12 +313,37 @@ def _needed_blobs(repo: pygit2.Repository, job: MergeJob | PairJob) -> set[str]:
     out = set()
     for path in changed[0] & changed[1]:
         for tree in (base, ours_tree, theirs_tree):
-            held = _held(tree, path)
-            if held is not None and is_blob_mode(held[1]):
-                out.add(str(held[0]))
+            entry = held(tree, path)
+            if entry is not None and is_blob_mode(entry[1]):
+                out.add(str(entry[0]))
     return out
 
 
 def run_jobs(scratch: Scratch, jobs: Sequence[MergeJob | PairJob]) -> list[MergeResult]:
-    """Do several trial merges; the unit of work handed to a worker process."""
-    return [run_job(scratch, job) for job in jobs]
+    """Do several trial merges; the unit of work handed to a worker process.
+
+    The merges git must do (goes_to_git, and pairs whose landings meet) go to one git process
+    together (Git.merge_trees): a process each would cost more than most merges.
+    """
+    git = find_git()
+    repo = scratch.view
+    routes: dict[int, bool | MergeTree] = {}
+    asked: dict[int, tuple[str, str]] = {}
+    for index, job in enumerate(jobs):
+        if git is None:
+            break
+        try:
+            if isinstance(job, MergeJob):
+                routes[index] = goes_to_git(repo, job)
+                if routes[index]:
+                    asked[index] = git_pair(job)
+            elif (landed := _land(repo, job)).meet:
+                asked[index] = landed.commits(repo)
+        except Exception:  # noqa: BLE001 - the merge alone says why (run_job)
+            continue
+    if git is not None and asked:
+        answers = git.merge_trees(list(asked.values()), scratch.git_env())
+        for index, answer in zip(asked, answers, strict=True):
+            if isinstance(answer, MergeTree):
+                routes[index] = answer  # a failure is retried alone, with its fetches
+    return [run_job(scratch, job, routes.get(index)) for index, job in enumerate(jobs)]

@@ -10,7 +10,15 @@ import pygit2
 import pytest
 
 from analyzers.errors import MergeError
-from analyzers.git import Git, GitError, Message, Staged, find_git, parse_merge_tree
+from analyzers.git import (
+    Git,
+    GitError,
+    Message,
+    Staged,
+    find_git,
+    parse_merge_batch,
+    parse_merge_tree,
+)
 from analyzers.mergejobs import ENGINE_VERSION, MergeJob, PairJob, engine_id
 
 BLOB = 0o100644
@@ -123,6 +131,45 @@ def test_a_conflict_on_no_file_is_named_by_its_messages(make_repo, tmp_path):
     [message] = merged.messages
     assert message.paths == ("old",) and message.conflict  # "CONFLICT(directory rename ...)"
     assert merged.conflicted_paths == {"old"}
+
+
+def test_one_git_process_answers_many_merges_as_one_merge_each(make_repo, tmp_path):
+    t = make_repo()
+    base = t.commit({"a.txt": "1\n2\n3\n", "old/a.txt": "a\n", "old/b.txt": "b\n"}, days_ago=3)
+    moved = {"old/a.txt": None, "old/b.txt": None, "x/a.txt": "a\n", "y/b.txt": "b\n"}
+    ours = t.commit({"a.txt": "1\nours\n3\n", **moved}, days_ago=2, parents=[base])
+    theirs = t.commit({"a.txt": "1\ntheirs\n3\n"}, days_ago=1, parents=[base])
+    split = t.commit({"old/c.txt": "c\n"}, days_ago=1, parents=[base])
+    clean = t.commit({"c.txt": "c\n"}, days_ago=1, parents=[base])
+    merges = [(ours, theirs), (ours, clean), (ours, split), (ours, "1" * 40), (theirs, clean)]
+    merges = [(str(a), str(b)) for a, b in merges]
+    git, env = real_git(), git_env(t, tmp_path)
+
+    answers = git.merge_trees(merges, env)
+
+    assert len(answers) == len(merges)
+    # git stops at the merge it cannot do; that one is its error, the ones after are answered.
+    assert isinstance(answers[3], GitError) and "1" * 40 in answers[3].stderr
+    for (a, b), answer in zip(merges, answers, strict=True):
+        if not isinstance(answer, GitError):
+            assert answer == git.merge_tree(a, b, env)
+    assert [a.clean for a in answers if not isinstance(a, GitError)] == [False, True, False, True]
+    assert answers[2].conflicted_paths == {"old"}  # a conflict on no file, by its message
+
+
+def test_a_batch_cut_off_by_git_keeps_the_merges_it_finished():
+    finished = b"1\0" + b"a" * 40 + b"\0\0"
+    conflicted = b"0\0" + b"b" * 40 + b"\x00100644 " + b"c" * 40 + b" 2\tf\0\0"
+    messages = b"1\0f\0CONFLICT (contents)\0CONFLICT (content): Merge conflict in f\n\0\0"
+
+    assert [m.tree for m in parse_merge_batch(finished + conflicted + messages)] == [
+        "a" * 40,
+        "b" * 40,
+    ]
+    for cut in range(1, len(conflicted + messages)):
+        merges = parse_merge_batch(finished + (conflicted + messages)[:cut])
+        assert [m.tree for m in merges] == ["a" * 40]
+    assert parse_merge_batch(b"") == []
 
 
 def test_messages_are_read_after_the_staged_entries():

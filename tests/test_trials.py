@@ -8,7 +8,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from analyzers import trials
+from analyzers import routing, trials
 from analyzers.conflicts import Conflict, ConflictKind
 from analyzers.git import Git, find_git
 from analyzers.mergejobs import MergeJob
@@ -84,8 +84,8 @@ def test_trunk_renamed_what_the_branch_only_edited_goes_to_git(make_repo):
         return MergeJob(trees[base], trees[trunk], trees[branch], commits=(str(trunk), str(branch)))
 
     with scratch_view(t.repo) as scratch:
-        assert trials.goes_to_git(scratch.view, job(edit))
-        assert not trials.goes_to_git(scratch.view, job(other))  # nothing a rename could meet
+        assert routing.goes_to_git(scratch.view, job(edit))
+        assert not routing.goes_to_git(scratch.view, job(other))  # nothing a rename could meet
         assert run_job(scratch, job(edit)).clean
 
 
@@ -115,7 +115,9 @@ def changed(spec):
 @pytest.mark.parametrize(
     ("side", "other", "expected"),
     [
-        ({"f": ("b", F)}, {"f": ("c", F)}, False),  # both edit a file: libgit2 merges it
+        ({"f": ("b", F)}, {"f": ("c", F)}, True),  # both edit a file: git aligns its lines
+        ({"f": ("b", F)}, {"f": ("b", F)}, False),  # both made the same edit: nothing to merge
+        ({"f": ("b", F)}, {"g": ("c", F)}, False),  # edits to different files
         ({"f": ("b", F)}, {"f": None, "g": ("a", F)}, True),  # the other moved it
         ({"f": ("b", F)}, {"f/y": ("c", F)}, True),  # the other made it a directory
         ({"sub": ("b", SUB)}, {"sub": ("c", SUB)}, True),  # a submodule moved both ways
@@ -127,7 +129,7 @@ def changed(spec):
         ({"d/x": None}, {}, False),  # d emptied here, untouched there
     ],
 )
-def test_what_renames_may_meet(make_repo, side, other, expected):
+def test_where_the_sides_meet(make_repo, side, other, expected):
     # Only path lookups: what the side changed, looked up in the other side's tree.
     repo = make_repo().repo
     side_spec = {p: e for p, e in {**BASE, **side}.items() if e is not None}
@@ -136,7 +138,7 @@ def test_what_renames_may_meet(make_repo, side, other, expected):
         other_spec.pop("f")
     if "keep/y" in side_spec:
         side_spec.pop("keep")
-    got = trials.renames_may_meet(
+    got = routing.sides_meet(
         tree_of(repo, BASE),
         entries(changed(side_spec)),
         tree_of(repo, side_spec),
@@ -152,9 +154,9 @@ def test_identical_copies_make_renames_ambiguous(make_repo):
 
     base = t.repo[apply_changes(t.repo, None, {"a": same, "b": same, "c": (same[0], 0o100644)})]
     one = {"a": None, "moved/a": same}
-    assert not trials._copies_may_pair(one, base)  # one rename, one way to pair it
-    assert trials._copies_may_pair({"a": None, "b": None, "moved": same}, base)
-    assert trials._copies_may_pair({"a": None, "x/a": same, "y/a": same}, base)
+    assert not routing._copies_may_pair(one, base)  # one rename, one way to pair it
+    assert routing._copies_may_pair({"a": None, "b": None, "moved": same}, base)
+    assert routing._copies_may_pair({"a": None, "x/a": same, "y/a": same}, base)
 
 
 def test_a_gitlink_conflict_is_a_submodule_conflict_with_either_engine(make_repo, monkeypatch):
@@ -200,10 +202,10 @@ def test_one_failing_merge_is_that_merges_unknown(make_repo, monkeypatch):
     bad_tree = str(t.repo[bad].peel(pygit2.Commit).tree_id)
     real = trials.run_merge
 
-    def run_merge(scratch, job, git):
+    def run_merge(scratch, job, git, by_git=None):
         if job.theirs == bad_tree:
             raise AssertionError("a bug")
-        return real(scratch, job, git)
+        return real(scratch, job, git, by_git)
 
     monkeypatch.setattr(trials, "run_merge", run_merge)
     f = forecast(t.repo, inventory(t.repo), NOW, workers=1)

@@ -17,6 +17,7 @@ other code, only times trunkguard.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -70,11 +71,12 @@ def git_answer(git_dir: str, store: str, ours: str, theirs: str) -> tuple[bool, 
 
 
 def _goes_to_git(view: pygit2.Repository, job: trials.MergeJob) -> bool:
-    route = getattr(trials, "goes_to_git", None)
-    if route is not None:
-        return bool(route(view, job))
-    # The code before issue 17: commits with several merge bases, and _branch_renames_may_meet.
-    return job.base is None or bool(job.commits and trials._branch_renames_may_meet(view, job))
+    try:
+        routing = importlib.import_module("analyzers.routing")
+    except ImportError:
+        # The code before issue 17: commits with several merge bases, and renames.
+        return job.base is None or bool(job.commits and trials._branch_renames_may_meet(view, job))
+    return bool(routing.goes_to_git(view, job))
 
 
 def compare(path: str, cache: dict[str, object], workers: int | None) -> dict[str, object]:

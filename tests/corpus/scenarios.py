@@ -324,6 +324,40 @@ def symlinks_and_modes(t: GitRepo) -> None:
     t.commit({"tool.sh": ("run.sh", SYMLINK)}, days_ago=1, parents=[base], branch="tool-link")
 
 
+def lines(*items: str) -> str:
+    """A file of the given lines."""
+    return "".join(f"{item}\n" for item in items)
+
+
+def edits_aligned_differently(t: GitRepo) -> None:
+    """Edits close together in files of repeated lines (braces): libgit2's diff pairs the lines
+    otherwise than git's histogram diff, so one calls clean what the other calls a conflict.
+
+    Both triples were found by a random search of small files against `git merge-tree`.
+    """
+    base = t.commit(
+        {
+            "brace.go": lines("}", "b", "{", "{", "}", "{"),
+            "list.go": lines("c", "a", "a", "}", "}"),
+        },
+        days_ago=10,
+        branch="main",
+    )
+    t.commit(
+        {
+            "brace.go": lines("}", "b", "{", "{", "}"),
+            "list.go": lines("c", "a", "}", "{", "}", "a", "a"),
+        },
+        days_ago=5,
+        parents=[base],
+        branch="main",
+    )
+    # libgit2: clean; git: a conflict.
+    t.commit({"brace.go": lines("}", "{", "}")}, days_ago=4, parents=[base], branch="feature/brace")
+    # libgit2: a conflict; git: clean.
+    t.commit({"list.go": lines("c", "a", "a")}, days_ago=4, parents=[base], branch="feature/list")
+
+
 SCENARIOS: dict[str, Callable[[GitRepo], None]] = {
     f.__name__: f
     for f in (
@@ -336,6 +370,7 @@ SCENARIOS: dict[str, Callable[[GitRepo], None]] = {
         identical_copies,
         criss_cross,
         symlinks_and_modes,
+        edits_aligned_differently,
     )
 }
 
