@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import pygit2
 
 from analyzers.conflicts import Conflict, relabel
 from analyzers.divergence import merge_base
 from analyzers.mergejobs import (
-    Change,
     MergeCache,
     MergeJob,
     MergeResult,
@@ -22,6 +20,7 @@ from analyzers.mergejobs import (
 from analyzers.missing import Unknown
 from analyzers.objects import Fetcher, Scratch, scratch_view
 from analyzers.parallel import ProcessMap, default_workers
+from analyzers.reach import Reach, meeting_pairs
 from analyzers.refs import BranchRef, Inventory
 from analyzers.trials import run_jobs
 from analyzers.trunk import TrunkIndex, own_commits
@@ -129,52 +128,8 @@ class ForecastMemo:
         self.merges: MergeCache = {} if merges is None else merges
         self.trunk: TrunkIndex | None = None
         self.walks: dict[pygit2.Oid, _Walk] = {}
-
-
-@dataclass(frozen=True)
-class _Reach:
-    """What a landing can collide with: the paths it changes, and directories it adds to or
-    deletes from (git moves a file added to a directory the other side moved away)."""
-
-    paths: frozenset[str]
-    adds_under: frozenset[str]
-    deletes_under: frozenset[str]
-    under: frozenset[str]  # every directory holding a changed path
-    touched: frozenset[str]  # paths and under: what any meeting shares
-
-    def meets(self, other: _Reach) -> bool:
-        """Tell whether a trial merge with `other` is needed; False means no conflict."""
-        if self.touched.isdisjoint(other.touched):
-            return False  # most pairs: one test
-        return not (
-            self.paths.isdisjoint(other.paths)
-            and self.adds_under.isdisjoint(other.deletes_under)
-            and self.deletes_under.isdisjoint(other.adds_under)
-            # a file (or a submodule) on one side where the other has a directory
-            and self.paths.isdisjoint(other.under)
-            and self.under.isdisjoint(other.paths)
-        )
-
-
-def _reach(changes: tuple[Change, ...], trunk_tree: pygit2.Tree) -> _Reach:
-    def parents(path: str) -> set[str]:
-        parts = path.split("/")[:-1]
-        return {"/".join(parts[: i + 1]) for i in range(len(parts))}
-
-    adds: set[str] = set()
-    deletes: set[str] = set()
-    under: set[str] = set()
-    for path, blob, _ in changes:
-        above = parents(path)
-        under |= above
-        if blob is None:
-            deletes |= above
-        elif path not in trunk_tree:
-            adds |= above
-    paths = frozenset(path for path, _, _ in changes)
-    return _Reach(
-        paths, frozenset(adds), frozenset(deletes), frozenset(under), paths | frozenset(under)
-    )
+        self.reach: dict[pygit2.Oid, Reach] = {}  # by branch head, for trunk's tree reach_tree
+        self.reach_tree = ""
 
 
 def _is_active(ref: BranchRef, head: pygit2.Commit, now: int, active_days: int) -> bool:
@@ -271,8 +226,9 @@ def _merge_all(
     todo = [jobs[i] for i in missing]
     opener_args = (scratch.git_dir, scratch.store, scratch.promisor, scratch.fetcher)
     # Small chunks when there are few merges: one far-diverged branch can take a second (git's
-    # merge of years of history), and the cores should share such merges evenly.
-    chunk = max(1, min(32, len(todo) // (4 * workers)))
+    # merge of years of history), and the cores should share such merges evenly. In one
+    # process, one chunk: each chunk starts a git (trials.run_jobs).
+    chunk = max(1, min(32, len(todo) // (4 * workers))) if workers > 1 else max(1, len(todo))
     done = ProcessMap(
         scratch, Scratch.open, opener_args, run_jobs, todo, workers, chunk, on_failure=failed_job
     )
@@ -372,13 +328,16 @@ def _forecast(
         if name in by_branch and by_branch[name].clean
     }
     trunk_root = repo[pygit2.Oid(hex=trunk_tree)].peel(pygit2.Tree)
-    reach = {name: _reach(changes, trunk_root) for name, changes in landed.items()}
+    if memo.reach_tree != trunk_tree:
+        memo.reach, memo.reach_tree = {}, trunk_tree
+    reach = {}
+    for name, changes in landed.items():
+        key = heads[name].id
+        if key not in memo.reach:
+            memo.reach[key] = Reach.of(changes, trunk_root)
+        reach[name] = memo.reach[key]
     names = sorted(landed)
-    candidates = [
-        (a, b)
-        for a, b in combinations(names, 2)
-        if (focus is None or focus in (a, b)) and reach[a].meets(reach[b])
-    ]
+    candidates = [(a, b) for a, b in meeting_pairs(reach) if focus is None or focus in (a, b)]
     pair_jobs = [PairJob(trunk_tree, landed[a], landed[b]) for a, b in candidates]
     pair_results, pairs_merged = _merge_all(scratch, pair_jobs, memo.merges, workers, None)
 
