@@ -5,9 +5,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -40,6 +42,7 @@ class _Failure:
 
 def _open(opener: Callable[..., Any], args: tuple[Any, ...]) -> None:
     global _worker_state
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked for the fork (_start)
     _worker_state = opener(*args)
 
 
@@ -52,6 +55,21 @@ def _run(fn: Callable[[Any, Sequence[T]], list[R]], items: Sequence[T]) -> list[
         except Exception:
             return _Failure(type(error).__name__, str(error), isinstance(error, pygit2.GitError))
         raise
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C back while workers are forked (at a pool's first submit).
+
+    Python drops a signal that lands in a child before its fork is done, or in the parent's
+    fork hooks: an interrupt lost so leaves a worker waiting for work forever, and the parent
+    waiting for it. Held, it reaches each worker once it runs (_open) and this process after.
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def default_workers() -> int:
@@ -111,8 +129,9 @@ class ProcessMap(Generic[S, T, R]):
 
     def _start(self, indexes: Sequence[int]) -> None:
         self._pool = self._new_pool(self._workers)
-        for index in indexes:
-            self._futures[index] = self._pool.submit(_run, self._fn, self._chunks[index])
+        with _interrupts_held():
+            for index in indexes:
+                self._futures[index] = self._pool.submit(_run, self._fn, self._chunks[index])
 
     def _shutdown(self) -> None:
         if self._pool is not None:
@@ -127,7 +146,9 @@ class ProcessMap(Generic[S, T, R]):
         """Do one chunk in a worker of its own, so that if it dies it takes nothing else."""
         pool = self._new_pool(1)
         try:
-            return self._unwrap(pool.submit(_run, self._fn, chunk).result())
+            with _interrupts_held():
+                future = pool.submit(_run, self._fn, chunk)
+            return self._unwrap(future.result())
         except BrokenProcessPool:
             if self._on_failure is None:
                 raise WorkerDiedError(DIED) from None

@@ -64,11 +64,17 @@ def _interrupted(process: subprocess.Popen[bytes]) -> tuple[int, str]:
 def test_ctrl_c_while_merging_is_one_line_and_status_130(tmp_path):
     mirror = build_mirror(tmp_path / "mirror.git", 2000)
     args = ["conflicts", str(mirror.path), "--pulls", "all", "--active-days", "3650"]
-    args += ["--no-store", "--now", "2026-05-28T20:30Z"]  # merging pairs: seconds of work
+    args += ["--no-store", "--now", "2026-05-28T20:30Z"]  # 805 trunk merges: about a second
     process = subprocess.Popen(
         [TRUNKGUARD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
-    time.sleep(1.5)  # a signal test: the command must be under way, its workers forked
+    # A signal test: the command must be under way, merging: its workers (or its git) forked.
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        if children.read_text().split():
+            break
+        time.sleep(0.005)
     assert process.poll() is None, "finished before it could be interrupted"
     # Forked workers leave quietly: no traceback of theirs, no "Aborted!".
     assert _interrupted(process) == (130, "trunkguard: interrupted\n")

@@ -58,6 +58,7 @@ class ErrorTranslatingGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("trunkguard: interrupted", err=True)
+            _stop_workers()
             raise click.exceptions.Exit(INTERRUPTED) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
@@ -102,6 +103,16 @@ for command in (
     demo.demo,
 ):
     cli.add_command(command)
+
+
+def _stop_workers() -> None:
+    """Stop the worker processes still running: one forked as the interrupt came may have
+    missed it (Python clears a signal a child receives before its fork is done), and would
+    wait for work forever while this process waits for it to end."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.terminate()
 
 
 def _interrupt_handler(parent: int) -> Any:
