@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from bot import logs
-from bot.cli import administration, analysis, demo, report, resolve, service
+from bot.cli import administration, analysis, demo, merge, report, resolve, service
 
 logger = logging.getLogger(__name__)
 INTERRUPTED = 130  # what a shell reports for a command stopped by SIGINT (128 + 2)
@@ -100,6 +100,7 @@ for command in (
     *service.COMMANDS,
     *administration.COMMANDS,
     *resolve.COMMANDS,
+    *merge.COMMANDS,
     demo.demo,
 ):
     cli.add_command(command)

@@ -18,7 +18,21 @@ DRIVER = "trunkguard"
 ATTRIBUTE_LINE = f"* merge={DRIVER}"
 
 
-def _rules(rule: tuple[str, ...], all_rules: bool) -> tuple[str, ...]:
+def rules_option(command: Any) -> Any:
+    """Add --rule and --all-rules: which rules the engine uses."""
+    command = click.option("--all-rules", is_flag=True, help="Use every rule, shipped or not.")(
+        command
+    )
+    return click.option(
+        "--rule",
+        multiple=True,
+        metavar="NAME",
+        help="Use only these rules (repeatable; default: the shipped rules).",
+    )(command)
+
+
+def selected_rules(rule: tuple[str, ...], all_rules: bool) -> tuple[str, ...]:
+    """The rules named (checked), else every rule or the shipped ones."""
     from analyzers.resolve.engine import RULES, SHIPPED
 
     if rule:
@@ -119,13 +133,7 @@ def history_text(payload: dict[str, Any]) -> list[str]:
 @repository_options
 @merges_option(1000)
 @click.option("--first-parent", is_flag=True, help="Only the merges on trunk's first-parent line.")
-@click.option(
-    "--rule",
-    multiple=True,
-    metavar="NAME",
-    help="Use only these rules (repeatable; default: the shipped rules).",
-)
-@click.option("--all-rules", is_flag=True, help="Use every rule, shipped or not.")
+@rules_option
 def resolve_history(
     target: str,
     trunk: str | None,
@@ -149,9 +157,8 @@ def resolve_history(
       trunkguard resolve-history .
       trunkguard resolve-history ~/src/app --merges 5000 --json
     """
-    run_history(
-        target, trunk, remote, cache_dir, as_json, limit, _rules(rule, all_rules), first_parent
-    )
+    rules = selected_rules(rule, all_rules)
+    run_history(target, trunk, remote, cache_dir, as_json, limit, rules, first_parent)
 
 
 def run_history(
@@ -307,7 +314,7 @@ def merge_file(
     if do_install:
         if files:
             raise click.UsageError("--install takes no files")
-        _rules(rule, False)  # names checked now rather than at every merge
+        selected_rules(rule, False)  # names checked now rather than at every merge
         for line in install(Path.cwd(), program, rule):
             click.echo(line)
         return
@@ -323,7 +330,7 @@ def merge_file(
         was, mine, other = (name.read_bytes() for name in (base, ours, theirs))
     except OSError as error:
         raise click.ClickException(f"{error.filename}: {error.strerror}") from None
-    outcome = resolve(path, was, mine, other, _rules(rule, False))
+    outcome = resolve(path, was, mine, other, selected_rules(rule, False))
     if isinstance(outcome, Resolved) and outcome.content is not None:
         ours.write_bytes(outcome.content)
         if not quiet:
