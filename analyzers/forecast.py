@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pygit2
 
 from analyzers.conflicts import Conflict, relabel
 from analyzers.divergence import merge_base
 from analyzers.mergejobs import (
+    Change,
     MergeCache,
     MergeJob,
     MergeResult,
@@ -95,6 +96,8 @@ class Forecast:
     land_order: tuple[LandStep, ...]
     stats: ForecastStats
     undecided: tuple[PairForecast, ...] = ()  # pairs whose merge could not be done
+    # each paired branch's landing on trunk, as its changes to trunk's tree (pairs merge them)
+    landed: Mapping[str, tuple[Change, ...]] = field(default_factory=dict)
 
     def unknown_figures(self) -> dict[str, int]:
         """Count the merges whose outcome is unknown, by reason."""
@@ -378,4 +381,5 @@ def _forecast(
         tuple(order),
         stats,
         tuple(undecided),
+        {name: landed[name] for name in names},
     )

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from analyzers.conflicts import ConflictKind
 from analyzers.forecast import forecast
 from analyzers.refs import PullHeads, PullRule, inventory
-from analyzers.resolve.labels import label_trunk_conflicts
-from analyzers.resolve.records import NeedsPerson
+from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
+from analyzers.resolve.records import NeedsPerson, Resolved
 from bot.cli.main import cli
 from tests.gitrepo import NOW, numbered
 
@@ -82,3 +82,58 @@ def test_replay_says_of_each_conflict_paid_what_the_person_met(make_repo):
     assert result.exit_code == 0, result.output
     [line] = [x for x in result.stdout.splitlines() if "app.py" in x]
     assert line.endswith("app.py (lines 10 | 10) — needs a person (easy: 2 lines in 1 hunk)")
+
+
+def build_pairs(make_repo):
+    # Two branches that each land cleanly on trunk but conflict with each other: app.py
+    # line 10 both ways, and an entry each at the top of the changelog.
+    t = make_repo()
+    log = "# Changelog\n\n## Unreleased\n\n* old\n"
+    base = t.commit({"app.py": numbered(), "CHANGELOG.md": log, "t.txt": "t\n"}, days_ago=5)
+    t.commit({"t.txt": "trunk\n"}, days_ago=3, parents=[base], branch="main")
+    for name, line in (("a", "a ten"), ("b", "b ten")):
+        entry = log.replace("\n* old", f"\n* from {name}\n* old")
+        t.commit(
+            {"app.py": numbered(40, {10: line}), "CHANGELOG.md": entry},
+            days_ago=1,
+            parents=[base],
+            branch=name,
+        )
+    return t
+
+
+def test_each_conflict_between_two_landings_is_graded_from_trunk_and_both_landings(make_repo):
+    t = build_pairs(make_repo)
+    result = forecast(t.repo, inventory(t.repo, pulls=PullRule(PullHeads.NONE)), NOW)
+    [pair] = result.pairs
+    assert {c.path for c in pair.conflicts} == {"app.py", "CHANGELOG.md"}
+    assert set(result.landed) == {"a", "b"}
+
+    labels = label_pair_conflicts(t.repo, result.trunk_head, result.pairs, result.landed)
+    content = labels[("a", "b", "app.py")]
+    assert isinstance(content, NeedsPerson) and content.grade.overlap == "same lines"
+    shipped = labels[("a", "b", "CHANGELOG.md")]
+    assert isinstance(shipped, NeedsPerson)  # the changelog rule does not ship
+    asked = label_pair_conflicts(
+        t.repo, result.trunk_head, result.pairs, result.landed, rules=("changelog",)
+    )
+    changelog = asked[("a", "b", "CHANGELOG.md")]
+    assert isinstance(changelog, Resolved) and changelog.rule == "changelog"
+    assert b"* from a\n" in changelog.content and b"* from b\n" in changelog.content
+
+
+def test_conflicts_says_what_the_engine_makes_of_a_pair_in_text_and_json(make_repo):
+    t = build_pairs(make_repo)
+    args = ["conflicts", str(t.path), "--now", NOW_ISO, "--no-store"]
+    text = CliRunner().invoke(cli, args).stdout
+    assert "a ↔ b: 2 paths: " in text and "— 2 need a person (2 easy)" in text
+    labelled = json.loads(CliRunner().invoke(cli, [*args, "--json", "--resolve"]).stdout)
+    [pair] = labelled["pairs"]
+    by_path = {c["path"]: c["resolution"] for c in pair["conflicts"]}
+    assert by_path["app.py"] == {
+        "resolvable": False,
+        "reason": "both sides changed the same lines",
+        "grade": {"level": "easy", "lines": 2, "hunks": 1, "overlap": "same lines"},
+    }
+    plain = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
+    assert all("resolution" not in c for c in plain["pairs"][0]["conflicts"])

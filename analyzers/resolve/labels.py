@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import pygit2
 
 from analyzers.conflicts import Conflict, ConflictKind
-from analyzers.forecast import TrunkForecast
+from analyzers.forecast import PairForecast, TrunkForecast
+from analyzers.mergejobs import Change
 from analyzers.missing import READ_ERRORS
 from analyzers.resolve.engine import SHIPPED, resolve
 from analyzers.resolve.records import Grade, NeedsPerson, Outcome
@@ -26,6 +27,7 @@ _BY_KIND = {
 }
 
 Label = dict[tuple[str, str], Outcome]  # (branch, path): the engine's answer
+PairLabel = dict[tuple[str, str, str], Outcome]  # (a, b, path): the engine's answer
 
 
 def _blob(tree: pygit2.Tree | None, path: str, repo: pygit2.Repository) -> bytes | None:
@@ -68,6 +70,51 @@ def label_trunk_conflicts(
     return out
 
 
+def label_pair_conflicts(
+    repo: pygit2.Repository,
+    trunk_head: str,
+    pairs: Iterable[PairForecast],
+    landed: Mapping[str, tuple[Change, ...]],
+    rules: tuple[str, ...] = SHIPPED,
+) -> PairLabel:
+    """Run the engine on each conflicted path of each pair of landings, from the three
+    versions the second to land meets: trunk's, and each branch's landing on it (T, T+A,
+    T+B). A path whose objects cannot be read is left out."""
+    trunk = repo[pygit2.Oid(hex=trunk_head)].peel(pygit2.Commit).tree
+    out: PairLabel = {}
+    for pair in pairs:
+        sides = [
+            {path: blob for path, blob, _ in landed.get(name, ())} for name in (pair.a, pair.b)
+        ]
+        for conflict in pair.conflicts:
+            try:
+                base = _blob(trunk, conflict.path, repo)
+                ours, theirs = (
+                    _read(repo, side[conflict.path]) if conflict.path in side else base
+                    for side in sides
+                )
+                out[(pair.a, pair.b, conflict.path)] = (
+                    resolve(conflict.path, base, ours, theirs, rules)
+                    if conflict.kind in _READ
+                    else _by_kind(conflict)
+                )
+            except READ_ERRORS:
+                continue
+    return out
+
+
+def _read(repo: pygit2.Repository, blob_id: str | None) -> bytes | None:
+    if blob_id is None:
+        return None
+    blob = repo[pygit2.Oid(hex=blob_id)]
+    return blob.data if isinstance(blob, pygit2.Blob) else None
+
+
+def _by_kind(conflict: Conflict) -> NeedsPerson:
+    reason = _BY_KIND.get(conflict.kind, str(conflict.kind))
+    return NeedsPerson(Grade("hard", 0, 0, "whole file"), reason)
+
+
 def label_merges(
     repo: pygit2.Repository,
     merges: Iterable[tuple[str, Iterable[Conflict]]],
@@ -101,8 +148,7 @@ def _label(
     rules: tuple[str, ...],
 ) -> Outcome:
     if conflict.kind not in _READ:
-        reason = _BY_KIND.get(conflict.kind, str(conflict.kind))
-        return NeedsPerson(Grade("hard", 0, 0, "whole file"), reason)
+        return _by_kind(conflict)
     return resolve(
         conflict.path,
         _blob(base, conflict.path, repo),

@@ -249,17 +249,19 @@ def conflicts(
             store, repository_name(target), repo, found, now, shown, active_days
         )
     say_unknown(result.unknown_figures(), "merges")
-    from bot.cli.terminal import blocked_branches
+    from bot.cli.terminal import blocked_branches, shown_pairs
 
     rows, paths = (None, None) if show_all else (20, 5)
-    labelled = blocked_branches(result, None if as_json else rows)
-    labels = {}
+    labels, pair_labels = {}, {}
     if result.trunk_head is not None and (label if label is not None else not as_json):
-        from analyzers.resolve.labels import label_trunk_conflicts
+        from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
 
-        labels = label_trunk_conflicts(repo, result.trunk_head, labelled)
+        most = None if as_json else rows
+        labels = label_trunk_conflicts(repo, result.trunk_head, blocked_branches(result, most))
+        paired = shown_pairs(result, most)
+        pair_labels = label_pair_conflicts(repo, result.trunk_head, paired, result.landed)
     if as_json:
-        print_json(forecast_payload(result, shown_target(target), labels))
+        print_json(forecast_payload(result, shown_target(target), labels, pair_labels))
         return
     if result.trunk_head is None:
         click.echo(f"{shown_target(target)}: the repository has no commits yet.")
@@ -269,7 +271,7 @@ def conflicts(
     from bot.cli.terminal import forecast_text
 
     console = Console()
-    for block in forecast_text(result, rows, paths, labels):
+    for block in forecast_text(result, rows, paths, labels, pair_labels):
         console.print(block, soft_wrap=True)
 
 

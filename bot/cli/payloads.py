@@ -129,10 +129,13 @@ def forecast_payload(
     forecast: Forecast,
     repository: str,
     labels: Mapping[tuple[str, str], Outcome] | None = None,
+    pair_labels: Mapping[tuple[str, str, str], Outcome] | None = None,
 ) -> dict[str, Any]:
     """Return a forecast as the JSON document documented in the README (each conflict with
-    trunk with the resolution engine's answer, where `labels` has one)."""
+    the resolution engine's answer, where `labels` (with trunk, by branch and path) or
+    `pair_labels` (by pair and path) has one)."""
     labels = labels or {}
+    pair_labels = pair_labels or {}
     return {
         "repository": repository,
         "trunk": {"name": forecast.trunk, "head": forecast.trunk_head},
@@ -155,7 +158,13 @@ def forecast_payload(
             if p.unknown is not None
         ],
         "pairs": [
-            {"a": p.a, "b": p.b, "conflicts": [conflict_payload(c) for c in p.conflicts]}
+            {
+                "a": p.a,
+                "b": p.b,
+                "conflicts": [
+                    conflict_payload(c, pair_labels.get((p.a, p.b, c.path))) for c in p.conflicts
+                ],
+            }
             for p in forecast.pairs
         ],
         "at_risk": [{"a": r.a, "b": r.b, "paths": list(r.paths)} for r in forecast.at_risk],

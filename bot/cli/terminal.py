@@ -34,7 +34,7 @@ from bot.text import (
 
 if TYPE_CHECKING:
     from analyzers.conflicts import Conflict
-    from analyzers.forecast import Forecast, TrunkForecast
+    from analyzers.forecast import Forecast, PairForecast, TrunkForecast
     from analyzers.missing import Unknown
     from analyzers.replay import ReplayReport
     from analyzers.resolve.records import Outcome
@@ -102,6 +102,15 @@ def _left_out(left: int, what: str, words: str | None = None) -> list[Renderable
     return [Text(f"  … and {plural(left, what, words)} more (--all shows every one, --json too)")]
 
 
+def shown_pairs(forecast: Forecast, most_rows: int | None = 20) -> list[PairForecast]:
+    """The conflicting pairs, most conflicted paths first, as text shows them (the first
+    `most_rows`; None: all)."""
+    pairs = sorted(
+        forecast.pairs, key=lambda p: (-len(p.conflicts), natural_key(p.a), natural_key(p.b))
+    )
+    return pairs if most_rows is None else pairs[:most_rows]
+
+
 def blocked_branches(forecast: Forecast, most_rows: int | None = 20) -> list[TrunkForecast]:
     """The branches that conflict with trunk, most conflicted paths first, as text shows them
     (the first `most_rows`; None: all)."""
@@ -137,10 +146,12 @@ def forecast_text(
     most_rows: int | None = 20,
     most_paths: int | None = 5,
     labels: Mapping[tuple[str, str], Outcome] | None = None,
+    pair_labels: Mapping[tuple[str, str, str], Outcome] | None = None,
 ) -> list[RenderableType]:
-    """Return the forecast for people: a summary, then conflicts with trunk (with what the
-    resolution engine says of them, given its `labels`), pairs, risks and the land order, each
-    bounded to `most_rows` rows of `most_paths` paths (None: all of them)."""
+    """Return the forecast for people: a summary, then conflicts with trunk and between pairs
+    (with what the resolution engine says of them, given its `labels` and `pair_labels`),
+    risks and the land order, each bounded to `most_rows` rows of `most_paths` paths (None:
+    all of them)."""
 
     def top(rows: list[T]) -> list[T]:
         return rows if most_rows is None else rows[:most_rows]
@@ -174,11 +185,13 @@ def forecast_text(
     )
     if not forecast.pairs:
         out.append(Text("  none"))
-    pairs = sorted(
-        forecast.pairs, key=lambda p: (-len(p.conflicts), natural_key(p.a), natural_key(p.b))
-    )
+    pairs = shown_pairs(forecast, None)
+    pair_known = pair_labels or {}
     for p in top(pairs):
-        out.append(Text(f"  {_pair(p.a, p.b)}: {_conflicts(p.conflicts, most_paths)}"))
+        said = [told for c in p.conflicts if (told := pair_known.get((p.a, p.b, c.path)))]
+        out.append(
+            Text(f"  {_pair(p.a, p.b)}: {_conflicts(p.conflicts, most_paths)}{_verdicts(said)}")
+        )
     out += _left_out(len(pairs) - len(top(pairs)), "pair")
     undecided = [(_pair(p.a, p.b), p.unknown) for p in forecast.undecided]
     for reason, names in _by_reason(undecided):
