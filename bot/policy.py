@@ -75,10 +75,12 @@ class BehindLimits(_Strict):
 
 
 class ConflictPolicy(_Strict):
-    """What a predicted conflict does to the check: with trunk, and with another open PR."""
+    """What a predicted conflict does to the check: with trunk, and with another open PR; one
+    the resolution engine resolves is a warning at most (`resolvable`)."""
 
     with_trunk: Switch
     between_pulls: Switch
+    resolvable: Literal["warn", "off"] = "warn"
 
 
 class CommentPolicy(_Strict):

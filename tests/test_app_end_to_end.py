@@ -116,7 +116,10 @@ def test_an_old_conflicting_pull_request_gets_a_failing_check_and_one_comment(se
     assert [a["path"] for a in run["output"]["annotations"]] == ["app.py"]
     [comment] = github.comments.values()
     assert comment["issue"] == 7 and MARKER in comment["body"]
-    assert "Will conflict with #8 by @ada once either lands: `app.py` (lines 10)" in comment["body"]
+    assert (
+        "Will conflict with #8 by @ada once either lands: `app.py` (lines 10) — needs you "
+        "(both sides changed the same lines)" in comment["body"]
+    )  # what the resolution engine says of the conflict, from the mirror's blobs
     assert github.git_fetches >= 1  # the mirror came over smart HTTP, with the token
 
     # The author fixes the conflict (takes the young branch's line) and pushes.
@@ -478,7 +481,8 @@ def test_a_landed_pull_request_is_recorded_and_the_ones_it_conflicted_with_revie
     assert row.lifetime_seconds == round((0.5 - 0.01) * 86400)
     # #7 was reviewed again: what it conflicted with is on main now.
     body = github.comments[min(github.comments)]["body"]
-    assert "Conflicts with main on 1 file: `app.py` (lines 10)" in body and "#8" not in body
+    assert "Conflicts with main on 1 file: `app.py` (lines 10) — needs you" in body
+    assert "#8" not in body
     assert served.store.pull_request(REPO, 8).state == "closed"
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from analyzers.conflicts import Conflict, ConflictKind
 from analyzers.divergence import scan
 from analyzers.forecast import forecast
 from analyzers.refs import inventory
+from analyzers.resolve.records import Grade, NeedsPerson, Resolved
 from bot.github.records import CheckAnnotation, CheckRun
 from bot.policy import default_config, load_config
 from bot.review.evaluation import (
     CHECK_NAME,
     MARKER,
-    Conclusion,
     PullRequest,
     check_run,
     clashes_for,
@@ -21,6 +22,7 @@ from bot.review.evaluation import (
     resolved_body,
     verdict,
 )
+from bot.review.findings import Clash, Conclusion
 from tests.gitrepo import BOB, NOW, lines, numbered
 
 
@@ -158,3 +160,102 @@ def test_the_check_run_says_the_verdict_with_its_annotations(team):
     ]  # fmt: skip
     assert "text" not in run.output()
     assert check_run(result, "c" * 40).external_id is None
+
+
+RESOLVED = Resolved(b"both entries\n", "changelog", ("changelog",))
+PERSON = NeedsPerson(Grade("easy", 2, 1, "same lines"), "both sides changed the same lines")
+
+
+def _conflict(path: str, line: int) -> Conflict:
+    return Conflict(path, ConflictKind.CONTENT, ((line, line),), ((line, line),))
+
+
+def _fresh(team):
+    report, _ = team
+    return report["tax"]
+
+
+def test_each_conflict_with_trunk_says_whether_a_machine_resolves_it(team):
+    pull = PullRequest(22, "ada", "tax", "main")
+    conflicts = [_conflict("CHANGELOG.md", 3), _conflict("src/billing.py", 10)]
+    labels = {"CHANGELOG.md": RESOLVED, "src/billing.py": PERSON}
+    policy = load_config("policy:\n  conflicts:\n    with_trunk: fail\n").policy
+
+    result = evaluate(pull, _fresh(team), conflicts, [], policy, trunk_labels=labels)
+
+    assert [(f.conclusion, f.text) for f in result.findings] == [
+        (
+            Conclusion.FAILURE,
+            "Conflicts with main on 1 file: `src/billing.py` (lines 10) — needs you "
+            "(both sides changed the same lines)",
+        ),
+        (
+            Conclusion.NEUTRAL,
+            "Conflicts with main on 1 file that trunkguard can resolve: `CHANGELOG.md` "
+            "(lines 3) — trunkguard can resolve this (changelog)",
+        ),
+    ]
+    assert result.conclusion is Conclusion.FAILURE  # for the one that needs a person
+    levels = {a.path: a.level for a in result.annotations}
+    assert levels == {"src/billing.py": "failure", "CHANGELOG.md": "warning"}
+
+
+def test_a_conflict_only_a_machine_needs_is_a_warning_whatever_the_policy(team):
+    pull = PullRequest(22, "ada", "tax", "main")
+    conflicts = [_conflict("CHANGELOG.md", 3)]
+    labels = {"CHANGELOG.md": RESOLVED}
+    failing = load_config("policy:\n  conflicts:\n    with_trunk: fail\n").policy
+    warned = evaluate(pull, _fresh(team), conflicts, [], failing, trunk_labels=labels)
+    assert warned.conclusion is Conclusion.NEUTRAL
+    assert warned.title == "Conflicts with main on 1 file that trunkguard can resolve"
+
+    quiet = load_config(
+        "policy:\n  conflicts:\n    with_trunk: fail\n    resolvable: 'off'\n"
+    ).policy
+    result = evaluate(pull, _fresh(team), conflicts, [], quiet, trunk_labels=labels)
+    assert result.conclusion is Conclusion.SUCCESS and result.findings == ()
+    unlabelled = evaluate(pull, _fresh(team), conflicts, [], failing)
+    assert unlabelled.conclusion is Conclusion.FAILURE  # no engine answer: a person's
+
+
+def test_a_pull_request_a_machine_can_merge_with_is_a_warning_naming_it(team):
+    pull = PullRequest(22, "ada", "tax", "main")
+    policy = load_config("policy:\n  conflicts:\n    between_pulls: fail\n").policy
+    machine = Clash(8, "bob", (_conflict("CHANGELOG.md", 3),), True, {"CHANGELOG.md": RESOLVED})
+    person = Clash(9, "eve", (_conflict("src/billing.py", 10),), True, {"src/billing.py": PERSON})
+
+    result = evaluate(pull, _fresh(team), [], [machine, person], policy)
+
+    assert [(f.conclusion, f.text) for f in result.findings] == [
+        (
+            Conclusion.NEUTRAL,
+            "Will conflict with #8 by @bob once either lands (trunkguard can resolve it): "
+            "`CHANGELOG.md` (lines 3) — trunkguard can resolve this (changelog)",
+        ),
+        (
+            Conclusion.FAILURE,
+            "Will conflict with #9 by @eve once either lands: `src/billing.py` (lines 10) — "
+            "needs you (both sides changed the same lines)",
+        ),
+    ]
+
+
+def test_the_verdict_labels_conflicts_from_the_engine_on_a_real_repository(make_repo):
+    from analyzers.resolve.labels import label_trunk_conflicts
+
+    t = make_repo()
+    base = t.commit({"app.py": numbered(40, {})}, days_ago=5)
+    t.commit({"app.py": numbered(40, {5: "trunk five"})}, days_ago=3, parents=[base], branch="main")
+    t.commit({"app.py": numbered(40, {5: "mine five"})}, days_ago=1, parents=[base], branch="f")
+    found = inventory(t.repo, now=NOW)
+    predicted = forecast(t.repo, found, NOW)
+    branch = next(b for b in scan(t.repo, found, NOW).branches if b.name == "f")
+    labels = label_trunk_conflicts(t.repo, predicted.trunk_head, predicted.with_trunk)
+
+    pull = PullRequest(3, "ada", "f", "main")
+    result = verdict(pull, "f", branch, predicted, {}, default_config().policy, labels=labels)
+
+    assert [f.text for f in result.findings] == [
+        "Conflicts with main on 1 file: `app.py` (lines 5) — needs you "
+        "(both sides changed the same lines)"
+    ]

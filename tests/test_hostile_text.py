@@ -56,13 +56,13 @@ from bot.report.html import report_html
 from bot.report.markdown import report_markdown, title
 from bot.report.weekly import build_report
 from bot.review.evaluation import (
-    Clash,
     PullRequest,
     check_run,
     comment_body,
     evaluate,
     verdict,
 )
+from bot.review.findings import Clash
 from bot.review.nudges import IdlePull, nudge_body
 from bot.review.repo_config import CONFIG_PATH, config_failure
 from bot.service.scheduler import Planned

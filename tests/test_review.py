@@ -15,15 +15,13 @@ from bot.github.records import OpenPull
 from bot.policy import MAX_DEPTH, ConfigError, default_config, load_config
 from bot.review.evaluation import (
     MARKER,
-    Annotation,
-    Conclusion,
     Evaluation,
-    Finding,
     PullRequest,
     check_run,
     comment_body,
     resolved_body,
 )
+from bot.review.findings import Annotation, Conclusion, Finding
 from bot.review.measure import _TRUNKS, TRUNKS_KEPT, trunk_index
 from bot.review.publish import (
     NO_COMMENT,

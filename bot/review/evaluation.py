@@ -9,29 +9,28 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from analyzers.conflicts import Conflict
 from analyzers.divergence import BranchReport
 from analyzers.forecast import Forecast, PairForecast
+from analyzers.resolve.records import Outcome
 from bot.github.records import CheckAnnotation, CheckRun, OpenPull
-from bot.markup import code, mention, prose, visible
+from bot.markup import prose, visible
 from bot.policy import Policy
-from bot.text import DAY, clash_place, humane_duration, listing
+from bot.review.findings import (
+    Annotation,
+    Clash,
+    Conclusion,
+    Finding,
+    clash_findings,
+    trunk_findings,
+)
+from bot.text import DAY, humane_duration
 
 CHECK_NAME = "trunkguard"  # the check run's name, which branch protection rules require
 MARKER = "<!-- trunkguard:pr-comment -->"  # finds our one comment again, to edit it in place
 MAX_ANNOTATIONS = 50  # GitHub takes at most 50 annotations in one check-run request
-MOST_PATHS = 10  # paths named per conflicting pull request; the rest are counted
 MAX_MARKDOWN = 65_000  # a summary and a comment take at most 65,535 characters on GitHub
-
-
-class Conclusion(StrEnum):
-    """A check run's conclusion, as GitHub names it."""
-
-    SUCCESS = "success"
-    NEUTRAL = "neutral"  # a warning: shown, never blocking
-    FAILURE = "failure"
 
 
 @dataclass(frozen=True)
@@ -52,56 +51,6 @@ class PullRequest:
 
 
 @dataclass(frozen=True)
-class Clash:
-    """Another open pull request this one will conflict with once either of them lands."""
-
-    number: int
-    author: str
-    conflicts: tuple[Conflict, ...]
-    ours_first: bool  # whether this pull request's lines are the conflicts' "ours" side
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing to act on, at the level the policy gives it: a short title and the detail, as
-    Markdown, the title as plain text when it differs (a check run's title is plain text), and
-    what it is about without its figures (`about`; the text when empty)."""
-
-    conclusion: Conclusion
-    title: str
-    detail: str = ""
-    plain_title: str = ""
-    about: str = ""
-
-    @property
-    def identity(self) -> str:
-        """What makes this finding the same verdict again: its level and what it is about, not
-        its figures (a branch one day older or one commit further behind)."""
-        return f"{self.conclusion}:{self.about or self.text}"
-
-    @property
-    def text(self) -> str:
-        """The title and the detail in one line of Markdown."""
-        return f"{self.title}: {self.detail}" if self.detail else self.title
-
-    @property
-    def heading(self) -> str:
-        """The title as plain text."""
-        return self.plain_title or self.title
-
-
-@dataclass(frozen=True)
-class Annotation:
-    """A line range of the pull request's head that a finding is about."""
-
-    path: str
-    start_line: int
-    end_line: int
-    level: str  # GitHub's annotation_level: "warning" or "failure"
-    message: str
-
-
-@dataclass(frozen=True)
 class Evaluation:
     """The check run trunkguard posts for one head commit: the title and `exempt` in plain
     text, the summary in Markdown."""
@@ -115,13 +64,18 @@ class Evaluation:
 
 
 def clashes_for(
-    branch: str, pairs: Sequence[PairForecast], pulls: Mapping[str, tuple[int, str]]
+    branch: str,
+    pairs: Sequence[PairForecast],
+    pulls: Mapping[str, tuple[int, str]],
+    pair_labels: Mapping[tuple[str, str, str], Outcome] | None = None,
 ) -> list[Clash]:
     """The forecast's conflicts between `branch` and other open pull requests.
 
     `pulls` maps a forecast entry's name to its pull request's number and author; pairs with
     a branch that is no open pull request are not this pull request's business.
+    `pair_labels`: the engine's answers, by pair and path (resolve.labels).
     """
+    known = pair_labels or {}
     out = []
     for pair in pairs:
         if branch not in (pair.a, pair.b):
@@ -129,7 +83,12 @@ def clashes_for(
         other = pair.b if pair.a == branch else pair.a
         if other in pulls:
             number, author = pulls[other]
-            out.append(Clash(number, author, pair.conflicts, ours_first=pair.a == branch))
+            labels = {
+                c.path: known[(pair.a, pair.b, c.path)]
+                for c in pair.conflicts
+                if (pair.a, pair.b, c.path) in known
+            }
+            out.append(Clash(number, author, pair.conflicts, pair.a == branch, labels))
     return out
 
 
@@ -141,28 +100,18 @@ def verdict(
     others: Mapping[str, tuple[int, str]],
     policy: Policy,
     release: Sequence[str] = (),
+    labels: Mapping[tuple[str, str], Outcome] | None = None,
+    pair_labels: Mapping[tuple[str, str, str], Outcome] | None = None,
 ) -> Evaluation:
     """Judge a pull request from its branch's figures and a forecast that holds its entry
-    (`entry`: its name there); `others` as for clashes_for, `release` for exemption."""
+    (`entry`: its name there); `others` as for clashes_for, `release` for exemption;
+    `labels` and `pair_labels` the engine's answers (resolve.labels), where asked for."""
     on_trunk = next((t for t in predicted.with_trunk if t.branch == entry), None)
-    clashes = clashes_for(entry, predicted.pairs, others)
+    clashes = clashes_for(entry, predicted.pairs, others, pair_labels)
     conflicts = on_trunk.conflicts if on_trunk else ()
-    return evaluate(pull, branch, conflicts, clashes, policy, release)
-
-
-def _level(setting: str) -> Conclusion | None:
-    return {"fail": Conclusion.FAILURE, "warn": Conclusion.NEUTRAL}.get(setting)
-
-
-def _place(path: str, kind: str, ranges: tuple[tuple[int, int], ...]) -> str:
-    """A conflicted path in Markdown, with its lines, or what clashed there."""
-    shown, clash = clash_place(path, kind)
-    return code(shown) + (f" ({clash})" if clash else _lines(ranges))
-
-
-def _lines(ranges: tuple[tuple[int, int], ...]) -> str:
-    shown = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in ranges)
-    return f" (lines {shown})" if shown else ""
+    known = labels or {}
+    trunk_labels = {c.path: known[(entry, c.path)] for c in conflicts if (entry, c.path) in known}
+    return evaluate(pull, branch, conflicts, clashes, policy, release, trunk_labels)
 
 
 def exemption(pull: PullRequest, policy: Policy, release: Sequence[str] = ()) -> str | None:
@@ -189,8 +138,10 @@ def evaluate(
     clashes: Sequence[Clash],
     policy: Policy,
     release: Sequence[str] = (),
+    trunk_labels: Mapping[str, Outcome] | None = None,
 ) -> Evaluation:
-    """Judge one pull request against its repository's policy (`release`: see exemption)."""
+    """Judge one pull request against its repository's policy (`release`: see exemption;
+    `trunk_labels`: the engine's answer for each conflicted path with trunk)."""
     exempt = exemption(pull, policy, release)
     findings: list[Finding] = []
     annotations: list[Annotation] = []
@@ -231,55 +182,12 @@ def evaluate(
             )
             break
 
-    trunk_level = _level(policy.conflicts.with_trunk)
-    if trunk_conflicts and trunk_level is not None:
-        paths = listing([_place(c.path, c.kind, c.theirs_ranges) for c in trunk_conflicts], 3)
-        count = len(trunk_conflicts)
-        said = f"Conflicts with {{}} on {count} file{'s' if count != 1 else ''}"
-        findings.append(
-            Finding(
-                trunk_level,
-                said.format(prose(pull.base)),
-                paths,
-                said.format(visible(pull.base)),
-                _about("trunk", [(c.path, c.theirs_ranges) for c in trunk_conflicts]),
-            )
-        )
-        for c in trunk_conflicts:
-            for start, end in c.theirs_ranges:  # the branch's side of a merge into trunk
-                annotations.append(
-                    _annotation(
-                        c.path, start, end, trunk_level, f"Conflicts with {visible(pull.base)}"
-                    )
-                )
-
-    pull_level = _level(policy.conflicts.between_pulls)
-    if pull_level is not None:
-        for clash in sorted(clashes, key=lambda c: c.number):
-            sides = [
-                (c.path, c.ours_ranges if clash.ours_first else c.theirs_ranges)
-                for c in clash.conflicts
-            ]
-            places = [
-                _place(c.path, c.kind, c.ours_ranges if clash.ours_first else c.theirs_ranges)
-                for c in clash.conflicts
-            ]
-            paths = listing(places, MOST_PATHS)
-            said = "Will conflict with #{} by {} once either lands"
-            findings.append(
-                Finding(
-                    pull_level,
-                    said.format(clash.number, mention(clash.author)),
-                    paths,
-                    said.format(clash.number, "@" + visible(clash.author)),
-                    _about(f"#{clash.number}", sides),
-                )
-            )
-            for path, ranges in sides:
-                for start, end in ranges:
-                    annotations.append(
-                        _annotation(path, start, end, pull_level, f"Conflicts with #{clash.number}")
-                    )
+    for found, marks in (
+        trunk_findings(pull.base, trunk_conflicts, trunk_labels or {}, policy),
+        clash_findings(clashes, policy),
+    ):
+        findings += found
+        annotations += marks
 
     if exempt is not None:
         conclusion, title = Conclusion.NEUTRAL, exempt
@@ -303,12 +211,6 @@ def evaluate(
     )
 
 
-def _about(other: str, sides: Sequence[tuple[str, tuple[tuple[int, int], ...]]]) -> str:
-    """What a conflict finding is about: the other side, and the paths and lines it points at
-    (the check run's annotations follow them)."""
-    return f"conflicts with {other}: " + "; ".join(f"{path} {ranges}" for path, ranges in sides)
-
-
 def _days(seconds: int) -> str:
     """Say an age in the unit the policy's limits use: whole days (hours under a day)."""
     if seconds < DAY:
@@ -319,11 +221,6 @@ def _days(seconds: int) -> str:
 
 def _age(branch: BranchReport) -> str:
     return "integrated" if branch.integrated else f"{_days(branch.age_seconds)} old"
-
-
-def _annotation(path: str, start: int, end: int, level: Conclusion, message: str) -> Annotation:
-    kind = "failure" if level is Conclusion.FAILURE else "warning"
-    return Annotation(visible(path), start, end, kind, message)
 
 
 def _summary(

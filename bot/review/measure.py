@@ -12,6 +12,7 @@ from cachetools import LRUCache, cached
 from analyzers.divergence import BranchReport, scan
 from analyzers.forecast import ForecastMemo, forecast
 from analyzers.refs import BranchRef, Inventory, PullHeads, PullRule, inventory
+from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
 from analyzers.trunk import TrunkIndex
 from bot.github.records import OpenPull
 from bot.mirrors.promisor import fetch_objects
@@ -84,7 +85,21 @@ def figures(
         if p.number in b.pulls and p.number != pull.number
     }
     release = config.branches.release
+    labels, pair_labels = {}, {}
+    if result.trunk_head is not None:
+        on_trunk = [t for t in result.with_trunk if t.branch == ours.name]
+        mine = [p for p in result.pairs if ours.name in (p.a, p.b)]
+        labels = label_trunk_conflicts(repo, result.trunk_head, on_trunk)
+        pair_labels = label_pair_conflicts(repo, result.trunk_head, mine, result.landed)
     judged = verdict(
-        PullRequest.of(pull), ours.name, branch, result, others, config.policy, release
+        PullRequest.of(pull),
+        ours.name,
+        branch,
+        result,
+        others,
+        config.policy,
+        release,
+        labels,
+        pair_labels,
     )
     return ours, branch, judged

@@ -20,7 +20,8 @@ from bot.github.client import GitHubClient
 from bot.github.records import OpenPull
 from bot.mirrors.fetch import app_mirror_path
 from bot.policy import ConfigError, RepositoryConfig
-from bot.review.evaluation import Conclusion, Evaluation
+from bot.review.evaluation import Evaluation
+from bot.review.findings import Conclusion
 from bot.review.measure import TRUNKS_KEPT, figures
 from bot.review.mirror import fetch_under_lock
 from bot.review.publish import post_check_run, publish

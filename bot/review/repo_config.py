@@ -7,7 +7,8 @@ import pygit2
 
 from bot.markup import code_block, shortened, visible
 from bot.policy import ConfigError, RepositoryConfig, default_config, load_config
-from bot.review.evaluation import Conclusion, Evaluation
+from bot.review.evaluation import Evaluation
+from bot.review.findings import Conclusion
 
 CONFIG_PATH = ".github/trunkguard.yml"
 
