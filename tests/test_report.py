@@ -221,6 +221,11 @@ def test_report_command_on_a_repository_with_a_conflict_paid_this_week(make_repo
     assert paid["summary"] == "Merge main into feature/export" and paid["paths"] == ["app.py"]
     # Both sides had their change of line 5 from 8 days ago: the forecast warned 5 days ahead.
     assert paid["lead_time_seconds"] == 5 * DAY
+    # Both changed line 5: a person's, and easy (the engine's shipped rules, on the same three
+    # versions the person met).
+    assert doc["conflicts_paid_resolution"] == [
+        {"merge_commit": paid["merge_commit"], "path": "app.py", "rule": None, "level": "easy"}
+    ]
     assert [b["name"] for b in doc["stale"]] == ["old/spike"]
     assert doc["open_branches"] == 1 and doc["oldest"][0]["name"] == "old/spike"
     assert doc["oldest"][0]["last_author"] == "Ada Lovelace"
@@ -406,3 +411,52 @@ def test_report_command_titles_a_clone_of_github_by_its_owner_and_name(make_repo
     doc = json.loads(CliRunner().invoke(cli, args).stdout)
     assert (doc["title"], doc["url"]) == ("acme/app", "https://github.com/acme/app")
     assert doc["repository"] == str(t.path)
+
+
+def test_the_report_splits_conflicts_paid_into_a_machines_and_a_persons(make_repo, tmp_path):
+    # Two merges into trunk this week: one conflicted where git's own line merge (diff3, as
+    # `git merge-file` does it) is clean but merge-ort's histogram alignment is not: a machine
+    # could have resolved it; the other changed one line both ways: a person's.
+    t = make_repo()
+    text = "".join  # lines, each ending with a newline
+    base = t.commit(
+        {"f.txt": text(["a\n", "b\n", "{\n", "b\n"]), "app.py": numbered()},
+        days_ago=20,
+        branch="main",
+    )
+    trunk = t.commit({"f.txt": text(["a\n", "a\n", "b\n"])}, days_ago=6, parents=[base])
+    side = t.commit(
+        {"f.txt": text(["a\n", "b\n", "{\n", "b\n", "z\n", "b\n"])},
+        days_ago=5,
+        parents=[base],
+    )
+    merged = t.commit(
+        {"f.txt": text(["a\n", "a\n", "b\n", "z\n", "b\n"])},
+        days_ago=3,
+        parents=[trunk, side],
+        message="Merge aligned",
+    )
+    edit = t.commit({"app.py": numbered(changes={5: "branch"})}, days_ago=4, parents=[base])
+    trunk_edit = t.commit({"app.py": numbered(changes={5: "trunk"})}, days_ago=2, parents=[merged])
+    t.commit(
+        {"app.py": numbered(changes={5: "both"})},
+        days_ago=1,
+        parents=[trunk_edit, edit],
+        branch="main",
+        message="Merge by hand",
+    )
+    db = f"sqlite:///{tmp_path / 'report.db'}"
+    now = "2026-05-28T20:26:40Z"
+    args = ["report", str(t.path), "--db", db, "--now", now]
+
+    doc = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
+
+    by_path = {r["path"]: (r["rule"], r["level"]) for r in doc["conflicts_paid_resolution"]}
+    assert by_path == {"f.txt": ("line-merge", ""), "app.py": (None, "easy")}
+    markdown = CliRunner().invoke(cli, args).output
+    assert (
+        "Of the 2 conflicted paths, a machine could have resolved 1 (line-merge 1); "
+        "1 needed a person (1 easy)." in markdown
+    )
+    chart = next(c for c in doc["charts"] if c["key"] == "machine_resolvable")
+    assert chart["values"][-1] == 50.0 and set(chart["values"][:-1]) == {0.0}

@@ -102,7 +102,24 @@ def report_charts(report: WeeklyReport) -> tuple[Chart, ...]:
             whole=True,
         ),
     ]
+    if report.resolutions:
+        charts.append(
+            Chart(
+                "machine_resolvable",
+                "Paid conflicts a machine could have resolved (% of paths)",
+                "% of paths",
+                "line",
+                weeks,
+                tuple(_machine_share(report, w.start) for w in report.trend),
+            )
+        )
     return tuple(charts)
+
+
+def _machine_share(report: WeeklyReport, start: int) -> float:
+    said = report.resolved_in(start, start + 7 * DAY)
+    machine = sum(1 for r in said if r.rule is not None)
+    return round(100 * machine / len(said), 1) if said else 0.0
 
 
 def nice_ceiling(value: float) -> float:

@@ -9,7 +9,17 @@ from markupsafe import Markup, escape
 
 from bot.markup import visible
 from bot.report.charts import Chart, nice_ceiling, report_charts, ticks
-from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
+from bot.report.text import (
+    change,
+    day,
+    figure,
+    lead,
+    moment,
+    paid_sentence,
+    period,
+    resolution_sentence,
+    verdict,
+)
 from bot.report.weekly import Direction, WeeklyReport
 from bot.text import humane_duration
 
@@ -126,5 +136,6 @@ def report_html(report: WeeklyReport, logins: Mapping[int, str] | None = None) -
         period=period(report),
         verdict=verdict(report),
         paid_sentence=paid_sentence(report),
+        resolution_sentence=resolution_sentence(report),
         Direction=Direction,
     )

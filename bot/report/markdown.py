@@ -7,7 +7,17 @@ from collections.abc import Mapping
 from bot import markup
 from bot.markup import code, mermaid_label, prose, visible
 from bot.report.charts import Chart, nice_ceiling, report_charts
-from bot.report.text import change, day, figure, lead, moment, paid_sentence, period, verdict
+from bot.report.text import (
+    change,
+    day,
+    figure,
+    lead,
+    moment,
+    paid_sentence,
+    period,
+    resolution_sentence,
+    verdict,
+)
 from bot.report.weekly import LISTED, BranchLine, WeeklyReport
 from bot.text import humane_duration, listing
 
@@ -80,6 +90,8 @@ def report_markdown(
     out += ["", f"Over the age limit means older than {report.limit_days} days.", ""]
 
     out += ["### Conflicts paid this week", "", paid_sentence(report), ""]
+    if resolution_sentence(report):
+        out += [resolution_sentence(report), ""]
     if report.paid:
         out += ["| Merge | Merged | Conflicted on | trunkguard's first warning | Lead time |"]
         out += ["|---|---|---|---|---|"]

@@ -45,6 +45,10 @@ def report_payload(report: WeeklyReport) -> dict[str, Any]:
             for p in report.paid
         ],
         "warned_a_day_ahead": report.warned_in_time,
+        "conflicts_paid_resolution": [
+            {"merge_commit": r.merge_commit, "path": r.path, "rule": r.rule, "level": r.level}
+            for r in report.week_resolutions
+        ],
         "scanned_at": iso_time(report.scanned_at),
         "open_branches": report.open_branches,
         "oldest": [asdict(b) for b in report.oldest],

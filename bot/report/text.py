@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 from bot.report.weekly import Direction, Measure, Unit, WeeklyReport
@@ -106,6 +107,27 @@ def paid_sentence(report: WeeklyReport) -> str:
         f"{count} merges conflicted this week; trunkguard would have warned of {told} of them "
         "a day or more before."
     )
+
+
+def resolution_sentence(report: WeeklyReport) -> str:
+    """What a machine could have resolved of the week's paid conflicts, and what took people."""
+    said = report.week_resolutions
+    if not said:
+        return ""
+    machine = [r.rule for r in said if r.rule is not None]
+    people = Counter(r.level for r in said if r.rule is None)
+    parts = []
+    if machine:
+        rules = ", ".join(f"{rule} {n}" for rule, n in sorted(Counter(machine).items()))
+        parts.append(f"a machine could have resolved {len(machine)} ({rules})")
+    else:
+        parts.append("a machine could have resolved none")
+    if people:
+        graded = ", ".join(f"{people[x]} {x}" for x in ("easy", "medium", "hard") if people[x])
+        count = sum(people.values())
+        parts.append(f"{count} needed a person ({graded})")
+    paths = "path" if len(said) == 1 else "paths"
+    return f"Of the {len(said)} conflicted {paths}, " + "; ".join(parts) + "."
 
 
 def lead(lead_seconds: int | None) -> str:

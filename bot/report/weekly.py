@@ -113,6 +113,17 @@ class PairLine:
 
 
 @dataclass(frozen=True)
+class PaidResolution:
+    """What the resolution engine says of one path a paid conflict conflicted on."""
+
+    merge_commit: str
+    merged_at: int
+    path: str
+    rule: str | None  # the rule a machine would have resolved it with; None: a person's
+    level: str = ""  # for a person: easy, medium or hard
+
+
+@dataclass(frozen=True)
 class WeeklyReport:
     """Everything one repository's report for one ISO week says."""
 
@@ -140,11 +151,22 @@ class WeeklyReport:
     trend: tuple[WeekFigures, ...]  # the TREND_WEEKS weeks up to this one, oldest first
     home: GitHubHome | None = None  # where branches, pull requests and commits link to
     release_lines: tuple[ReleaseLine, ...] = ()  # as of the report, newest version first
+    # the engine's answer for each path paid in the trend's weeks (empty: not asked)
+    resolutions: tuple[PaidResolution, ...] = ()
 
     @property
     def title(self) -> str:
         """The repository as people name it: owner/name on GitHub, else as it was given."""
         return self.repository if self.home is None else self.home.owner_name
+
+    def resolved_in(self, start: int, end: int) -> tuple[PaidResolution, ...]:
+        """The engine's answers for the paths paid from `start` to before `end`."""
+        return tuple(r for r in self.resolutions if start <= r.merged_at < end)
+
+    @property
+    def week_resolutions(self) -> tuple[PaidResolution, ...]:
+        """The engine's answers for the paths paid this week."""
+        return self.resolved_in(self.start, self.end + 1)
 
     @property
     def warned_in_time(self) -> int:
@@ -216,6 +238,7 @@ def build_report(
     mention_authors: bool = False,
     home: GitHubHome | None = None,
     release_lines: Sequence[ReleaseLine] = (),
+    resolutions: Sequence[PaidResolution] = (),
 ) -> WeeklyReport:
     """Build the report of the last week in `weeks` (weekly figures, oldest first).
 
@@ -295,4 +318,5 @@ def build_report(
         trend=tuple(weeks[-TREND_WEEKS:]),
         home=home,
         release_lines=tuple(sorted(release_lines, key=lambda x: natural_key(x.name), reverse=True)),
+        resolutions=tuple(resolutions),
     )

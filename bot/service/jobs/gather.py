@@ -4,6 +4,7 @@ so that `trunkguard report` and `trends` load no GitHub or web library."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pygit2
 
 from analyzers.divergence import Progress, ScanReport
-from analyzers.history import History, history
+from analyzers.history import History, PaidConflict, history
 from analyzers.refs import Inventory
 from analyzers.survey import survey
 from analyzers.trends import WEEK, OpenWork, WeekFigures, week_start, weekly_trends
@@ -20,7 +21,7 @@ from bot.errors import TrunkguardError
 from bot.mirrors.promisor import fetch_objects
 from bot.policy import RepositoryConfig
 from bot.report.links import GITHUB, github_home
-from bot.report.weekly import TREND_WEEKS, WeeklyReport, build_report
+from bot.report.weekly import TREND_WEEKS, PaidResolution, WeeklyReport, build_report
 from bot.review.repo_config import config_at
 from bot.service.scanning import forecast_and_store, scan_and_store
 from bot.text import DAY
@@ -148,8 +149,33 @@ def gather_report(
         mention_authors=settings.mention_authors,
         home=github_home(None if Path(name).exists() else name, _origin(repo), hosts),
         release_lines=today.release_lines,
+        resolutions=paid_resolutions(repo, mined.paid, weeks[0].start),
     )
     return Gathered(report, config)
+
+
+def paid_resolutions(
+    repo: pygit2.Repository, paid: Sequence[PaidConflict], since: int
+) -> list[PaidResolution]:
+    """What the resolution engine (its shipped rules) says of each path paid since `since`,
+    from what the person who merged met: the merge's two parents and their merge base."""
+    from analyzers.conflicts import Conflict, ConflictKind
+    from analyzers.resolve.labels import label_merges
+    from analyzers.resolve.records import NeedsPerson, Resolved
+
+    recent = [p for p in paid if p.merged_at >= since]
+    asked = [(p.merge_commit, [Conflict(x, ConflictKind.CONTENT) for x in p.paths]) for p in recent]
+    said = label_merges(repo, asked)
+    out = []
+    for p in recent:
+        for path in p.paths:
+            outcome = said.get((p.merge_commit, path))
+            if isinstance(outcome, Resolved):
+                out.append(PaidResolution(p.merge_commit, p.merged_at, path, outcome.rule))
+            elif isinstance(outcome, NeedsPerson):
+                level = outcome.grade.level
+                out.append(PaidResolution(p.merge_commit, p.merged_at, path, None, level))
+    return out
 
 
 def _origin(repo: pygit2.Repository) -> str | None:
