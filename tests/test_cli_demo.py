@@ -97,3 +97,27 @@ def test_a_repository_the_demo_did_not_build_is_refused_even_in_a_demo_folder(tm
     with pytest.raises(DemoFolderError, match="was not built by trunkguard demo"):
         claim(folder)
     assert (folder / "repo.git" / "important").read_text() == "precious"
+
+
+def test_the_demo_shows_trunkguard_merge_in_a_clone_of_its_own(tmp_path):
+    folder = tmp_path / "demo"
+    result = demo("--path", str(folder))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "$ trunkguard merge" in out
+    assert "needs you src/billing.py: both sides changed the same lines" in out
+    assert "— needs a person (easy: 2 lines in 1 hunk)" in out  # a pair, labelled too
+    assert (folder / "work" / ".git" / MARKER).is_file()
+    again = demo("--path", str(folder))  # the clone is the demo's: replaced
+    assert again.exit_code == 0, again.output
+
+
+def test_a_work_tree_the_demo_did_not_make_is_refused(tmp_path):
+    folder = tmp_path / "d3"
+    folder.mkdir()
+    (folder / MARKER).write_text("")
+    (folder / "work").mkdir()
+    (folder / "work" / "thesis.tex").write_text("precious")
+    with pytest.raises(DemoFolderError, match="was not made by trunkguard demo"):
+        claim(folder)
+    assert (folder / "work" / "thesis.tex").read_text() == "precious"

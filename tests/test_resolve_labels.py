@@ -90,7 +90,10 @@ def build_pairs(make_repo):
     t = make_repo()
     log = "# Changelog\n\n## Unreleased\n\n* old\n"
     base = t.commit({"app.py": numbered(), "CHANGELOG.md": log, "t.txt": "t\n"}, days_ago=5)
-    t.commit({"t.txt": "trunk\n"}, days_ago=3, parents=[base], branch="main")
+    # Trunk changed app.py too, far from line 10: each landing's app.py is a new blob, one the
+    # trial merge wrote only to its scratch store.
+    trunk = {"t.txt": "trunk\n", "app.py": numbered(40, {30: "trunk thirty"})}
+    t.commit(trunk, days_ago=3, parents=[base], branch="main")
     for name, line in (("a", "a ten"), ("b", "b ten")):
         entry = log.replace("\n* old", f"\n* from {name}\n* old")
         t.commit(
@@ -109,14 +112,12 @@ def test_each_conflict_between_two_landings_is_graded_from_trunk_and_both_landin
     assert {c.path for c in pair.conflicts} == {"app.py", "CHANGELOG.md"}
     assert set(result.landed) == {"a", "b"}
 
-    labels = label_pair_conflicts(t.repo, result.trunk_head, result.pairs, result.landed)
+    labels = label_pair_conflicts(t.repo, result)
     content = labels[("a", "b", "app.py")]
     assert isinstance(content, NeedsPerson) and content.grade.overlap == "same lines"
     shipped = labels[("a", "b", "CHANGELOG.md")]
     assert isinstance(shipped, NeedsPerson)  # the changelog rule does not ship
-    asked = label_pair_conflicts(
-        t.repo, result.trunk_head, result.pairs, result.landed, rules=("changelog",)
-    )
+    asked = label_pair_conflicts(t.repo, result, rules=("changelog",))
     changelog = asked[("a", "b", "CHANGELOG.md")]
     assert isinstance(changelog, Resolved) and changelog.rule == "changelog"
     assert b"* from a\n" in changelog.content and b"* from b\n" in changelog.content

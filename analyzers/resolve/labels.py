@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 
 import pygit2
 
 from analyzers.conflicts import Conflict, ConflictKind
-from analyzers.forecast import PairForecast, TrunkForecast
-from analyzers.mergejobs import Change
+from analyzers.forecast import Forecast, PairForecast, TrunkForecast
 from analyzers.missing import READ_ERRORS
+from analyzers.resolve.diff3 import Diff3Error, line_merge
 from analyzers.resolve.engine import SHIPPED, resolve
 from analyzers.resolve.records import Grade, NeedsPerson, Outcome
 
@@ -72,35 +72,66 @@ def label_trunk_conflicts(
 
 def label_pair_conflicts(
     repo: pygit2.Repository,
-    trunk_head: str,
-    pairs: Iterable[PairForecast],
-    landed: Mapping[str, tuple[Change, ...]],
+    forecast: Forecast,
+    pairs: Iterable[PairForecast] | None = None,
     rules: tuple[str, ...] = SHIPPED,
 ) -> PairLabel:
-    """Run the engine on each conflicted path of each pair of landings, from the three
-    versions the second to land meets: trunk's, and each branch's landing on it (T, T+A,
-    T+B). A path whose objects cannot be read is left out."""
-    trunk = repo[pygit2.Oid(hex=trunk_head)].peel(pygit2.Commit).tree
+    """Run the engine on each conflicted path of each pair of landings (`pairs`: which of the
+    forecast's; default all), from the three versions the second to land meets: trunk's, and
+    each branch's landing on it (T, T+A, T+B). A path whose objects cannot be read is left
+    out."""
+    if forecast.trunk_head is None:
+        return {}
+    trunk = repo[pygit2.Oid(hex=forecast.trunk_head)].peel(pygit2.Commit)
+    heads = {x.branch: x.head for x in forecast.with_trunk}
     out: PairLabel = {}
-    for pair in pairs:
-        sides = [
-            {path: blob for path, blob, _ in landed.get(name, ())} for name in (pair.a, pair.b)
-        ]
+    for pair in forecast.pairs if pairs is None else pairs:
+        names = (pair.a, pair.b)
+        sides = [{path: blob for path, blob, _ in forecast.landed.get(x, ())} for x in names]
         for conflict in pair.conflicts:
+            path = conflict.path
             try:
-                base = _blob(trunk, conflict.path, repo)
+                base = _blob(trunk.tree, path, repo)
                 ours, theirs = (
-                    _read(repo, side[conflict.path]) if conflict.path in side else base
-                    for side in sides
+                    _landed(repo, trunk, heads.get(name), path, side[path])
+                    if path in side
+                    else base
+                    for name, side in zip(names, sides, strict=True)
                 )
-                out[(pair.a, pair.b, conflict.path)] = (
-                    resolve(conflict.path, base, ours, theirs, rules)
+                out[(pair.a, pair.b, path)] = (
+                    resolve(path, base, ours, theirs, rules)
                     if conflict.kind in _READ
                     else _by_kind(conflict)
                 )
-            except READ_ERRORS:
+            except (*READ_ERRORS, LookupError, Diff3Error):
                 continue
     return out
+
+
+def _landed(
+    repo: pygit2.Repository,
+    trunk: pygit2.Commit,
+    head: str | None,
+    path: str,
+    blob_id: str | None,
+) -> bytes | None:
+    """A file of a branch's landing on trunk: its blob, or, where the trial merge wrote it only
+    to its scratch store, git's line merge of the branch into trunk again."""
+    try:
+        return _read(repo, blob_id)
+    except KeyError:
+        if head is None:
+            raise
+    branch = repo[pygit2.Oid(hex=head)].peel(pygit2.Commit)
+    base_id = repo.merge_base(trunk.id, branch.id)
+    base = None if base_id is None else repo[base_id].peel(pygit2.Tree)
+    ours, theirs = _blob(trunk.tree, path, repo), _blob(branch.tree, path, repo)
+    if ours is None or theirs is None:
+        raise LookupError(path)
+    merged, conflicts = line_merge(_blob(base, path, repo) or b"", ours, theirs)
+    if conflicts:
+        raise LookupError(path)  # git's line merge differs from the trial merge's here
+    return merged
 
 
 def _read(repo: pygit2.Repository, blob_id: str | None) -> bytes | None:

@@ -259,7 +259,7 @@ def conflicts(
         most = None if as_json else rows
         labels = label_trunk_conflicts(repo, result.trunk_head, blocked_branches(result, most))
         paired = shown_pairs(result, most)
-        pair_labels = label_pair_conflicts(repo, result.trunk_head, paired, result.landed)
+        pair_labels = label_pair_conflicts(repo, result, paired)
     if as_json:
         print_json(forecast_payload(result, shown_target(target), labels, pair_labels))
         return

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from analyzers.divergence import ScanReport
     from analyzers.forecast import Forecast
+    from analyzers.resolve.labels import Label, PairLabel
 
 
 @click.command()
@@ -74,11 +75,13 @@ def demo(folder: Path, as_json: bool) -> None:
         console.print(release_table(report.release_lines, now, console.width))
     console.print(Text(f"\n$ trunkguard conflicts {visible(str(path))}", style="dim"))
     predicted = forecast(repo, found.on_trunk(), now)
-    for block in forecast_text(predicted):
+    labels, pair_labels = _labels(repo, predicted)
+    for block in forecast_text(predicted, labels=labels, pair_labels=pair_labels):
         console.print(block, soft_wrap=True)
     console.print(Text("\n# what the App posts on the oldest branch's pull request", style="dim"))
-    for line in _review(report, predicted):
+    for line in _review(report, predicted, labels, pair_labels):
         console.print(line, soft_wrap=True, markup=False, highlight=False)
+    _merge(folder, repo, predicted, console)
     console.print(Text(f"\n$ trunkguard replay {visible(str(path))}", style="dim"))
     assert found.trunk is not None
     for block in replay_text(replay(repo, found.trunk.target, 200)):
@@ -116,7 +119,63 @@ def _report(folder: Path, repo: pygit2.Repository, now: int, console: Console) -
     )
 
 
-def _review(report: ScanReport, predicted: Forecast) -> list[str]:
+def _labels(repo: pygit2.Repository, predicted: Forecast) -> tuple[Label, PairLabel]:
+    """What the resolution engine says of every predicted conflict, as `conflicts` shows it."""
+    from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
+
+    if predicted.trunk_head is None:
+        return {}, {}
+    head = predicted.trunk_head
+    return (
+        label_trunk_conflicts(repo, head, predicted.with_trunk),
+        label_pair_conflicts(repo, predicted),
+    )
+
+
+def _merge(folder: Path, repo: pygit2.Repository, predicted: Forecast, console: Console) -> None:
+    """Show `trunkguard merge` in a clone: trunk merged into a branch that conflicts with it."""
+    import subprocess
+
+    from rich.text import Text
+
+    from analyzers.resolve.engine import SHIPPED
+    from bot.cli.merge import merge_payload, merge_text
+    from bot.markup import visible
+    from bot.mirrors.demo import MARKER, REPOSITORY, WORK
+    from bot.service.worktree import default_trunk, merge_into_work_tree
+
+    branch = next(
+        (
+            x.branch
+            for x in predicted.with_trunk
+            if x.conflicts and f"refs/heads/{x.branch}" in repo.references
+        ),
+        None,
+    )
+    if branch is None:
+        return
+    work = folder / WORK
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], capture_output=True, check=True)
+
+    git("clone", "-q", str(folder / REPOSITORY), str(work))
+    (work / ".git" / MARKER).write_text("Made by `trunkguard demo`.\n", encoding="utf-8")
+    for key, value in (("user.name", "trunkguard demo"), ("user.email", "demo@example.com")):
+        git("-C", str(work), "config", key, value)
+    git("-C", str(work), "checkout", "-q", branch)
+    console.print(
+        Text(f"\n$ cd {visible(str(work))} && git checkout {visible(branch)}", style="dim")
+    )
+    console.print(Text("$ trunkguard merge", style="dim"))
+    done = merge_into_work_tree(work, default_trunk(work), SHIPPED, commit=False)
+    for line in merge_text(merge_payload(done), commit=False):
+        console.print(Text(line), soft_wrap=True)
+
+
+def _review(
+    report: ScanReport, predicted: Forecast, labels: Label, pair_labels: PairLabel
+) -> list[str]:
     """The check run and comment the App would post if the oldest branch were pull request
     #1 and every other branch an open pull request, built without GitHub by the verdict the
     App's review gives once it has measured (`bot.review.measure.figures`)."""
@@ -128,7 +187,9 @@ def _review(report: ScanReport, predicted: Forecast) -> list[str]:
     pulls = {name: (n, "teammate") for n, name in enumerate(others, 2)}
     policy = default_config().policy
     subject = PullRequest(1, "you", branch.name, report.trunk.name)
-    judged = verdict(subject, branch.name, branch, predicted, pulls, policy)
+    judged = verdict(
+        subject, branch.name, branch, predicted, pulls, policy, (), labels, pair_labels
+    )
     run = check_run(judged, branch.head)
     comment = comment_body(subject, judged, policy.comment.when) or "(no comment: all is well)"
     return [

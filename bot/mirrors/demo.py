@@ -16,7 +16,16 @@ from bot.text import DAY
 MARKER = ".trunkguard-demo"
 # What the demo writes in its folder, and all it removes when it builds there again.
 REPOSITORY, DATABASE, PAGE = "repo.git", "demo.db", "report.html"
-WRITTEN = (REPOSITORY, DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", f"{DATABASE}.lock", PAGE)
+WORK = "work"  # a clone of the repository, where `trunkguard merge` is shown
+WRITTEN = (
+    REPOSITORY,
+    DATABASE,
+    f"{DATABASE}-wal",
+    f"{DATABASE}-shm",
+    f"{DATABASE}.lock",
+    PAGE,
+    WORK,
+)
 
 TEAM = (
     Person("Grace Hopper", "grace@example.com", 60),
@@ -51,6 +60,11 @@ def claim(folder: Path) -> None:
     if repository.exists() and not (repository / MARKER).is_file():
         raise DemoFolderError(
             f"{repository} was not built by trunkguard demo: move it, or choose another --path"
+        )
+    work = folder / WORK
+    if work.exists() and not (work / ".git" / MARKER).is_file():
+        raise DemoFolderError(
+            f"{work} was not made by trunkguard demo: move it, or choose another --path"
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -90,7 +90,7 @@ def figures(
         on_trunk = [t for t in result.with_trunk if t.branch == ours.name]
         mine = [p for p in result.pairs if ours.name in (p.a, p.b)]
         labels = label_trunk_conflicts(repo, result.trunk_head, on_trunk)
-        pair_labels = label_pair_conflicts(repo, result.trunk_head, mine, result.landed)
+        pair_labels = label_pair_conflicts(repo, result, mine)
     judged = verdict(
         PullRequest.of(pull),
         ours.name,
