@@ -122,21 +122,20 @@ _ASIDE = {
 
 
 def run_pair(
-    scratch: Scratch, job: PairJob, git: Git | None, answer: MergeTree | None = None
+    scratch: Scratch, job: PairJob, git: Git | None, landed: Landed | None = None
 ) -> MergeResult:
     """Merge T+A and T+B over T, each landing built from its changes (see PairJob).
 
     Given a git, git merges where the two landings meet (routing.sides_meet; edits of a file
-    only where close), on T+A and T+B written as commits on T; `answer` is git's merge of
-    those commits where the caller asked for it.
+    only where close), on T+A and T+B written as commits on T. `landed`: the landings, where
+    the caller built them (with git's answer, where it asked for it).
     """
     repo = scratch.view
-    landed = _land(repo, job)
+    landed = landed or _land(repo, job)
     trunk_tree, sides = landed.trunk_tree, landed.sides
     if git is not None and landed.meet:
         ours, theirs = landed.commits(repo)
-        if answer is None:
-            answer = git.merge_tree(ours, theirs, scratch.git_env())
+        answer = landed.answer or git.merge_tree(ours, theirs, scratch.git_env())
         merged = _git_result(scratch, MergeJob(None, ours, theirs), answer)
         return MergeResult(
             merged.conflicts,
@@ -150,19 +149,24 @@ def run_pair(
     return MergeResult((), None, _near_paths(repo, trunk_tree, sides[0][0], sides[1][0]))
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Landed:
-    """Two landings on trunk's tree (T+A, T+B), and whether their changes meet."""
+    """Two landings on trunk's tree (T+A, T+B), whether their changes meet, and git's merge of
+    them where it was asked already (run_jobs)."""
 
     trunk_tree: pygit2.Tree
     sides: tuple[tuple[dict[str, Entry], pygit2.Oid], ...]  # each side's changes and tree
     meet: bool
+    answer: MergeTree | None = None
+    written: tuple[str, str] | None = None  # the commits, once written
 
     def commits(self, repo: pygit2.Repository) -> tuple[str, str]:
         """Write T+A and T+B as commits on T, for git (the same ids every time)."""
-        trunk_commit = _commit(repo, self.trunk_tree.id, [])
-        ours, theirs = (str(_commit(repo, tree, [trunk_commit])) for _, tree in self.sides)
-        return ours, theirs
+        if self.written is None:
+            trunk_commit = _commit(repo, self.trunk_tree.id, [])
+            ours, theirs = (str(_commit(repo, tree, [trunk_commit])) for _, tree in self.sides)
+            self.written = (ours, theirs)
+        return self.written
 
 
 def _land(repo: pygit2.Repository, job: PairJob) -> Landed:
@@ -176,11 +180,17 @@ def _land(repo: pygit2.Repository, job: PairJob) -> Landed:
     # Both directions: a rename on either side shows only from the other's changes. Edits of
     # one file meet only when close: pairs are few, so reading their files costs little, and
     # a pair git merges costs more than libgit2's.
+    # The files both edited are the same both ways round: their edits are read once.
     edits_meet = close_edits(repo)
     meet = any(
-        sides_meet(trunk_tree, held_changes[i], trees[i], trees[1 - i], edits_meet) for i in (0, 1)
+        sides_meet(trunk_tree, held_changes[i], trees[i], trees[1 - i], edits)
+        for i, edits in ((0, edits_meet), (1, _never))
     )
     return Landed(trunk_tree, tuple(sides), meet)
+
+
+def _never(*_: object) -> bool:
+    return False
 
 
 def _entries(changes: tuple[Change, ...]) -> dict[str, Entry]:
@@ -220,15 +230,19 @@ def _commit(repo: pygit2.Repository, tree: pygit2.Oid, parents: list[pygit2.Oid]
     return repo.create_commit(None, _SIGNATURE, _SIGNATURE, "landing", tree, parents)
 
 
-def run_job(
-    scratch: Scratch, job: MergeJob | PairJob, by_git: bool | MergeTree | None = None
-) -> MergeResult:
+# What the caller knows of a job: for a trunk merge, whether git must do it or git's answer;
+# for a pair, its landings (built once: their trees and commits are a good share of its cost).
+Route = bool | MergeTree | Landed | None
+
+
+def run_job(scratch: Scratch, job: MergeJob | PairJob, by_git: Route = None) -> MergeResult:
     """Do one trial merge; a missing object makes its result unknown, not an error.
 
     In a partial clone, with a fetcher to reach its promisor remote, the blobs the merge needs
     are fetched into the scratch store: those of the paths both sides changed, then any other
     the merge still asks for. Where git itself fails on a merge, libgit2 answers it.
-    `by_git`: whether git must do it (for a trunk merge), or git's answer, where known.
+    `by_git`: for a trunk merge, whether git must do it, or git's answer, where known; for a
+    pair, its landings (run_pair).
     """
     try:
         if isinstance(by_git, MergeTree) and isinstance(job, MergeJob):
@@ -244,17 +258,14 @@ def failure_reason(error: BaseException) -> str:
     return f"the trial merge failed: {type(error).__name__}" + (f": {text}" if text else "")
 
 
-def _run_job(
-    scratch: Scratch, job: MergeJob | PairJob, by_git: bool | MergeTree | None
-) -> MergeResult:
+def _run_job(scratch: Scratch, job: MergeJob | PairJob, by_git: Route) -> MergeResult:
     fetched: set[str] = set()
     git = find_git()
     for round_ in range(FETCH_ROUNDS + 1):
         try:
             if isinstance(job, PairJob):
-                answer = by_git if isinstance(by_git, MergeTree) and git is not None else None
-                return run_pair(scratch, job, git, answer)
-            return run_merge(scratch, job, git, None if isinstance(by_git, MergeTree) else by_git)
+                return run_pair(scratch, job, git, by_git if isinstance(by_git, Landed) else None)
+            return run_merge(scratch, job, git, by_git if isinstance(by_git, bool) else None)
         except (*READ_ERRORS, MergeError) as error:
             gap = unknown(scratch.promisor, ("conflicts",), error)
             if gap.object_id is None and not isinstance(error, MergeError):
@@ -327,7 +338,7 @@ def run_jobs(scratch: Scratch, jobs: Sequence[MergeJob | PairJob]) -> list[Merge
     """
     git = find_git()
     repo = scratch.view
-    routes: dict[int, bool | MergeTree] = {}
+    routes: dict[int, Route] = {}
     asked: dict[int, tuple[str, str]] = {}
     for index, job in enumerate(jobs):
         if git is None:
@@ -337,13 +348,20 @@ def run_jobs(scratch: Scratch, jobs: Sequence[MergeJob | PairJob]) -> list[Merge
                 routes[index] = goes_to_git(repo, job)
                 if routes[index]:
                     asked[index] = git_pair(job)
-            elif (landed := _land(repo, job)).meet:
-                asked[index] = landed.commits(repo)
+            else:
+                routes[index] = landed = _land(repo, job)
+                if landed.meet:
+                    asked[index] = landed.commits(repo)
         except Exception:  # noqa: BLE001 - the merge alone says why (run_job)
             continue
     if git is not None and asked:
         answers = git.merge_trees(list(asked.values()), scratch.git_env())
         for index, answer in zip(asked, answers, strict=True):
-            if isinstance(answer, MergeTree):
-                routes[index] = answer  # a failure is retried alone, with its fetches
+            if not isinstance(answer, MergeTree):
+                continue  # a failure is retried alone, with its fetches
+            route = routes[index]
+            if isinstance(route, Landed):
+                route.answer = answer
+            else:
+                routes[index] = answer
     return [run_job(scratch, job, routes.get(index)) for index, job in enumerate(jobs)]
