@@ -28,7 +28,7 @@ MAX_ALIASES = 100  # YAML aliases can expand exponentially ("billion laughs") ..
 MAX_NODES = 10_000  # ... so the document, aliases expanded, must stay this small too
 MAX_DEPTH = 20  # collections within collections: the defaults need 4; PyYAML's composer recurses
 # What a repository may set:
-REPOSITORY_SECTIONS = ("policy", "branches", "forecast", "pulls", "report", "nudges")
+REPOSITORY_SECTIONS = ("policy", "branches", "forecast", "pulls", "report", "nudges", "resolve")
 # What only the server's config/default.yml sets: checked in any file, ignored in a repository's
 # (a copy of the defaults is a natural start for .github/trunkguard.yml).
 SERVER_SECTIONS = ("store",)
@@ -199,6 +199,12 @@ class Nudges(_Strict):
     idle_days: int = Field(ge=1)
 
 
+class Resolve(_Strict):
+    """Whether a pull request whose every conflict a machine resolves gets the button."""
+
+    offer: bool
+
+
 class RepositoryConfig(_Strict):
     """Everything a repository's .github/trunkguard.yml may set, merged over the defaults."""
 
@@ -208,6 +214,7 @@ class RepositoryConfig(_Strict):
     pulls: Pulls
     report: ReportSettings
     nudges: Nudges
+    resolve: Resolve
 
 
 class StoreSettings(_Strict):

@@ -121,6 +121,8 @@ class Pull:
     labels: tuple[str, ...] = ()
     state: str = "open"
     head_sha: str | None = None  # what the API says the head is, if not refs/pull/N/head
+    fork: str | None = None  # the head's repository (owner/name) when it is a fork's
+    maintainer_can_modify: bool = False  # a fork's "Allow edits by maintainers"
 
 
 ACTIONS_APP = {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"}
@@ -159,6 +161,8 @@ class FakeGitHub:
         self.faults: list[Fault] = []
         self.git_fetches = 0  # ref advertisements asked for
         self.git_uploads = 0  # packs negotiated (what a fetch with something new costs)
+        self.git_pushes: list[str] = []  # repositories pushed to, one entry per push
+        self.permissions: dict[int, dict[str, str]] = {}  # installation -> what it may do
         self.manifest_codes: set[str] = set()  # codes the manifest flow hands back
         self.private_key = ""  # what a manifest conversion returns as the App's key
         self._lock = threading.Lock()
@@ -176,6 +180,28 @@ class FakeGitHub:
         self.pulls.setdefault(full_name, {})
         self.default_branch[full_name] = default_branch
         return path
+
+    def protect(self, full_name: str, branch: str) -> None:
+        """Make `branch` protected: a push to it is refused (GitHub's GH006)."""
+        hooks = self.root / f"{full_name}.git" / "hooks"
+        hooks.mkdir(exist_ok=True)
+        listed = hooks.parent / "protected-branches"
+        listed.write_text(listed.read_text() + f"refs/heads/{branch}\n" if listed.exists()
+                          else f"refs/heads/{branch}\n")  # fmt: skip
+        hook = hooks / "pre-receive"
+        hook.write_text(
+            "#!/bin/sh\nwhile read old new ref; do\n"
+            '  if grep -qx "$ref" "$GIT_DIR/protected-branches"; then\n'
+            '    echo "GH006: Protected branch update failed for $ref." >&2; exit 1\n'
+            "  fi\ndone\n"
+        )
+        hook.chmod(0o755)
+
+    def installation_permissions(self, installation: int) -> dict[str, str]:
+        """What an installation may do (default: the App manifest's least privilege)."""
+        least = {"checks": "write", "pull_requests": "write", "issues": "write",
+                 "contents": "read", "metadata": "read"}  # fmt: skip
+        return self.permissions.get(installation, least)
 
     def add_pull(self, full_name: str, pull: Pull) -> None:
         """Open a pull request (its refs/pull/N/head must exist in the repository)."""
@@ -257,6 +283,16 @@ class FakeGitHub:
             return self._access_token(int(match[1]), auth)
         if path == "/app" and method == "GET":
             return self._authenticated_app(auth)
+        match = re.fullmatch(r"/app/installations/(\d+)", path)
+        if match and method == "GET":
+            refused = self._jwt_refused(auth)
+            if refused is not None:
+                return refused
+            answer = example("apps.get-installation.200")
+            answer.update(
+                id=int(match[1]), permissions=self.installation_permissions(int(match[1]))
+            )
+            return self._json(200, answer)
         installation = self._installation(auth)
         if installation is None:
             return self._json(401, {"message": "Bad credentials"})
@@ -334,7 +370,9 @@ class FakeGitHub:
         body["user"]["login"] = pull.author
         sha = pull.head_sha or (str(head.target) if head else "0" * 40)
         body["head"].update(ref=pull.head_ref, sha=sha)
+        body["head"]["repo"] = {**body["head"]["repo"], "full_name": pull.fork or full_name}
         body["base"].update(ref=pull.base_ref)
+        body["base"]["repo"] = {**body["base"]["repo"], "full_name": full_name}
         return body
 
     def _repo(
@@ -361,6 +399,15 @@ class FakeGitHub:
             pulls = [p for p in self.pulls[full_name].values() if p.state == "open"]
             shown, links = self._page(pulls, f"/repos/{full_name}/pulls", query)
             return self._json(200, [self._pull_body(full_name, p) for p in shown], links)
+        match = re.fullmatch(r"/pulls/(\d+)", rest)
+        if method == "GET" and match and int(match[1]) in self.pulls[full_name]:
+            pull = self.pulls[full_name][int(match[1])]
+            answer = example("pulls.get.200")
+            listed = self._pull_body(full_name, pull)
+            for key in ("number", "state", "draft", "url", "labels", "user", "head", "base"):
+                answer[key] = listed[key]
+            answer["maintainer_can_modify"] = pull.maintainer_can_modify
+            return self._json(200, answer)
         if method == "POST" and rest == "/check-runs":
             run_id = next(self._ids)
             self.check_runs.append({"id": run_id, **body})
@@ -515,6 +562,14 @@ class FakeGitHub:
             answer["performed_via_github_app"] = {**self._app_body(), **comment["app"]}
         return answer
 
+    def _follow_pushes(self, full_name: str) -> None:
+        """As GitHub does: a push to a pull request's branch moves refs/pull/N/head."""
+        repo = pygit2.Repository(str(self.root / f"{full_name}.git"))
+        for pull in self.pulls.get(full_name, {}).values():
+            branch = repo.references.get(f"refs/heads/{pull.head_ref}")
+            if pull.fork is None and branch is not None:
+                repo.references.create(f"refs/pull/{pull.number}/head", branch.target, force=True)
+
     def _git(self, method: str, path: str, request: Request, body: bytes) -> Response:
         """git's smart HTTP, through `git http-backend`, for holders of a valid token."""
         auth = request.headers.get("authorization", "")
@@ -535,6 +590,14 @@ class FakeGitHub:
         if path.endswith("/git-upload-pack") and method == "POST":
             with self._lock:
                 self.git_uploads += 1
+        pushing = (
+            path.endswith("/git-receive-pack") or request.url.query == "service=git-receive-pack"
+        )
+        if pushing and self.installation_permissions(installation).get("contents") != "write":
+            return Response("Permission denied: contents write needed", 403)
+        if path.endswith("/git-receive-pack") and method == "POST":
+            with self._lock:
+                self.git_pushes.append(match[1])
         env = {
             "GIT_PROJECT_ROOT": str(self.root),
             "GIT_HTTP_EXPORT_ALL": "1",
@@ -552,6 +615,8 @@ class FakeGitHub:
         done = subprocess.run(
             ["git", "http-backend"], input=body, env=env, capture_output=True, timeout=120
         )
+        if path.endswith("/git-receive-pack") and method == "POST":
+            self._follow_pushes(match[1])
         head, _, payload = done.stdout.partition(b"\r\n\r\n")
         status, headers = 200, {}
         for line in head.decode().split("\r\n"):

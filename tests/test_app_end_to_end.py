@@ -5,84 +5,24 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import text
 
 from bot.github.app import GitHubApp
 from bot.github.client import retry_policy
-from bot.github.webhooks import signature
 from bot.review.evaluation import MARKER
 from bot.service.job import Services
-from bot.service.queue import InProcessQueue
-from bot.service.server import create_app
 from bot.store import Store
 from tests.conftest import APP_ID
 from tests.fakegithub import FakeGitHub, Fault, Pull, push_two_conflicting_pulls
 from tests.gitrepo import BOB, NOW, GitRepo, numbered
 
 WEBHOOKS = Path(__file__).parent / "fixtures/github/webhooks"
-SECRET = b"an App's webhook secret"
 INSTALLATION = 42
 REPO = "acme/app"
-
-
-class Served:
-    """trunkguard's server on loopback, its job queue and store."""
-
-    def __init__(self, url: str, jobs: InProcessQueue, store: Store) -> None:
-        self.url = url
-        self.jobs = jobs
-        self.store = store
-
-    def deliver(self, event: str, payload: dict, delivery: str) -> tuple[int, dict]:
-        body = json.dumps(payload).encode()
-        request = urllib.request.Request(
-            f"{self.url}/webhook",
-            data=body,
-            headers={
-                "X-GitHub-Event": event,
-                "X-GitHub-Delivery": delivery,
-                "X-Hub-Signature-256": signature(SECRET, body),
-                "Content-Type": "application/json",
-            },
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            status, document = answer.status, json.loads(answer.read())
-        self.jobs.join()
-        return status, document
-
-
-@pytest.fixture
-def served(tmp_path, db_url, github, keys):
-    store = Store(db_url)
-    store.upgrade()
-    app = GitHubApp(APP_ID, keys[0], github.url, retry_policy(max_wait=5, backoff=0.01))
-    services = Services(store, app.installation, tmp_path / "mirrors", clock=lambda: NOW)
-    jobs = InProcessQueue(services)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(SECRET, store, jobs), host="127.0.0.1", port=port,
-                       log_level="warning")
-    )  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield Served(f"http://127.0.0.1:{port}", jobs, store)
-    server.should_exit = True
-    thread.join(timeout=10)
-    jobs.close()
-    store.close()
 
 
 def build(github: FakeGitHub) -> GitRepo:

@@ -48,7 +48,7 @@ def test_a_file_overrides_key_by_key():
         ("policy:\n  agee: {}\n", "policy.agee: unknown key"),
         ("stores:\n  keep_daily_days: 1\n",
          "stores: unknown key (a repository may set policy, branches, forecast, pulls, report, "
-         "nudges)"),
+         "nudges, resolve)"),
         # The server's section, as in a copy of config/default.yml: checked, then ignored.
         ("store:\n  keep_daily_days: 0\n",
          "store.keep_daily_days: Input should be greater than or equal to 1, got 0"),

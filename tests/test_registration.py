@@ -218,3 +218,15 @@ def test_the_page_shows_the_webhook_address_and_warns_when_github_cannot_reach_i
 def test_webhook_addresses_github_cannot_reach_are_named(url, warning):
     said = webhook_warning(url)
     assert said == warning if warning is None or "http:" in warning else said.startswith(warning)
+
+
+def test_the_manifest_asks_for_contents_write_only_with_the_resolve_button():
+    from bot.github.registration import manifest_for, setup_page
+
+    assert manifest_for(None)["default_permissions"]["contents"] == "read"
+    wanted = manifest_for("https://tg.example.com", with_resolve=True)
+    assert wanted["default_permissions"]["contents"] == "write"
+    page = setup_page(wanted, "https://github.com", "state", "", resolve=True)
+    assert 'name="resolve" value="1" checked' in page and "contents: write" in page
+    plain = setup_page(manifest_for(None), "https://github.com", "state", "")
+    assert "checked" not in plain and "contents: read" in plain

@@ -174,3 +174,20 @@ def test_a_payload_without_the_fields_its_event_must_have_names_the_field(event,
     with pytest.raises(InvalidPayload) as raised:
         jobs_for(event, payload)
     assert str(raised.value) == problem
+
+
+def test_the_resolve_button_pressed_asks_for_that_commits_resolution():
+    pressed = varied("check_run/rerequested", action="requested_action")
+    pressed["requested_action"] = {"identifier": "resolve"}
+    pressed["check_run"]["pull_requests"] = [{"number": 9}]
+    assert jobs_for("check_run", pressed) == [
+        Job("resolve_pull", {"installation": 1, "repository": "github/hello-world",
+            "head_sha": "d6fde92930d4715a2b49857d24b940956b26d2d3", "numbers": [9]}),
+    ]  # fmt: skip
+    another = {**pressed, "requested_action": {"identifier": "someone-elses"}}
+    assert jobs_for("check_run", another) == []  # not our button
+    assert (
+        jobs_for("check_run", {k: v for k, v in pressed.items() if k != "requested_action"}) == []
+    )
+    with pytest.raises(InvalidPayload, match="requested_action.identifier"):
+        jobs_for("check_run", {**pressed, "requested_action": {"identifier": 7}})

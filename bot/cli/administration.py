@@ -281,20 +281,28 @@ def app_group() -> None:
     metavar="URL",
     help="The server's public address: fills in the webhook and redirect URLs.",
 )
-def app_manifest_command(url: str | None) -> None:
+@click.option(
+    "--with-resolve",
+    is_flag=True,
+    help='Ask for contents: write, which the "Resolve conflicts" button needs to push.',
+)
+def app_manifest_command(url: str | None, with_resolve: bool) -> None:
     """Print the GitHub App manifest (JSON) for registering the App by hand.
 
     Least privilege: checks, pull requests and issues write; contents and metadata read.
+    --with-resolve asks for contents write: the "Resolve conflicts" button pushes a merge
+    commit to the pull request's branch.
 
     \b
     Examples:
       trunkguard app manifest
       trunkguard app manifest --url https://trunkguard.example.com > manifest.json
+      trunkguard app manifest --with-resolve
     """
     from bot.github.registration import manifest_for
 
     try:
-        manifest = manifest_for(url)
+        manifest = manifest_for(url, with_resolve)
     except TrunkguardError as error:
         raise click.BadParameter(str(error), param_hint="--url") from None
     click.echo(json.dumps(manifest, indent=2))

@@ -4,6 +4,7 @@ until shortly before they expire, one client per installation (or one client for
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +15,16 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from github import Auth, GithubRetry
 
 from bot.errors import TrunkguardError
-from bot.github.client import ACTIONS_LOGIN, GitHubClient, app_login, connect, github_calls
+from bot.github.client import (
+    ACTIONS_LOGIN,
+    GitHubClient,
+    app_login,
+    connect,
+    github_calls,
+    installation_permissions,
+)
+
+PERMISSIONS_SECONDS = 300  # how long an installation's permissions are taken as known
 
 
 class InvalidKey(TrunkguardError):
@@ -54,12 +64,28 @@ class GitHubApp:
         self._retry = retry
         self._clients: dict[int, GitHubClient] = {}
         self._logins: dict[Any, str] = {}
+        self._permissions: dict[int, tuple[float, dict[str, str]]] = {}
         self._lock = threading.Lock()
 
     @cachedmethod(lambda self: self._logins, lock=lambda self: self._lock)
     def login(self) -> str:
         """Return the login the App writes as, asked of GitHub once."""
         return app_login(self._api_url, self._auth, self._retry)
+
+    def permissions(self, installation_id: int) -> dict[str, str]:
+        """Return what an installation may do, asked of GitHub at most every few minutes (an
+        owner who accepts new permissions is heard within PERMISSIONS_SECONDS)."""
+        now = time.monotonic()
+        with self._lock:
+            asked = self._permissions.get(installation_id)
+        if asked is None or now - asked[0] > PERMISSIONS_SECONDS:
+            granted = installation_permissions(
+                self._api_url, self._auth, installation_id, self._retry
+            )
+            asked = (now, granted)
+            with self._lock:
+                self._permissions[installation_id] = asked
+        return asked[1]
 
     def installation(self, installation_id: int) -> GitHubClient:
         """Return the client for one installation of the App."""
@@ -71,7 +97,12 @@ class GitHubApp:
                 with github_calls(f"installation {installation_id}"):
                     auth.token  # noqa: B018  fetched now, so that a refusal names the installation
                 # Github() gave `auth` its requester; its token property fetches and caches.
-                client = GitHubClient(github, lambda: auth.token, self.login)
+                client = GitHubClient(
+                    github,
+                    lambda: auth.token,
+                    self.login,
+                    lambda: self.permissions(installation_id),
+                )
                 self._clients[installation_id] = client
             return client
 
@@ -80,3 +111,4 @@ class GitHubApp:
         with self._lock:
             for installation_id in installation_ids:
                 self._clients.pop(installation_id, None)
+                self._permissions.pop(installation_id, None)

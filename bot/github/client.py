@@ -22,7 +22,7 @@ from github.PaginatedList import PaginatedList
 from urllib3.response import BaseHTTPResponse
 
 from bot.errors import TrunkguardError, Unavailable
-from bot.github.records import CheckRun, OpenPull, RepositoryInfo, ShownRun
+from bot.github.records import CheckRun, OpenPull, PullTarget, RepositoryInfo, ShownRun
 
 MAX_INLINE_WAIT = 60.0  # seconds a request may wait for a rate limit; longer: retry the job later
 RETRIES = 4  # per request, for 5xx and short rate limits, with exponential backoff
@@ -134,14 +134,25 @@ def github_calls(what: str) -> Iterator[None]:
 class GitHubClient:
     """The calls trunkguard makes, as one installation (or one Actions token) may make them."""
 
-    def __init__(self, github: Github, token: Any, login: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        github: Github,
+        token: Any,
+        login: Callable[[], str],
+        permissions: Callable[[], dict[str, str]] = dict,
+    ) -> None:
         self._github = github
         self._token = token  # a callable giving a token valid for a while yet
         self._login = login  # a callable giving the login of the account we write as
+        self._permissions = permissions  # what the installation may do (none known: {})
 
     def login(self) -> str:
         """Return the login of the account this client writes as (the App's `slug[bot]`)."""
         return self._login()
+
+    def can_push(self) -> bool:
+        """Whether the installation may push to repositories (contents: write)."""
+        return self._permissions().get("contents") == "write"
 
     def token(self) -> str:
         """Return an access token for git over HTTPS (cached until shortly before it expires)."""
@@ -164,6 +175,12 @@ class GitHubClient:
                 _Listed, self._github.requester, f"{repo.url}/pulls", {"state": "open"}
             )
             return [OpenPull.from_json(p.raw_data) for p in listed]
+
+    def pull_target(self, full_name: str, number: int) -> PullTarget:
+        """Return where pull request `number`'s head lives (a fork's, maybe) and may be pushed."""
+        with github_calls(f"{full_name}#{number}"):
+            repo = self._github.get_repo(full_name)
+            return PullTarget.from_json(repo.get_pull(number).raw_data)
 
     def latest_check_run(self, full_name: str, head_sha: str, name: str) -> ShownRun | None:
         """Return our newest check run called `name` on `head_sha`, if any: what GitHub shows
@@ -188,6 +205,7 @@ class GitHubClient:
                 conclusion=run.conclusion,
                 output=run.output(),
                 external_id=run.external_id or NotSet,
+                actions=run.actions_json() or NotSet,
             )
             return int(created.id)
 
@@ -199,6 +217,7 @@ class GitHubClient:
                 conclusion=run.conclusion,
                 output=run.output(),
                 external_id=run.external_id or NotSet,
+                actions=run.actions_json(),
             )
 
     def find_comment(self, full_name: str, number: int, marker: str) -> tuple[int, str] | None:
@@ -269,6 +288,18 @@ def app_login(api_url: str, auth: Auth.AppAuth, retry: GithubRetry | None) -> st
     )
     with github_calls("the App"):
         return f"{integration.get_app().slug}[bot]"
+
+
+def installation_permissions(
+    api_url: str, auth: Auth.AppAuth, installation_id: int, retry: GithubRetry | None
+) -> dict[str, str]:
+    """Return what an installation of the App may do (GET /app/installations/{id}, JWT)."""
+    integration = GithubIntegration(
+        auth=auth, base_url=api_url, retry=retry or retry_policy(), timeout=TIMEOUT
+    )
+    with github_calls(f"installation {installation_id}"):
+        granted = integration.get_app_installation(installation_id).permissions or {}
+    return {str(k): str(v) for k, v in granted.items()}
 
 
 def connect(api_url: str, auth: Auth.Auth, retry: GithubRetry | None) -> Github:

@@ -63,6 +63,42 @@ class ShownRun:
 
 
 @dataclass(frozen=True)
+class PullTarget:
+    """Where a pull request's head lives, for pushing to it: its repository and branch, its
+    commit, and whether a fork lets the base repository's maintainers push there."""
+
+    number: int
+    head_repo: str
+    head_ref: str
+    head_sha: str
+    base_ref: str
+    maintainer_can_modify: bool
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PullTarget:
+        """Read it from a pull request's JSON (GET /repos/{owner}/{repo}/pulls/{number})."""
+        head = data["head"]
+        return cls(
+            int(data["number"]),
+            str((head.get("repo") or {}).get("full_name") or ""),
+            str(head["ref"]),
+            str(head["sha"]),
+            str(data["base"]["ref"]),
+            bool(data.get("maintainer_can_modify")),
+        )
+
+
+@dataclass(frozen=True)
+class CheckAction:
+    """A button on a completed check run; pressed, GitHub sends `check_run.requested_action`
+    with its identifier (GitHub's limits: label 20, description 40, identifier 20 characters)."""
+
+    label: str
+    description: str
+    identifier: str
+
+
+@dataclass(frozen=True)
 class CheckRun:
     """A completed check run to post: its fields as GitHub's checks API names them."""
 
@@ -74,6 +110,14 @@ class CheckRun:
     text: str | None = None
     annotations: tuple[CheckAnnotation, ...] = ()
     external_id: str | None = None
+    actions: tuple[CheckAction, ...] = ()
+
+    def actions_json(self) -> list[dict[str, str]]:
+        """Return the run's buttons as the checks API takes them (an empty list removes them)."""
+        return [
+            {"label": a.label, "description": a.description, "identifier": a.identifier}
+            for a in self.actions
+        ]
 
     def output(self) -> dict[str, Any]:
         """Return the run's `output` object, as the checks API takes it."""

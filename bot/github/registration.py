@@ -55,9 +55,12 @@ class Credentials:
         return f"Credentials(app_id={self.app_id}, slug={self.slug!r})"
 
 
-def manifest_for(url: str | None) -> dict[str, Any]:
-    """Return the App manifest, its URLs filled in from the server's public address."""
+def manifest_for(url: str | None, with_resolve: bool = False) -> dict[str, Any]:
+    """Return the App manifest, its URLs filled in from the server's public address;
+    `with_resolve`: contents write, to push the merge commits of "Resolve conflicts"."""
     manifest: dict[str, Any] = json.loads(json.dumps(app_manifest()))  # a copy to fill in
+    if with_resolve:
+        manifest["default_permissions"]["contents"] = "write"
     if url is not None:
         if not url.startswith(("https://", "http://")):
             raise RegistrationError(f"'{url}' is not an http(s) URL")
@@ -102,7 +105,9 @@ def webhook_warning(url: str) -> str | None:
     return None
 
 
-def setup_page(manifest: dict[str, Any], github_web: str, state: str, organisation: str) -> str:
+def setup_page(
+    manifest: dict[str, Any], github_web: str, state: str, organisation: str, resolve: bool = False
+) -> str:
     """The setup page: one button that registers the App on GitHub from its manifest, the
     webhook address it gives GitHub, and a warning when GitHub cannot reach that address."""
     target = (
@@ -119,16 +124,24 @@ this server at, and restart.</p>"""
         if problem
         else ""
     )
+    contents = "contents: write" if resolve else "contents: read"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>trunkguard setup</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 40em; margin: 3em auto">
 <h1>Register trunkguard on GitHub</h1>
 <p>trunkguard has no GitHub App credentials yet. The button below registers a private GitHub
-App from trunkguard's manifest (checks, pull requests and issues: write; contents and metadata:
+App from trunkguard's manifest (checks, pull requests and issues: write; {contents}; metadata:
 read). GitHub then sends you back here, and the App's id, private key and webhook secret are
 kept in a file only this server's user can read.</p>
 <p>GitHub will send webhooks to <code>{html.escape(hook)}</code>.</p>
 {warning}
+<form method="get">
+<input type="hidden" name="organization" value="{html.escape(organisation)}">
+<label><input type="checkbox" name="resolve" value="1"{" checked" if resolve else ""}>
+Offer the "Resolve conflicts" button: trunkguard may push a merge commit to a pull request's
+branch when a machine can resolve all its conflicts (asks for contents: write)</label>
+<button type="submit">Update</button>
+</form>
 <form action="{html.escape(target)}?state={quote(state, safe="")}" method="post">
 <input type="hidden" name="manifest" value="{html.escape(json.dumps(manifest))}">
 <button type="submit">Register the GitHub App</button>

@@ -197,3 +197,32 @@ def remove_mirror(path: Path) -> bool:
             return False
         shutil.rmtree(path)
         return True
+
+
+class _Pushing(_Credentials):
+    """Credentials, and what the server said of each ref pushed (None: accepted)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        super().__init__(username, password)
+        self.refused: dict[str, str] = {}
+
+    def push_update_reference(self, refname: str, message: str | None) -> None:
+        if message is not None:
+            self.refused[refname] = message
+
+
+def push_commit(
+    repo: pygit2.Repository, clone_url: str, token: str, commit: str, branch: str
+) -> str | None:
+    """Push `commit` from the mirror to `branch` of `clone_url`, never forced: the branch must
+    still be where the commit's first parent is. Return None, or why it was not pushed. The
+    token stays in memory, as for fetches."""
+    remote = repo.remotes.create_anonymous(clone_url)
+    callbacks = _Pushing("x-access-token", token)
+    target = f"refs/heads/{branch}"
+    try:
+        remote.push([f"{commit}:{target}"], callbacks=callbacks)
+    except pygit2.GitError as error:
+        return str(error).replace(token, "***")
+    refused = callbacks.refused.get(target)
+    return None if refused is None else refused.replace(token, "***")

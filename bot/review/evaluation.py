@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from analyzers.conflicts import Conflict
 from analyzers.divergence import BranchReport
 from analyzers.forecast import Forecast, PairForecast
-from analyzers.resolve.records import Outcome
-from bot.github.records import CheckAnnotation, CheckRun, OpenPull
-from bot.markup import prose, visible
+from analyzers.resolve.records import Outcome, Resolved
+from bot.github.records import CheckAction, CheckAnnotation, CheckRun, OpenPull
+from bot.markup import code, prose, visible
 from bot.policy import Policy
 from bot.review.findings import (
     Annotation,
@@ -28,7 +28,9 @@ from bot.review.findings import (
 from bot.text import DAY, humane_duration
 
 CHECK_NAME = "trunkguard"  # the check run's name, which branch protection rules require
-MARKER = "<!-- trunkguard:pr-comment -->"  # finds our one comment again, to edit it in place
+MARKER = "<!-- trunkguard:pr-comment -->"
+RESOLVE_ACTION = "resolve"  # the button's identifier, sent back in check_run.requested_action
+RESOLVE_LABEL = "Resolve conflicts"  # finds our one comment again, to edit it in place
 MAX_ANNOTATIONS = 50  # GitHub takes at most 50 annotations in one check-run request
 MAX_MARKDOWN = 65_000  # a summary and a comment take at most 65,535 characters on GitHub
 
@@ -61,6 +63,10 @@ class Evaluation:
     findings: tuple[Finding, ...]
     annotations: tuple[Annotation, ...]
     exempt: str | None = None  # why the pull request is exempt, if it is
+    # what the "Resolve conflicts" button will do (None: no button): every conflict with the
+    # base is one a machine resolves, the repository opted in and the App may push
+    offer: str | None = None
+    resolved_by: str | None = None  # the head is trunkguard's merge commit resolving conflicts
 
 
 def clashes_for(
@@ -266,17 +272,21 @@ def comment_body(pull: PullRequest, evaluation: Evaluation, when: str) -> str | 
         return f"{MARKER}\n**trunkguard**: all is well. {prose(evaluation.title)}."
     lines = [MARKER, f"**trunkguard** found something to act on in #{pull.number}:", ""]
     lines += [f"- {finding.text}" for finding in evaluation.findings]
+    if evaluation.resolved_by:
+        lines += ["", f"Conflicts resolved by trunkguard in {code(evaluation.resolved_by[:10])}."]
     lines += ["", "_This comment is kept up to date; it changes when the branch does._"]
     return _fitted(lines)
 
 
-def resolved_body() -> str:
-    """The comment's text once all is well again (policy `comment.resolved: edit`).
+def resolved_body(resolved_by: str | None = None) -> str:
+    """The comment's text once all is well again (policy `comment.resolved: edit`); with
+    `resolved_by`, the merge commit trunkguard pushed to get there.
 
     It says no figures: they change with every push, and the check run shows them live.
     """
+    by = f" by trunkguard in {code(resolved_by[:10])}" if resolved_by else ""
     return (
-        f"{MARKER}\n**trunkguard**: resolved — nothing to act on now. "
+        f"{MARKER}\n**trunkguard**: resolved{by} — nothing to act on now. "
         "The `trunkguard` check shows the branch's figures."
     )
 
@@ -295,4 +305,26 @@ def check_run(evaluation: Evaluation, head_sha: str, external_id: str | None = N
             for a in evaluation.annotations
         ),
         external_id=external_id,
+        actions=(
+            (CheckAction(RESOLVE_LABEL, evaluation.offer, RESOLVE_ACTION),)
+            if evaluation.offer
+            else ()
+        ),
     )
+
+
+def resolve_offer(
+    evaluation: Evaluation,
+    conflicts: Sequence[Conflict],
+    labels: Mapping[str, Outcome],
+    offered: bool,
+) -> Evaluation:
+    """The evaluation with the "Resolve conflicts" button, where `offered` (the repository
+    opted in and the App may push) and a machine resolves every conflict with the base."""
+    if not offered or evaluation.exempt is not None or not conflicts:
+        return evaluation
+    if not all(isinstance(labels.get(c.path), Resolved) for c in conflicts):
+        return evaluation
+    count = len(conflicts)
+    said = f"Merge the base in, resolving {count} file{'s' if count != 1 else ''}"
+    return replace(evaluation, offer=said[:40])

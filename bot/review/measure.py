@@ -17,7 +17,8 @@ from analyzers.trunk import TrunkIndex
 from bot.github.records import OpenPull
 from bot.mirrors.promisor import fetch_objects
 from bot.policy import RepositoryConfig
-from bot.review.evaluation import Evaluation, PullRequest, verdict
+from bot.review.evaluation import Evaluation, PullRequest, resolve_offer, verdict
+from bot.review.resolution import pushed_by_trunkguard
 
 TRUNKS_KEPT = 4  # trunk indexes kept between reviews (rails/rails: about 1.3 s to build each)
 _TRUNKS: LRUCache[tuple[str, pygit2.Oid], TrunkIndex] = LRUCache(maxsize=TRUNKS_KEPT)
@@ -43,6 +44,7 @@ def figures(
     memo: ForecastMemo,
     now: int,
     head: pygit2.Oid | None = None,
+    can_push: bool = False,
 ) -> tuple[BranchRef, BranchReport, Evaluation] | None:
     """Measure one pull request (at `head`, a commit before its newest, when a "Re-run" asks
     for that one) against its base and the other open pull requests on the same base; None
@@ -102,4 +104,10 @@ def figures(
         labels,
         pair_labels,
     )
+    conflicts = next((t.conflicts for t in result.with_trunk if t.branch == ours.name), ())
+    by_path = {path: outcome for (name, path), outcome in labels.items() if name == ours.name}
+    offered = config.resolve.offer and can_push and head is None
+    judged = resolve_offer(judged, conflicts, by_path, offered)
+    if pushed_by_trunkguard(repo, str(ours.target)):
+        judged = replace(judged, resolved_by=str(ours.target))
     return ours, branch, judged

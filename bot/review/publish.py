@@ -44,7 +44,8 @@ def check_digest(evaluation: Evaluation) -> str:
     said = (
         evaluation.title if not evaluation.findings and evaluation.conclusion != "success" else ""
     )
-    return _digest(evaluation.conclusion, said, *(f.identity for f in evaluation.findings))
+    offer = [f"offer:{evaluation.offer}"] if evaluation.offer else []
+    return _digest(evaluation.conclusion, said, *offer, *(f.identity for f in evaluation.findings))
 
 
 def comment_texts(
@@ -55,7 +56,7 @@ def comment_texts(
     deleted, never started."""
     body = comment_body(PullRequest.of(pull), evaluation, comment.when)
     if body is None and comment.resolved == "edit":
-        return None, resolved_body()
+        return None, resolved_body(evaluation.resolved_by)
     return body, body
 
 

@@ -118,7 +118,8 @@ def review_pull_request(
     try:
         with store.merge_session(memo=memo):
             at = pygit2.Oid(hex=older) if older is not None else None
-            measured = figures(repo, pull, open_pulls, config, memo, now, at)
+            can_push = config.resolve.offer and client.can_push()
+            measured = figures(repo, pull, open_pulls, config, memo, now, at, can_push)
     except AnalysisError as error:
         failure = Evaluation(
             Conclusion.NEUTRAL, f"Not measured: {error}"[:1000], str(error), (), ()

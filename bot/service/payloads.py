@@ -168,8 +168,15 @@ class CheckSuiteEvent(CheckEvent):
         return self.check_suite
 
 
+class RequestedAction(_Fields):
+    """The button pressed on a check run: the identifier trunkguard gave it."""
+
+    identifier: Action
+
+
 class CheckRunEvent(CheckEvent):
     check_run: Suite
+    requested_action: RequestedAction | None = None
 
     @property
     def suite(self) -> Suite:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.review.evaluation import RESOLVE_ACTION
 from bot.service.job import Job
 from bot.service.payloads import (
     CheckRunEvent,
@@ -106,6 +107,8 @@ def pushes(event: str, payload: Mapping[str, Any]) -> list[Job]:
 def reruns(event: str, payload: Mapping[str, Any]) -> list[Job]:
     """check_suite requested/rerequested, check_run rerequested: the "Re-run" buttons."""
     checks = parse(CheckSuiteEvent if event == "check_suite" else CheckRunEvent, payload)
+    if isinstance(checks, CheckRunEvent) and checks.action == "requested_action":
+        return _resolve_pressed(checks)
     if checks.action not in RERUN_ACTIONS[event]:
         return []
     where = _where(checks.installation.id, checks.repository)
@@ -114,6 +117,16 @@ def reruns(event: str, payload: Mapping[str, Any]) -> list[Job]:
     numbers = sorted({p.number for p in checks.suite.pull_requests or []})
     # A fork's pull request is not listed in the suite: found by its head commit.
     return [Job("rerun_commit", {**rerun, "numbers": numbers or None})]
+
+
+def _resolve_pressed(checks: CheckRunEvent) -> list[Job]:
+    """check_run requested_action: the "Resolve conflicts" button, on that run's commit."""
+    pressed = checks.requested_action
+    if pressed is None or pressed.identifier != RESOLVE_ACTION:
+        return []
+    where = _where(checks.installation.id, checks.repository)
+    numbers = sorted({p.number for p in checks.suite.pull_requests or []})
+    return [Job("resolve_pull", {**where, "head_sha": checks.suite.head_sha, "numbers": numbers})]
 
 
 ROUTERS: Mapping[str, Router] = {

@@ -243,7 +243,7 @@ def create_setup_app(
         return {"status": "setup"}
 
     @app.get("/", response_class=HTMLResponse)
-    def setup(request: Request, organization: str = "") -> HTMLResponse:
+    def setup(request: Request, organization: str = "", resolve: str = "") -> HTMLResponse:
         if organization and not is_login(organization):
             return HTMLResponse(
                 "?organization= must be a GitHub organisation name "
@@ -252,7 +252,9 @@ def create_setup_app(
             )
         base = public_url or str(request.base_url)
         state = signed(organization)
-        body = setup_page(manifest_for(base), web_url(api_url), state, organization)
+        wanted = resolve == "1"
+        manifest = manifest_for(base, with_resolve=wanted)
+        body = setup_page(manifest, web_url(api_url), state, organization, wanted)
         if public_url and urlsplit(public_url).netloc != request.url.netloc:
             # GitHub sends the browser back to the public address: this page's cookie must be
             # set there, or the registration cannot be finished.

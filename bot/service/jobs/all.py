@@ -1,5 +1,5 @@
 """Every job module, imported so that each registers its job functions (see bot.service.job)."""
 
-from bot.service.jobs import installations, nudges, pulls, reports, scans
+from bot.service.jobs import installations, nudges, pulls, reports, resolve, scans
 
-__all__ = ["installations", "nudges", "pulls", "reports", "scans"]
+__all__ = ["installations", "nudges", "pulls", "reports", "resolve", "scans"]

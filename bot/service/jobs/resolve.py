@@ -1,0 +1,119 @@
+"""The "Resolve conflicts" button, pressed: the base merged into the pull request's branch with
+the engine's resolutions, pushed as one merge commit, or the reason nothing was pushed."""
+
+from __future__ import annotations
+
+import logging
+
+import pygit2
+
+from bot.markup import code, prose
+from bot.mirrors.fetch import push_commit
+from bot.review.evaluation import Evaluation
+from bot.review.findings import Conclusion
+from bot.review.mirror import fetch_under_lock
+from bot.review.publish import post_check_run
+from bot.review.resolution import PUSHED, resolution_merge
+from bot.service.job import Follow, Job, Services, job
+from bot.service.jobs.repository import repository_config
+
+logger = logging.getLogger(__name__)
+
+
+def _said(title: str, summary: str) -> Evaluation:
+    return Evaluation(Conclusion.NEUTRAL, title, summary, (), ())
+
+
+@job
+def resolve_pull(
+    services: Services,
+    installation: int,
+    repository: str,
+    head_sha: str,
+    numbers: list[int] | None = None,
+) -> Follow:
+    """Merge a pull request's base into its branch, each conflict resolved by the engine, and
+    push one merge commit, when the head is still `head_sha` (the commit whose check run
+    offered the button). Never forced; never into a fork that does not allow maintainers'
+    edits; never without the repository's opt-in and the App's contents: write. Each refusal
+    is said in a check run on that commit, and nothing is pushed."""
+    client = services.client(installation)
+    pulls = client.open_pulls(repository)
+    pull = next(
+        (p for p in pulls if (p.number in numbers if numbers else p.head_sha == head_sha)), None
+    )
+    if pull is None:
+        logger.info("resolve pressed on a commit no open pull request has: %s", repository)
+        return []
+    where = {"installation": installation, "repository": repository, "number": pull.number}
+    if pull.head_sha != head_sha:
+        post_check_run(
+            client,
+            repository,
+            head_sha,
+            _said(
+                "Not resolved: the pull request moved on",
+                f"Its head is now `{pull.head_sha[:10]}`, which is checked again; press the "
+                "button there if it still offers it. Nothing was pushed.",
+            ),
+        )
+        return [Job("evaluate_pull", where)]
+    info = client.repository(repository)
+    repo = fetch_under_lock(services.store, services.mirror_dir, client, repository, info)
+    config = repository_config(repo, info.default_branch, repository)
+    target = client.pull_target(repository, pull.number)
+    refusal = None
+    if not config.resolve.offer:
+        refusal = "this repository has not opted in (resolve.offer in .github/trunkguard.yml)"
+    elif not client.can_push():
+        refusal = "the App may not push (it needs the `contents: write` permission)"
+    elif target.head_repo != repository and not target.maintainer_can_modify:
+        refusal = "the branch is in a fork that does not allow edits by maintainers"
+    if refusal is not None:
+        said = _said(f"Not resolved: {refusal}", f"Nothing was pushed: {refusal}.")
+        post_check_run(client, repository, head_sha, said)
+        return []
+    base = repo.references.get(f"refs/heads/{pull.base_ref}")
+    if base is None:
+        said = _said("Not resolved: the base branch is gone", "Nothing was pushed.")
+        post_check_run(client, repository, head_sha, said)
+        return []
+    login = client.login()
+    author = pygit2.Signature(login, f"{login}@users.noreply.github.com", services.now(), 0)
+    merged = resolution_merge(repo, head_sha, str(base.target), pull.base_ref, author)
+    if merged.commit is None:
+        at = f" ({code(merged.path)})" if merged.path else ""
+        said = _said(
+            f"Not resolved: {merged.problem}", f"Nothing was pushed: {merged.problem}{at}."
+        )
+        post_check_run(client, repository, head_sha, said)
+        return [Job("evaluate_pull", where)]
+    clone_url = (
+        info.clone_url
+        if target.head_repo == repository
+        else _fork_url(info.clone_url, target.head_repo, repository)
+    )
+    problem = push_commit(repo, clone_url, client.token(), merged.commit, target.head_ref)
+    if problem is not None:
+        said = _said("Not resolved: the push was refused", f"Nothing was pushed: {prose(problem)}")
+        post_check_run(client, repository, head_sha, said)
+        return []
+    repo.references.create(PUSHED + merged.commit, merged.commit, force=True)
+    paths = "\n".join(f"- {code(path)}: {rule}" for path, rule in merged.resolved)
+    post_check_run(
+        client,
+        repository,
+        head_sha,
+        _said(
+            f"Resolved by trunkguard in {merged.commit[:10]}",
+            f"trunkguard merged {code(pull.base_ref)} into this branch and pushed "
+            f"`{merged.commit}`; the new head is checked as any other.\n\n{paths}",
+        ),
+    )
+    logger.info("resolved and pushed", extra={"repository": repository, "pull": pull.number})
+    return [Job("evaluate_pull", where)]
+
+
+def _fork_url(clone_url: str, fork: str, repository: str) -> str:
+    """The fork's clone URL on the same host as the base repository's."""
+    return clone_url.replace(f"/{repository}.git", f"/{fork}.git")

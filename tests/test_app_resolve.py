@@ -1,0 +1,158 @@
+"""The "Resolve conflicts" button end to end: the check run offers it, a pressed button
+(check_run.requested_action) pushes one merge commit over git's smart HTTP, and every refused
+case says why and pushes nothing (a fake GitHub over real HTTP, as tests/test_app_end_to_end)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pygit2
+import pytest
+
+from tests.fakegithub import FakeGitHub, Pull
+from tests.gitrepo import GitRepo
+from tests.test_app_end_to_end import INSTALLATION, REPO, WEBHOOKS, pull_request_event
+
+BRANCH = "fix/align"
+OPT_IN = "resolve:\n  offer: true\n"
+WRITE = {"checks": "write", "pull_requests": "write", "issues": "write",
+         "contents": "write", "metadata": "read"}  # fmt: skip
+
+
+def lines(*items: str) -> str:
+    return "".join(f"{item}\n" for item in items)
+
+
+def build(github: FakeGitHub, config: str = OPT_IN, pull: Pull | None = None) -> str:
+    """acme/app with #5, which conflicts with main in one file where git's own line merge
+    (diff3) is clean while merge-ort's histogram alignment is not: the engine's `line-merge`
+    resolves it. Return the pull request's head."""
+    path = github.add_repository(REPO, INSTALLATION, "main")
+    t = GitRepo(path.parent / "build.git")
+    base = t.commit({"f.txt": lines("a", "b", "{", "b"), "README": "app\n"}, days_ago=3)
+    trunk = {"f.txt": lines("a", "a", "b"), ".github/trunkguard.yml": config}
+    t.commit(trunk, days_ago=1, parents=[base], branch="main")
+    head = t.commit({"f.txt": lines("a", "b", "{", "b", "z", "b")}, days_ago=0.5,
+                    parents=[base], branch=BRANCH)  # fmt: skip
+    t.ref("refs/pull/5/head", head)
+    t.git("push", "--quiet", str(path), "+refs/*:refs/*")
+    github.add_pull(REPO, pull or Pull(5, "ada", BRANCH, "main"))
+    return str(head)
+
+
+def pressed(head: str, number: int = 5) -> dict:
+    """check_run requested_action for the button on `head`'s run (the recorded check_run
+    delivery's shape, with GitHub's documented requested_action object)."""
+    payload = json.loads((WEBHOOKS / "check_run/rerequested.json").read_text())
+    payload["action"] = "requested_action"
+    payload["requested_action"] = {"identifier": "resolve"}
+    payload["installation"] = {"id": INSTALLATION}
+    payload["repository"]["full_name"] = REPO
+    payload["check_run"]["head_sha"] = head
+    payload["check_run"]["pull_requests"] = [
+        copy.deepcopy({"number": number, "id": number, "url": f"https://api.github.com/x/{number}"})
+    ]
+    return payload
+
+
+def fake_head(github: FakeGitHub) -> str:
+    repo = pygit2.Repository(str(github.root / f"{REPO}.git"))
+    return str(repo.references[f"refs/heads/{BRANCH}"].target)
+
+
+def test_the_button_is_offered_pressed_and_pushes_one_merge_commit(served, github):
+    github.permissions[INSTALLATION] = WRITE
+    head = build(github)
+
+    served.deliver("pull_request", pull_request_event("opened", 5, BRANCH, head), "d-1")
+
+    assert github.invalid == []  # the actions validated against GitHub's OpenAPI description
+    [run] = github.check_runs
+    assert run["conclusion"] == "neutral"  # only a machine's conflict: a warning at most
+    assert run["output"]["title"] == "Conflicts with main on 1 file that trunkguard can resolve"
+    assert run["actions"] == [
+        {
+            "label": "Resolve conflicts",
+            "description": "Merge the base in, resolving 1 file",
+            "identifier": "resolve",
+        }
+    ]
+    [comment] = github.comments.values()
+    assert "— trunkguard can resolve this (line-merge)" in comment["body"]
+
+    status, _ = served.deliver("check_run", pressed(head), "d-2")
+
+    assert status == 202 and github.invalid == []
+    assert github.git_pushes == [REPO]
+    pushed = fake_head(github)
+    repo = pygit2.Repository(str(github.root / f"{REPO}.git"))
+    merge = repo[pygit2.Oid(hex=pushed)].peel(pygit2.Commit)
+    main = repo.references["refs/heads/main"].target
+    assert [str(p) for p in merge.parent_ids] == [head, str(main)]  # never a force-push
+    assert merge.tree["f.txt"].data == b"a\na\nb\nz\nb\n"  # both sides' changes, git's diff3
+    assert merge.author.name == "trunkguard-test[bot]"
+    assert "- f.txt: line-merge" in merge.message and "Resolved-by: trunkguard" in merge.message
+    said = [r for r in github.check_runs if r["head_sha"] == head][-1]
+    assert said["output"]["title"] == f"Resolved by trunkguard in {pushed[:10]}"
+    # The new head was checked like any other: the conflict is gone.
+    [new] = [r for r in github.check_runs if r["head_sha"] == pushed]
+    assert new["conclusion"] == "success" and "actions" not in new
+    [comment] = github.comments.values()
+    assert f"resolved by trunkguard in `{pushed[:10]}`" in comment["body"]
+
+    # The same delivery again (GitHub's "Redeliver"): nothing is pushed twice.
+    served.deliver("check_run", pressed(head), "d-2")
+    assert github.git_pushes == [REPO]
+
+
+def test_without_contents_write_the_button_is_not_offered_and_a_press_pushes_nothing(
+    served, github
+):
+    head = build(github)  # the App's least privilege: contents read
+    served.deliver("pull_request", pull_request_event("opened", 5, BRANCH, head), "d-1")
+    [run] = github.check_runs
+    assert run["conclusion"] == "neutral" and "actions" not in run
+
+    served.deliver("check_run", pressed(head), "d-2")
+
+    assert github.git_pushes == [] and fake_head(github) == head
+    said = github.check_runs[-1]["output"]
+    assert (
+        said["title"]
+        == "Not resolved: the App may not push (it needs the `contents: write` permission)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "title"),
+    [
+        ("not opted in", "Not resolved: this repository has not opted in (resolve.offer in "
+                         ".github/trunkguard.yml)"),
+        ("fork", "Not resolved: the branch is in a fork that does not allow edits by maintainers"),
+        ("protected", "Not resolved: the push was refused"),
+        ("moved", "Not resolved: the pull request moved on"),
+    ],
+)  # fmt: skip
+def test_each_refused_press_says_why_and_pushes_nothing(served, github, case, title):
+    github.permissions[INSTALLATION] = WRITE
+    fork = Pull(5, "eve", BRANCH, "main", fork="eve/app") if case == "fork" else None
+    head = build(github, "" if case == "not opted in" else OPT_IN, fork)
+    if case == "protected":
+        github.protect(REPO, BRANCH)
+    pressed_on = head
+    if case == "moved":
+        pressed_on = "1" * 40  # a commit the pull request no longer has as its head
+
+    served.deliver("check_run", pressed(pressed_on), "d-9")
+
+    assert github.git_pushes == ([REPO] if case == "protected" else [])  # tried, refused
+    assert fake_head(github) == head
+    said = next(r for r in reversed(github.check_runs) if r["head_sha"] == pressed_on)
+    assert said["output"]["title"] == title
+    assert said["conclusion"] == "neutral"
+    if case == "protected":
+        assert (
+            "Protected branch" in said["output"]["summary"]
+            or "declined" in said["output"]["summary"]
+        )
