@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pygit2
@@ -98,6 +98,21 @@ class Forecast:
     undecided: tuple[PairForecast, ...] = ()  # pairs whose merge could not be done
     # each paired branch's landing on trunk, as its changes to trunk's tree (pairs merge them)
     landed: Mapping[str, tuple[Change, ...]] = field(default_factory=dict)
+    ages: Mapping[str, int] = field(default_factory=dict)  # of the branches in the land order
+
+    def land_order_without(self, pairs: Iterable[tuple[str, str]]) -> tuple[LandStep, ...]:
+        """The land order again, with these pairs' conflicts left out (a machine resolves
+        them: they cost no one an update)."""
+        dropped = {frozenset(pair) for pair in pairs}
+        clashes: dict[str, dict[str, int]] = {}
+        for p in self.pairs:
+            if frozenset((p.a, p.b)) not in dropped:
+                clashes.setdefault(p.a, {})[p.b] = len(p.conflicts)
+                clashes.setdefault(p.b, {})[p.a] = len(p.conflicts)
+        on_trunk = {x.branch: len(x.conflicts) for x in self.with_trunk if x.conflicts}
+        active = [name for name in self.ages]
+        trunk = {name: n for name, n in on_trunk.items() if name in self.ages}
+        return tuple(land_order(active, dict(self.ages), clashes, trunk))
 
     def unknown_figures(self) -> dict[str, int]:
         """Count the merges whose outcome is unknown, by reason."""
@@ -382,4 +397,5 @@ def _forecast(
         stats,
         tuple(undecided),
         {name: landed[name] for name in names},
+        age,
     )

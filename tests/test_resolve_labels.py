@@ -138,3 +138,28 @@ def test_conflicts_says_what_the_engine_makes_of_a_pair_in_text_and_json(make_re
     }
     plain = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
     assert all("resolution" not in c for c in plain["pairs"][0]["conflicts"])
+
+
+def test_a_pair_only_a_machine_conflicts_on_is_not_ranked_as_a_clash(make_repo):
+    from analyzers.resolve.labels import machine_only
+
+    t = make_repo()
+    log = "# Changelog\n\n## Unreleased\n\n* old\n"
+    base = t.commit({"CHANGELOG.md": log, "t.txt": "t\n"}, days_ago=5)
+    t.commit({"t.txt": "trunk\n"}, days_ago=3, parents=[base], branch="main")
+    for name, days in (("a", 2), ("b", 1)):
+        entry = log.replace("\n* old", f"\n* from {name}\n* old")
+        t.commit({"CHANGELOG.md": entry, f"{name}.txt": name}, days_ago=days, parents=[base],
+                 branch=name)  # fmt: skip
+    result = forecast(t.repo, inventory(t.repo, pulls=PullRule(PullHeads.NONE)), NOW)
+    assert result.land_order_without(()) == result.land_order  # the same order, rebuilt
+    assert [s.reason for s in result.land_order][0].startswith("conflicts with b")
+
+    shipped = machine_only(result, label_pair_conflicts(t.repo, result))
+    assert shipped.land_order == result.land_order  # the changelog rule does not ship
+    asked = machine_only(result, label_pair_conflicts(t.repo, result, rules=("changelog",)))
+    assert [(s.branch, s.reason) for s in asked.land_order] == [
+        ("a", "conflicts with no other branch"),
+        ("b", "conflicts with no other branch"),
+    ]
+    assert asked.pairs == result.pairs  # still shown, with what the engine says of them

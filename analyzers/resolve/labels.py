@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 import pygit2
 
@@ -12,7 +13,7 @@ from analyzers.forecast import Forecast, PairForecast, TrunkForecast
 from analyzers.missing import READ_ERRORS
 from analyzers.resolve.diff3 import Diff3Error, line_merge
 from analyzers.resolve.engine import SHIPPED, resolve
-from analyzers.resolve.records import Grade, NeedsPerson, Outcome
+from analyzers.resolve.records import Grade, NeedsPerson, Outcome, Resolved
 
 # Kinds whose three contents the engine reads; the others need a person whatever they hold.
 _READ = (ConflictKind.CONTENT, ConflictKind.ADD_ADD)
@@ -187,3 +188,17 @@ def _label(
         _blob(theirs.tree, conflict.path, repo),
         rules,
     )
+
+
+def machine_only(forecast: Forecast, pair_labels: PairLabel) -> Forecast:
+    """The forecast with a land order that leaves out the pairs whose every conflict a machine
+    resolves (`pair_labels`): landing one costs the other no update worth ranking."""
+    resolved = [
+        (p.a, p.b)
+        for p in forecast.pairs
+        if p.conflicts
+        and all(isinstance(pair_labels.get((p.a, p.b, c.path)), Resolved) for c in p.conflicts)
+    ]
+    if not resolved:
+        return forecast
+    return replace(forecast, land_order=forecast.land_order_without(resolved))

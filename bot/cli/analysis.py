@@ -254,12 +254,14 @@ def conflicts(
     rows, paths = (None, None) if show_all else (20, 5)
     labels, pair_labels = {}, {}
     if result.trunk_head is not None and (label if label is not None else not as_json):
-        from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
+        from analyzers.resolve import labels as engine
 
         most = None if as_json else rows
-        labels = label_trunk_conflicts(repo, result.trunk_head, blocked_branches(result, most))
-        paired = shown_pairs(result, most)
-        pair_labels = label_pair_conflicts(repo, result, paired)
+        labels = engine.label_trunk_conflicts(
+            repo, result.trunk_head, blocked_branches(result, most)
+        )
+        pair_labels = engine.label_pair_conflicts(repo, result, shown_pairs(result, most))
+        result = engine.machine_only(result, pair_labels)
     if as_json:
         print_json(forecast_payload(result, shown_target(target), labels, pair_labels))
         return
