@@ -104,8 +104,8 @@ class Git:
     ) -> list[MergeTree | GitError]:
         """Do several merges in one `git merge-tree --stdin -z` (one process for all).
 
-        Each answer is a MergeTree, or the GitError of a merge git could not do; after git
-        fails on one merge (it stops there), the rest are done one by one (merge_tree).
+        Each answer is a MergeTree, or the GitError of a merge git could not do; git stops at
+        such a merge, and the rest go to a new process.
         """
         answers: list[MergeTree | GitError] = []
         while len(answers) < len(merges):
@@ -119,12 +119,11 @@ class Git:
             finished = parse_merge_batch(done.stdout)
             answers.extend(finished[: len(todo)])
             if len(finished) < len(todo):
-                # git stopped at this merge: it alone is asked again, for its own error.
-                ours, theirs = todo[len(finished)]
-                try:
-                    answers.append(self.merge_tree(ours, theirs, env))
-                except GitError as error:
-                    answers.append(error)
+                # git stopped at this merge: what it said on stderr is that merge's error.
+                stderr = done.stderr.decode(errors="replace").strip()
+                answers.append(
+                    GitError(f"git merge-tree failed: {stderr}", done.returncode, stderr)
+                )
         return answers
 
 

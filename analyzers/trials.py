@@ -19,7 +19,7 @@ from analyzers.conflicts import (
     staged_conflict,
 )
 from analyzers.errors import MergeError
-from analyzers.git import Git, MergeTree, Staged, find_git
+from analyzers.git import Git, GitError, MergeTree, Staged, find_git
 from analyzers.mergejobs import Change, MergeJob, MergeResult, PairJob
 from analyzers.missing import READ_ERRORS, Unknown, unknown
 from analyzers.objects import Entry, Scratch, apply_changes
@@ -158,6 +158,7 @@ class Landed:
     sides: tuple[tuple[dict[str, Entry], pygit2.Oid], ...]  # each side's changes and tree
     meet: bool
     answer: MergeTree | None = None
+    failed: GitError | None = None  # git's failure on them, where it was asked already
     written: tuple[str, str] | None = None  # the commits, once written
 
     def commits(self, repo: pygit2.Repository) -> tuple[str, str]:
@@ -230,9 +231,10 @@ def _commit(repo: pygit2.Repository, tree: pygit2.Oid, parents: list[pygit2.Oid]
     return repo.create_commit(None, _SIGNATURE, _SIGNATURE, "landing", tree, parents)
 
 
-# What the caller knows of a job: for a trunk merge, whether git must do it or git's answer;
-# for a pair, its landings (built once: their trees and commits are a good share of its cost).
-Route = bool | MergeTree | Landed | None
+# What the caller knows of a job: for a trunk merge, whether git must do it, git's answer or
+# its failure; for a pair, its landings (built once: their trees and commits are a good share
+# of its cost).
+Route = bool | MergeTree | GitError | Landed | None
 
 
 def run_job(scratch: Scratch, job: MergeJob | PairJob, by_git: Route = None) -> MergeResult:
@@ -261,11 +263,18 @@ def failure_reason(error: BaseException) -> str:
 def _run_job(scratch: Scratch, job: MergeJob | PairJob, by_git: Route) -> MergeResult:
     fetched: set[str] = set()
     git = find_git()
+    # git failed on it already (run_jobs): go on from that failure, not from asking again.
+    failed = by_git.failed if isinstance(by_git, Landed) else by_git
+    pending = failed if isinstance(failed, GitError) else None
     for round_ in range(FETCH_ROUNDS + 1):
         try:
+            if pending is not None:
+                error, pending = pending, None
+                raise error
             if isinstance(job, PairJob):
                 return run_pair(scratch, job, git, by_git if isinstance(by_git, Landed) else None)
-            return run_merge(scratch, job, git, by_git if isinstance(by_git, bool) else None)
+            by = True if isinstance(by_git, GitError) else by_git
+            return run_merge(scratch, job, git, by if isinstance(by, bool) else None)
         except (*READ_ERRORS, MergeError) as error:
             gap = unknown(scratch.promisor, ("conflicts",), error)
             if gap.object_id is None and not isinstance(error, MergeError):
@@ -357,11 +366,12 @@ def run_jobs(scratch: Scratch, jobs: Sequence[MergeJob | PairJob]) -> list[Merge
     if git is not None and asked:
         answers = git.merge_trees(list(asked.values()), scratch.git_env())
         for index, answer in zip(asked, answers, strict=True):
-            if not isinstance(answer, MergeTree):
-                continue  # a failure is retried alone, with its fetches
             route = routes[index]
             if isinstance(route, Landed):
-                route.answer = answer
+                if isinstance(answer, MergeTree):
+                    route.answer = answer
+                else:
+                    route.failed = answer
             else:
-                routes[index] = answer
+                routes[index] = answer  # git's answer, or its failure (run_job goes on from it)
     return [run_job(scratch, job, routes.get(index)) for index, job in enumerate(jobs)]
