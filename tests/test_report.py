@@ -460,3 +460,22 @@ def test_the_report_splits_conflicts_paid_into_a_machines_and_a_persons(make_rep
     )
     chart = next(c for c in doc["charts"] if c["key"] == "machine_resolvable")
     assert chart["values"][-1] == 50.0 and set(chart["values"][:-1]) == {0.0}
+
+
+def test_the_forecast_conflicts_of_the_current_week_are_split_the_same_way(make_repo, tmp_path):
+    t = make_repo()
+    base = t.commit({"app.py": numbered()}, days_ago=10, branch="main")
+    t.commit({"app.py": numbered(changes={5: "trunk"})}, days_ago=2, parents=[base], branch="main")
+    t.commit({"app.py": numbered(changes={5: "mine"})}, days_ago=1, parents=[base], branch="f")
+    db = f"sqlite:///{tmp_path / 'report.db'}"
+    args = ["report", str(t.path), "--db", db, "--now", "2026-05-28T20:26:40Z"]
+
+    doc = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
+
+    assert doc["forecast_resolution"] == {"machine": 0, "person": 1}
+    markdown = CliRunner().invoke(cli, args).output
+    assert "Of the 1 conflicted path forecast, a machine could resolve 0; 1 needs a person." in (
+        markdown
+    )
+    past = json.loads(CliRunner().invoke(cli, [*args, "--json", "--week", "2026-W21"]).stdout)
+    assert past["forecast_resolution"] is None  # only the current week's forecast is graded

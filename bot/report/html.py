@@ -13,6 +13,7 @@ from bot.report.text import (
     change,
     day,
     figure,
+    forecast_split_sentence,
     lead,
     moment,
     paid_sentence,
@@ -137,5 +138,6 @@ def report_html(report: WeeklyReport, logins: Mapping[int, str] | None = None) -
         verdict=verdict(report),
         paid_sentence=paid_sentence(report),
         resolution_sentence=resolution_sentence(report),
+        forecast_split_sentence=forecast_split_sentence(report),
         Direction=Direction,
     )

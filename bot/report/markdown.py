@@ -11,6 +11,7 @@ from bot.report.text import (
     change,
     day,
     figure,
+    forecast_split_sentence,
     lead,
     moment,
     paid_sentence,
@@ -168,6 +169,8 @@ def report_markdown(
         out.append(f"None at the forecast of {moment(report.forecast_at)}.")
     else:
         out += [f"At the forecast of {moment(report.forecast_at)}:", ""]
+        if forecast_split_sentence(report):
+            out += [forecast_split_sentence(report), ""]
         for branch, conflicted in report.with_trunk:
             out.append(f"- {code(branch)} conflicts with trunk on {_paths(conflicted)}")
         for pair in report.pairs:

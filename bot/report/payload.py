@@ -45,6 +45,11 @@ def report_payload(report: WeeklyReport) -> dict[str, Any]:
             for p in report.paid
         ],
         "warned_a_day_ahead": report.warned_in_time,
+        "forecast_resolution": (
+            None
+            if report.forecast_split is None
+            else {"machine": report.forecast_split[0], "person": report.forecast_split[1]}
+        ),
         "conflicts_paid_resolution": [
             {"merge_commit": r.merge_commit, "path": r.path, "rule": r.rule, "level": r.level}
             for r in report.week_resolutions

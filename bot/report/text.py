@@ -130,6 +130,19 @@ def resolution_sentence(report: WeeklyReport) -> str:
     return f"Of the {len(said)} conflicted {paths}, " + "; ".join(parts) + "."
 
 
+def forecast_split_sentence(report: WeeklyReport) -> str:
+    """What a machine could resolve of the forecast's open conflicts."""
+    if report.forecast_split is None or not sum(report.forecast_split):
+        return ""
+    machine, person = report.forecast_split
+    total = machine + person
+    paths = "path" if total == 1 else "paths"
+    return (
+        f"Of the {total} conflicted {paths} forecast, a machine could resolve {machine}; "
+        f"{person} {'needs' if person == 1 else 'need'} a person."
+    )
+
+
 def lead(lead_seconds: int | None) -> str:
     """Say a lead time; none when the forecast could not have told."""
     if lead_seconds is None:

@@ -153,6 +153,9 @@ class WeeklyReport:
     release_lines: tuple[ReleaseLine, ...] = ()  # as of the report, newest version first
     # the engine's answer for each path paid in the trend's weeks (empty: not asked)
     resolutions: tuple[PaidResolution, ...] = ()
+    # the forecast's open conflicted paths a machine resolves, and those that need a person
+    # (None: not asked; only for the current week, whose forecast is made for the report)
+    forecast_split: tuple[int, int] | None = None
 
     @property
     def title(self) -> str:
@@ -239,6 +242,7 @@ def build_report(
     home: GitHubHome | None = None,
     release_lines: Sequence[ReleaseLine] = (),
     resolutions: Sequence[PaidResolution] = (),
+    forecast_split: tuple[int, int] | None = None,
 ) -> WeeklyReport:
     """Build the report of the last week in `weeks` (weekly figures, oldest first).
 
@@ -319,4 +323,5 @@ def build_report(
         home=home,
         release_lines=tuple(sorted(release_lines, key=lambda x: natural_key(x.name), reverse=True)),
         resolutions=tuple(resolutions),
+        forecast_split=forecast_split,
     )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pygit2
 
 from analyzers.divergence import Progress, ScanReport
+from analyzers.forecast import Forecast
 from analyzers.history import History, PaidConflict, history
 from analyzers.refs import Inventory
 from analyzers.survey import survey
@@ -125,8 +126,10 @@ def gather_report(
     if found.trunk is None:
         raise ReportError(f"{name}: the repository has no commits yet")
     config = config_at(repo, repo[found.trunk.target].peel(pygit2.Commit))
+    split = None
     if start == current:
-        forecast_and_store(store, name, repo, found, now, active_days=config.forecast.active_days)
+        days = config.forecast.active_days
+        split = forecast_split(repo, forecast_and_store(store, name, repo, found, now, None, days))
     end = min(start + WEEK - 1, now)
     limit = limit_days(config)
     weeks, mined = kept_trends(store, name, repo, found, end, TREND_WEEKS, limit, today, progress)
@@ -150,8 +153,23 @@ def gather_report(
         home=github_home(None if Path(name).exists() else name, _origin(repo), hosts),
         release_lines=today.release_lines,
         resolutions=paid_resolutions(repo, mined.paid, weeks[0].start),
+        forecast_split=split,
     )
     return Gathered(report, config)
+
+
+def forecast_split(repo: pygit2.Repository, predicted: Forecast) -> tuple[int, int] | None:
+    """How many of the forecast's conflicted paths the engine's shipped rules resolve, and how
+    many need a person (with trunk and between branches)."""
+    from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
+    from analyzers.resolve.records import Resolved
+
+    if predicted.trunk_head is None:
+        return None
+    said = list(label_trunk_conflicts(repo, predicted.trunk_head, predicted.with_trunk).values())
+    said += label_pair_conflicts(repo, predicted).values()
+    machine = sum(1 for outcome in said if isinstance(outcome, Resolved))
+    return machine, len(said) - machine
 
 
 def paid_resolutions(
