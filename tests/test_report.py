@@ -456,7 +456,7 @@ def test_the_report_splits_conflicts_paid_into_a_machines_and_a_persons(make_rep
     markdown = CliRunner().invoke(cli, args).output
     assert (
         "Of the 2 conflicted paths, a machine could have resolved 1 (line-merge 1); "
-        "1 needed a person (1 easy)." in markdown
+        "1 needed a person (1 easy). Over the last 12 weeks: 1 of 2 (50 %)." in markdown
     )
     chart = next(c for c in doc["charts"] if c["key"] == "machine_resolvable")
     assert chart["values"][-1] == 50.0 and set(chart["values"][:-1]) == {0.0}

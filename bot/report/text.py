@@ -127,7 +127,13 @@ def resolution_sentence(report: WeeklyReport) -> str:
         count = sum(people.values())
         parts.append(f"{count} needed a person ({graded})")
     paths = "path" if len(said) == 1 else "paths"
-    return f"Of the {len(said)} conflicted {paths}, " + "; ".join(parts) + "."
+    weeks = report.resolutions
+    could = sum(1 for r in weeks if r.rule is not None)
+    over = (
+        f" Over the last {len(report.trend)} weeks: {could} of {len(weeks)} "
+        f"({100 * could / len(weeks):.0f} %)."
+    )
+    return f"Of the {len(said)} conflicted {paths}, " + "; ".join(parts) + "." + over
 
 
 def forecast_split_sentence(report: WeeklyReport) -> str:
