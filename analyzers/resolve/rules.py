@@ -177,20 +177,60 @@ def skeleton(lines: Sequence[bytes]) -> tuple[bytes, ...]:
     return _versions(tuple(lines))[0]
 
 
-def rule_versions(hunk: Hunk, ctx: Context) -> Answer | None:
-    """Both sides bumped the same version numbers (a release line merged back, a dependency
-    bumped on both): the side whose numbers are higher (each one at least as high).
+_MEASURE = re.compile(rb"(?<![\w.])v?\d+(?:\.\d+)+[A-Za-z%]")
+# a development version: what a branch will release next, never itself a release
+_DEVELOPMENT = re.compile(rb"(?i)-snapshot\b|\d[-.+~]?(?:dev|alpha|beta|pre|rc)\d*(?![a-z])")
 
-    Measured on git, jenkins and spring-framework: about 90 % as committed; taking each part
-    of a number from the side that changed it (2.45.1 and 2.44.2: 2.45.2) measured far worse
-    (about 36 %): people merging a maintenance line back keep trunk's version.
+
+def _padded(number: tuple[int, ...], width: int) -> tuple[int, ...]:
+    return number + (0,) * (width - len(number))
+
+
+def _level(old: tuple[int, ...], new: tuple[int, ...]) -> int | None:
+    """Which part of a dotted number changed first (0: the major), None if none did; a part
+    one number lacks counts as 0 (3.36 and 3.36.0 are the same)."""
+    width = max(len(old), len(new))
+    pairs = zip(_padded(old, width), _padded(new, width), strict=True)
+    return next((i for i, (a, b) in enumerate(pairs) if a != b), None)
+
+
+def _development(hunk: Hunk, side: Lines) -> bool:
+    return any(_DEVELOPMENT.search(line) for line in (*hunk.before, *side, *hunk.after))
+
+
+def rule_versions(hunk: Hunk, ctx: Context) -> Answer | None:
+    """Both sides raised the same version numbers: the side whose numbers are higher (each
+    one at least as high). Refused where that is a guess:
+
+    - a side lowered a number (a downgrade is a decision, not a bump);
+    - a number carries a unit (1.25rem): a measure, not a version;
+    - the sides raised different parts of a released number (2.45.1 on ours, 2.44.2 on
+      theirs: a maintenance line merged into a newer one). Such a merge is often the release
+      itself, and the person writes a number neither side has (git: 2.45.2; jenkins'
+      remoting: 4.0.1 from 4.0 and 3.40.1); nothing in the lines tells those apart from the
+      merges that keep the newer line's number. Only a development version (-SNAPSHOT, .dev,
+      -rc, on the lines or next to them) is safe there: the newer line keeps its own.
+
+    Measured on git, jenkins and spring-framework (6,000 merges each at most): 292 paths,
+    290 as committed; before these refusals 427 paths, 386 as committed (90 %).
     """
     if not hunk.base or len(hunk.ours) != len(hunk.theirs) or len(hunk.ours) > 8:
         return None
     base, ours, theirs = _versions(hunk.base), _versions(hunk.ours), _versions(hunk.theirs)
     if not ours[1] or not (base[0] == ours[0] == theirs[0]):
         return None
-    pairs = list(zip(ours[1], theirs[1], strict=True))
+    if any(_MEASURE.search(line) for line in (*hunk.base, *hunk.ours, *hunk.theirs)):
+        return None
+    development = _development(hunk, hunk.ours) and _development(hunk, hunk.theirs)
+    pairs = []
+    for b, o, t in zip(base[1], ours[1], theirs[1], strict=True):
+        width = max(len(b), len(o), len(t))
+        b, o, t = _padded(b, width), _padded(o, width), _padded(t, width)
+        if o < b or t < b:
+            return None
+        if o != b and t != b and _level(b, o) != _level(b, t) and not development:
+            return None
+        pairs.append((o, t))
     if all(o >= t for o, t in pairs) and any(o > t for o, t in pairs):
         return Answer(hunk.ours, normalize="versions")
     if all(t >= o for o, t in pairs) and any(t > o for o, t in pairs):
