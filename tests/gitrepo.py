@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,6 +14,15 @@ from bot.mirrors.writer import FILE, Content, Person, RepoWriter
 
 DAY = 86400
 NOW = 1_780_000_000  # 2026-05-28T20:26:40Z: every test clock counts back from here
+# Who git itself commits as in tests that run git in a work tree, whatever the machine's config.
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Ada",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
 ADA = Person("Ada Lovelace", "ada@example.com")
 BOB = Person("Bob Kahn", "bob@example.com", 120)
 GITLINK = 0o160000

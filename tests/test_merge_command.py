@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -11,15 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli.main import cli
+from tests.gitrepo import IDENTITY
 
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "Ada",
-    "GIT_AUTHOR_EMAIL": "ada@example.com",
-    "GIT_COMMITTER_NAME": "Ada",
-    "GIT_COMMITTER_EMAIL": "ada@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 CHANGELOG = "# Changelog\n\n## Unreleased\n\n* old entry\n"
 
 

@@ -12,17 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli.main import cli
+from tests.gitrepo import IDENTITY
 
 PROGRAM = f"{shlex.quote(sys.executable)} -m bot"
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Ada",
-    "GIT_AUTHOR_EMAIL": "ada@example.com",
-    "GIT_COMMITTER_NAME": "Ada",
-    "GIT_COMMITTER_EMAIL": "ada@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+ENV = {**os.environ, **IDENTITY}
 
 
 def git(tree: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
