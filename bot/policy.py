@@ -200,9 +200,30 @@ class Nudges(_Strict):
 
 
 class Resolve(_Strict):
-    """Whether a pull request whose every conflict a machine resolves gets the button."""
+    """Whether a pull request whose every conflict a machine resolves gets the button, and
+    which rules beyond the shipped ones this repository trusts (its own evidence: trunkguard
+    resolve-history --rule NAME on its history)."""
 
     offer: bool
+    rules: tuple[str, ...] = Field(strict=False)
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from analyzers.resolve.engine import RULES
+
+        unknown = [name for name in value if name not in RULES]
+        if unknown:
+            raise ValueError(f"unknown rule {', '.join(unknown)} (rules: {', '.join(RULES)})")
+        return value
+
+    @property
+    def trusted(self) -> tuple[str, ...]:
+        """The rules the engine runs for this repository: the shipped ones, then its own, in
+        the engine's order (safest first)."""
+        from analyzers.resolve.engine import RULES, SHIPPED
+
+        return tuple(name for name in RULES if name in SHIPPED or name in self.rules)
 
 
 class RepositoryConfig(_Strict):

@@ -156,3 +156,29 @@ def test_each_refused_press_says_why_and_pushes_nothing(served, github, case, ti
             "Protected branch" in said["output"]["summary"]
             or "declined" in said["output"]["summary"]
         )
+
+
+def test_a_rule_the_repository_trusts_resolves_its_conflicts_through_the_button(served, github):
+    # `versions` does not ship; a repository that measured it on its own history opts in.
+    github.permissions[INSTALLATION] = WRITE
+    path = github.add_repository(REPO, INSTALLATION, "main")
+    t = GitRepo(path.parent / "build.git")
+    base = t.commit({"gradle.properties": "version=1.4.0\n"}, days_ago=3)
+    trusted = "resolve:\n  offer: true\n  rules: [versions]\n"
+    t.commit({"gradle.properties": "version=1.5.0\n", ".github/trunkguard.yml": trusted},
+             days_ago=1, parents=[base], branch="main")  # fmt: skip
+    head = str(t.commit({"gradle.properties": "version=1.6.0\n"}, days_ago=0.5, parents=[base],
+                        branch=BRANCH))  # fmt: skip
+    t.ref("refs/pull/5/head", pygit2.Oid(hex=head))
+    t.git("push", "--quiet", str(path), "+refs/*:refs/*")
+    github.add_pull(REPO, Pull(5, "ada", BRANCH, "main"))
+
+    served.deliver("pull_request", pull_request_event("opened", 5, BRANCH, head), "d-1")
+    [run] = github.check_runs
+    assert run["conclusion"] == "neutral" and run["actions"][0]["identifier"] == "resolve"
+    served.deliver("check_run", pressed(head), "d-2")
+
+    repo = pygit2.Repository(str(github.root / f"{REPO}.git"))
+    merge = repo[repo.references[f"refs/heads/{BRANCH}"].target].peel(pygit2.Commit)
+    assert merge.tree["gradle.properties"].data == b"version=1.6.0\n"  # the higher version
+    assert "- gradle.properties: versions" in merge.message

@@ -182,3 +182,13 @@ def test_config_check_command(tmp_path, monkeypatch):
         1,
         "Error: twice.yml: policy: set twice (lines 1 and 2)\n",
     )
+
+
+def test_a_repository_trusts_only_rules_the_engine_has():
+    from bot.policy import ConfigError, load_config
+
+    trusted = load_config("resolve:\n  rules: [versions]\n").resolve
+    assert trusted.trusted == ("same-change", "line-merge", "versions")
+    assert load_config("").resolve.trusted == ("same-change", "line-merge")
+    with pytest.raises(ConfigError, match="unknown rule always-ours"):
+        load_config("resolve:\n  rules: [always-ours]\n")

@@ -91,8 +91,9 @@ def figures(
     if result.trunk_head is not None:
         on_trunk = [t for t in result.with_trunk if t.branch == ours.name]
         mine = [p for p in result.pairs if ours.name in (p.a, p.b)]
-        labels = label_trunk_conflicts(repo, result.trunk_head, on_trunk)
-        pair_labels = label_pair_conflicts(repo, result, mine)
+        rules = config.resolve.trusted
+        labels = label_trunk_conflicts(repo, result.trunk_head, on_trunk, rules)
+        pair_labels = label_pair_conflicts(repo, result, mine, rules)
     judged = verdict(
         PullRequest.of(pull),
         ours.name,

@@ -3,13 +3,14 @@ merges it, each conflicted path resolved by the engine, written as one merge com
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pygit2
 
 from analyzers.git import find_git
 from analyzers.objects import Entry, apply_changes
-from analyzers.resolve.engine import resolve
+from analyzers.resolve.engine import SHIPPED, resolve
 from analyzers.resolve.records import Resolved
 
 TRAILER = "Resolved-by: trunkguard"  # marks the merge commits the button pushes, for people
@@ -42,10 +43,12 @@ def resolution_merge(
     base: str,
     base_name: str,
     author: pygit2.Signature,
+    rules: Sequence[str] = SHIPPED,
 ) -> ResolutionMerge:
     """Merge `base` into `head` with git (merge-ort, as `git merge` would), resolve every path
-    it leaves conflicted with the engine's shipped rules, and write the merge commit (parents:
-    head, then base) into `repo`. Nothing is written to any branch."""
+    it leaves conflicted with the engine (`rules`: the repository's trusted ones), and write
+    the merge commit (parents: head, then base) into `repo`. Nothing is written to any
+    branch."""
     git = find_git()
     if git is None:
         return ResolutionMerge(None, problem="no git on the server")
@@ -66,6 +69,7 @@ def resolution_merge(
             None if was is None else _data(repo, was[1]),
             _data(repo, ours[1]),
             _data(repo, theirs[1]),
+            rules,
         )
         if not isinstance(outcome, Resolved) or outcome.content is None:
             return ResolutionMerge(None, problem="a conflict needs a person now", path=path)

@@ -129,7 +129,8 @@ def gather_report(
     split = None
     if start == current:
         days = config.forecast.active_days
-        split = forecast_split(repo, forecast_and_store(store, name, repo, found, now, None, days))
+        predicted_now = forecast_and_store(store, name, repo, found, now, None, days)
+        split = forecast_split(repo, predicted_now, config.resolve.trusted)
     end = min(start + WEEK - 1, now)
     limit = limit_days(config)
     weeks, mined = kept_trends(store, name, repo, found, end, TREND_WEEKS, limit, today, progress)
@@ -152,30 +153,33 @@ def gather_report(
         mention_authors=settings.mention_authors,
         home=github_home(None if Path(name).exists() else name, _origin(repo), hosts),
         release_lines=today.release_lines,
-        resolutions=paid_resolutions(repo, mined.paid, weeks[0].start),
+        resolutions=paid_resolutions(repo, mined.paid, weeks[0].start, config.resolve.trusted),
         forecast_split=split,
     )
     return Gathered(report, config)
 
 
-def forecast_split(repo: pygit2.Repository, predicted: Forecast) -> tuple[int, int] | None:
-    """How many of the forecast's conflicted paths the engine's shipped rules resolve, and how
-    many need a person (with trunk and between branches)."""
+def forecast_split(
+    repo: pygit2.Repository, predicted: Forecast, rules: tuple[str, ...]
+) -> tuple[int, int] | None:
+    """How many of the forecast's conflicted paths the engine (`rules`) resolves, and how many
+    need a person (with trunk and between branches)."""
     from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
     from analyzers.resolve.records import Resolved
 
     if predicted.trunk_head is None:
         return None
-    said = list(label_trunk_conflicts(repo, predicted.trunk_head, predicted.with_trunk).values())
-    said += label_pair_conflicts(repo, predicted).values()
+    head = predicted.trunk_head
+    said = list(label_trunk_conflicts(repo, head, predicted.with_trunk, rules).values())
+    said += label_pair_conflicts(repo, predicted, None, rules).values()
     machine = sum(1 for outcome in said if isinstance(outcome, Resolved))
     return machine, len(said) - machine
 
 
 def paid_resolutions(
-    repo: pygit2.Repository, paid: Sequence[PaidConflict], since: int
+    repo: pygit2.Repository, paid: Sequence[PaidConflict], since: int, rules: tuple[str, ...]
 ) -> list[PaidResolution]:
-    """What the resolution engine (its shipped rules) says of each path paid since `since`,
+    """What the resolution engine (`rules`) says of each path paid since `since`,
     from what the person who merged met: the merge's two parents and their merge base."""
     from analyzers.conflicts import Conflict, ConflictKind
     from analyzers.resolve.labels import label_merges
@@ -183,7 +187,7 @@ def paid_resolutions(
 
     recent = [p for p in paid if p.merged_at >= since]
     asked = [(p.merge_commit, [Conflict(x, ConflictKind.CONTENT) for x in p.paths]) for p in recent]
-    said = label_merges(repo, asked)
+    said = label_merges(repo, asked, rules)
     out = []
     for p in recent:
         for path in p.paths:

@@ -80,7 +80,8 @@ def resolve_pull(
         return []
     login = client.login()
     author = pygit2.Signature(login, f"{login}@users.noreply.github.com", services.now(), 0)
-    merged = resolution_merge(repo, head_sha, str(base.target), pull.base_ref, author)
+    rules = config.resolve.trusted
+    merged = resolution_merge(repo, head_sha, str(base.target), pull.base_ref, author, rules)
     if merged.commit is None:
         at = f" ({code(merged.path)})" if merged.path else ""
         said = _said(
