@@ -474,8 +474,7 @@ def test_the_forecast_conflicts_of_the_current_week_are_split_the_same_way(make_
 
     assert doc["forecast_resolution"] == {"machine": 0, "person": 1}
     markdown = CliRunner().invoke(cli, args).output
-    assert "Of the 1 conflicted path forecast, a machine could resolve 0; 1 needs a person." in (
-        markdown
-    )
+    said = "Of the 1 conflicted path forecast on active branches, a machine could resolve 0; "
+    assert said + "1 needs a person." in markdown
     past = json.loads(CliRunner().invoke(cli, [*args, "--json", "--week", "2026-W21"]).stdout)
     assert past["forecast_resolution"] is None  # only the current week's forecast is graded

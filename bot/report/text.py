@@ -144,7 +144,8 @@ def forecast_split_sentence(report: WeeklyReport) -> str:
     total = machine + person
     paths = "path" if total == 1 else "paths"
     return (
-        f"Of the {total} conflicted {paths} forecast, a machine could resolve {machine}; "
+        f"Of the {total} conflicted {paths} forecast on active branches, a machine could "
+        f"resolve {machine}; "
         f"{person} {'needs' if person == 1 else 'need'} a person."
     )
 

@@ -162,15 +162,18 @@ def gather_report(
 def forecast_split(
     repo: pygit2.Repository, predicted: Forecast, rules: tuple[str, ...]
 ) -> tuple[int, int] | None:
-    """How many of the forecast's conflicted paths the engine (`rules`) resolves, and how many
-    need a person (with trunk and between branches)."""
+    """How many of the forecast's conflicted paths on active branches the engine (`rules`)
+    resolves, and how many need a person (with trunk and between branches). Active only: a
+    mirror's years of abandoned branches hold tens of thousands of conflicted paths (35,694 on
+    hashicorp/terraform, two minutes of the engine), and no one will land them."""
     from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
     from analyzers.resolve.records import Resolved
 
     if predicted.trunk_head is None:
         return None
     head = predicted.trunk_head
-    said = list(label_trunk_conflicts(repo, head, predicted.with_trunk, rules).values())
+    active = [x for x in predicted.with_trunk if x.branch in predicted.ages]
+    said = list(label_trunk_conflicts(repo, head, active, rules).values())
     said += label_pair_conflicts(repo, predicted, None, rules).values()
     machine = sum(1 for outcome in said if isinstance(outcome, Resolved))
     return machine, len(said) - machine
