@@ -173,6 +173,9 @@ def test_refusals_are_one_line_and_change_nothing(tree, setup, message):
 def test_not_a_work_tree(tmp_path):
     result = CliRunner().invoke(cli, ["merge", "-C", str(tmp_path)])
     assert result.exit_code != 0 and "is not in a git work tree" in result.output
+    missing = CliRunner().invoke(cli, ["merge", "-C", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert "internal error" not in missing.output
 
 
 def test_hostile_path_names_are_shown_escaped(tree):

@@ -65,7 +65,7 @@ def merge_text(payload: dict[str, Any], commit: bool) -> list[str]:
 @click.option(
     "-C",
     "--work-tree",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=".",
     show_default=True,
     help="The work tree to merge in.",
