@@ -38,20 +38,11 @@ class Reach:
                 adds |= above
         return cls(frozenset(paths), frozenset(adds), frozenset(deletes), frozenset(under))
 
-    def meets(self, other: Reach) -> bool:
-        """Tell whether a trial merge with `other` is needed; False means no conflict."""
-        return not (
-            self.paths.isdisjoint(other.paths)
-            and self.adds_under.isdisjoint(other.deletes_under)
-            and self.deletes_under.isdisjoint(other.adds_under)
-            # a file (or a submodule) on one side where the other has a directory
-            and self.paths.isdisjoint(other.under)
-            and self.under.isdisjoint(other.paths)
-        )
-
 
 def meeting_pairs(reach: Mapping[str, Reach]) -> list[tuple[str, str]]:
-    """Return the pairs (a < b) whose landings meet (Reach.meets), sorted.
+    """Return the pairs (a < b) whose landings meet, sorted: they change a path in common,
+    one adds under a directory the other deletes from, or one has a file (or a submodule)
+    where the other has a directory. Any other pair cannot conflict.
 
     Through indexes of who changes, adds under and deletes under what: the work grows with
     the landings' sizes and the pairs that meet, not with every pair of branches.

@@ -55,6 +55,13 @@ def _marker(line: bytes, marker: bytes) -> bool:
     return rest in (b"", b"\n", b"\r\n") or rest[:1] == b" "
 
 
+def merge_file_args(marker_size: int) -> list[str]:
+    """git merge-file's options for a diff3 merge with the sides named ours, base, theirs."""
+    return ["merge-file", "--diff3", f"--marker-size={marker_size}"] + [
+        arg for label in ("ours", "base", "theirs") for arg in ("-L", label)
+    ]
+
+
 def line_merge(base: bytes, ours: bytes, theirs: bytes) -> tuple[bytes, int]:
     """Return git's merged text with diff3 markers, and its count of conflicts (0: clean)."""
     git = find_git()
@@ -68,20 +75,7 @@ def line_merge(base: bytes, ours: bytes, theirs: bytes) -> tuple[bytes, int]:
                 file.write(data)
             names.append(path)
         done = subprocess.run(
-            [
-                git.path,
-                "merge-file",
-                "-p",
-                "--diff3",
-                f"--marker-size={MARKER_SIZE}",
-                "-L",
-                "ours",
-                "-L",
-                "base",
-                "-L",
-                "theirs",
-                *names,
-            ],
+            [git.path, *merge_file_args(MARKER_SIZE), "-p", *names],
             capture_output=True,
             env={**os.environ, "LC_ALL": "C"},
         )

@@ -245,24 +245,12 @@ def install(work_tree: Path, program: str | None = None, rules: tuple[str, ...] 
 
 def fall_back(ours: Path, base: Path, theirs: Path, marker_size: int) -> int:
     """git's own line merge over `ours`, diff3 markers; its exit status (conflicts found)."""
+    from analyzers.resolve.diff3 import merge_file_args
+
     done = subprocess.run(
-        [
-            _git(),
-            "merge-file",
-            "--diff3",
-            f"--marker-size={marker_size}",
-            "-L",
-            "ours",
-            "-L",
-            "base",
-            "-L",
-            "theirs",
-            str(ours),
-            str(base),
-            str(theirs),
-        ]
+        [_git(), *merge_file_args(marker_size), str(ours), str(base), str(theirs)]
     )
-    return done.returncode if done.returncode != 0 else 0
+    return done.returncode
 
 
 @click.command(name="merge-file")
