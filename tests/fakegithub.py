@@ -3,13 +3,16 @@
 Bodies are shaped from the recorded examples in tests/fixtures/github/rest (GitHub's OpenAPI
 description's examples), request bodies are checked against that description, anything it
 does not know is a 404, and everything asked is recorded. Repositories are bare repositories
-under `root` (owner/name.git), served by `git http-backend` to holders of a valid token.
+under `root` (owner/name.git), served by `git http-backend` to holders of a valid token; a fork
+(`add_fork`) is served to an installation's token only where one of its pull requests lets
+maintainers edit its branch, as GitHub does.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import gzip
 import json
 import re
 import socket
@@ -148,6 +151,7 @@ class FakeGitHub:
         self.installations: dict[int, set[str]] = {}
         self.pulls: dict[str, dict[int, Pull]] = {}
         self.default_branch: dict[str, str] = {}
+        self.forks: dict[str, str] = {}  # a fork (owner/name) -> the repository it forks
         self.tokens: dict[str, int] = {}
         self.minted: set[str] = set()  # installation tokens of the App (not a workflow's)
         self.refused_tokens: set[str] = set()
@@ -162,6 +166,7 @@ class FakeGitHub:
         self.git_fetches = 0  # ref advertisements asked for
         self.git_uploads = 0  # packs negotiated (what a fetch with something new costs)
         self.git_pushes: list[str] = []  # repositories pushed to, one entry per push
+        self.git_denied: list[str] = []  # repositories a valid token was denied (403), each time
         self.permissions: dict[int, dict[str, str]] = {}  # installation -> what it may do
         self.manifest_codes: set[str] = set()  # codes the manifest flow hands back
         self.private_key = ""  # what a manifest conversion returns as the App's key
@@ -179,6 +184,18 @@ class FakeGitHub:
         self.installations.setdefault(installation, set()).add(full_name)
         self.pulls.setdefault(full_name, {})
         self.default_branch[full_name] = default_branch
+        return path
+
+    def add_fork(self, full_name: str, parent: str) -> Path:
+        """Fork `parent` as `full_name`, a bare repository with the parent's branches as they
+        are now; return its path. Nobody installed the App on it: an installation's token
+        reaches it only through a pull request that allows edits by maintainers."""
+        path = self.root / f"{full_name}.git"
+        pygit2.init_repository(str(path), bare=True)
+        parent_path = str(self.root / f"{parent}.git")
+        _git_in(path, "fetch", "--quiet", parent_path, "+refs/heads/*:refs/heads/*")
+        self.forks[full_name] = parent
+        self.default_branch[full_name] = self.default_branch[parent]
         return path
 
     def protect(self, full_name: str, branch: str) -> None:
@@ -204,8 +221,21 @@ class FakeGitHub:
         return self.permissions.get(installation, least)
 
     def add_pull(self, full_name: str, pull: Pull) -> None:
-        """Open a pull request (its refs/pull/N/head must exist in the repository)."""
+        """Open a pull request. Its refs/pull/N/head must exist in the repository, unless its
+        head is in a fork made by `add_fork`: then it is made from the fork's branch."""
         self.pulls[full_name][pull.number] = pull
+        if pull.fork in self.forks:
+            self._follow_pushes(pull.fork)
+
+    def maintainers_may_push(self, installation: int, fork: str) -> set[str]:
+        """The branches of `fork` an installation's token may fetch and push: the heads of
+        open pull requests into its repositories that allow edits by maintainers."""
+        return {
+            p.head_ref
+            for base in self.installations.get(installation, ())
+            for p in self.pulls.get(base, {}).values()
+            if p.fork == fork and p.state == "open" and p.maintainer_can_modify
+        }
 
     def add_comment(self, full_name: str, issue: int, body: str, login: str = "mallory") -> int:
         """Comment on issue or pull request `issue` as the person `login`; return its id."""
@@ -370,10 +400,24 @@ class FakeGitHub:
         body["user"]["login"] = pull.author
         sha = pull.head_sha or (str(head.target) if head else "0" * 40)
         body["head"].update(ref=pull.head_ref, sha=sha)
-        body["head"]["repo"] = {**body["head"]["repo"], "full_name": pull.fork or full_name}
+        body["head"]["repo"] = self._repo_body(body["head"]["repo"], pull.fork or full_name)
+        body["head"]["label"] = f"{(pull.fork or full_name).split('/')[0]}:{pull.head_ref}"
         body["base"].update(ref=pull.base_ref)
-        body["base"]["repo"] = {**body["base"]["repo"], "full_name": full_name}
+        body["base"]["repo"] = self._repo_body(body["base"]["repo"], full_name)
         return body
+
+    def _repo_body(self, shown: dict[str, Any], full_name: str) -> dict[str, Any]:
+        """A pull request's head or base repository, named and cloned as this fake serves it."""
+        owner, name = full_name.split("/")
+        return {
+            **shown,
+            "full_name": full_name,
+            "name": name,
+            "owner": {**shown["owner"], "login": owner},
+            "fork": full_name in self.forks,
+            "url": f"{self.url}/repos/{full_name}",
+            "clone_url": self.clone_url(full_name),
+        }
 
     def _repo(
         self,
@@ -563,12 +607,26 @@ class FakeGitHub:
         return answer
 
     def _follow_pushes(self, full_name: str) -> None:
-        """As GitHub does: a push to a pull request's branch moves refs/pull/N/head."""
-        repo = pygit2.Repository(str(self.root / f"{full_name}.git"))
+        """As GitHub does: a push to a pull request's branch, in the base repository or in a
+        fork, moves refs/pull/N/head in the base repository (the fork's objects fetched in)."""
+        path = self.root / f"{full_name}.git"
+        repo = pygit2.Repository(str(path))
         for pull in self.pulls.get(full_name, {}).values():
             branch = repo.references.get(f"refs/heads/{pull.head_ref}")
             if pull.fork is None and branch is not None:
                 repo.references.create(f"refs/pull/{pull.number}/head", branch.target, force=True)
+        for base, pulls in self.pulls.items():
+            for pull in pulls.values():
+                branch = f"refs/heads/{pull.head_ref}"
+                if pull.fork == full_name and repo.references.get(branch) is not None:
+                    into = f"+{branch}:refs/pull/{pull.number}/head"
+                    _git_in(self.root / f"{base}.git", "fetch", "--quiet", str(path), into)
+
+    def _denied(self, full_name: str, why: str = "") -> Response:
+        """A 403 to a valid token for git on `full_name`, recorded."""
+        with self._lock:
+            self.git_denied.append(full_name)
+        return Response(why or f"Permission to {full_name}.git denied to {self.slug}[bot].", 403)
 
     def _git(self, method: str, path: str, request: Request, body: bytes) -> Response:
         """git's smart HTTP, through `git http-backend`, for holders of a valid token."""
@@ -578,12 +636,15 @@ class FakeGitHub:
             user, _, token = base64.b64decode(auth[6:]).decode().partition(":")
         match = re.match(r"/([^/]+/[^/]+)\.git/", path)
         installation = self.tokens.get(token or "") if token not in self.refused_tokens else None
-        if (
-            installation is None
-            or not match
-            or match[1] not in self.installations.get(installation, ())
-        ):
+        if installation is None or not match:
             return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="fake GitHub"'})
+        branches = (
+            self.maintainers_may_push(installation, match[1]) if match[1] in self.forks else None
+        )
+        if branches is None and match[1] not in self.installations.get(installation, ()):
+            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="fake GitHub"'})
+        if branches is not None and not branches:
+            return self._denied(match[1])
         if path.endswith("/info/refs"):
             with self._lock:
                 self.git_fetches += 1
@@ -594,7 +655,12 @@ class FakeGitHub:
             path.endswith("/git-receive-pack") or request.url.query == "service=git-receive-pack"
         )
         if pushing and self.installation_permissions(installation).get("contents") != "write":
-            return Response("Permission denied: contents write needed", 403)
+            return self._denied(match[1], "Permission denied: contents write needed")
+        if branches is not None and path.endswith("/git-receive-pack") and method == "POST":
+            pushed = set(_pushed_refs(body, request.headers.get("content-encoding", "")))
+            if not pushed <= {f"refs/heads/{b}" for b in branches}:
+                # Maintainers may edit a pull request's branch, not the rest of the fork.
+                return self._denied(match[1])
         if path.endswith("/git-receive-pack") and method == "POST":
             with self._lock:
                 self.git_pushes.append(match[1])
@@ -626,6 +692,25 @@ class FakeGitHub:
             elif name:
                 headers[name] = value
         return Response(payload, status, headers)
+
+
+def _git_in(git_dir: Path, *args: str) -> None:
+    """Run git in bare repository `git_dir` (the fake's own bookkeeping, not a request)."""
+    subprocess.run(["git", "--git-dir", str(git_dir), *args], check=True, capture_output=True)
+
+
+def _pushed_refs(body: bytes, encoding: str) -> list[str]:
+    """The refs a receive-pack request updates: its commands, the pkt-lines ("old new ref",
+    the first with capabilities after a NUL) before the flush packet that precedes the pack."""
+    if encoding == "gzip":
+        body = gzip.decompress(body)
+    refs, at = [], 0
+    while at + 4 <= len(body) and (size := int(body[at : at + 4], 16)) > 4:
+        command = body[at + 4 : at + size].split(b"\0")[0].strip().split(b" ")
+        if len(command) == 3:  # not a "shallow <oid>" line
+            refs.append(command[2].decode())
+        at += size
+    return refs
 
 
 def push_two_conflicting_pulls(github: FakeGitHub, full_name: str) -> GitRepo:

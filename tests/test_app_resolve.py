@@ -4,17 +4,20 @@ case says why and pushes nothing (a fake GitHub over real HTTP, as tests/test_ap
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pygit2
 import pytest
 
+from bot.github.records import RepositoryInfo
+from bot.mirrors.fetch import push_commit
+from bot.service.jobs.resolve import _fork_url
 from tests.fakegithub import FakeGitHub, Pull
 from tests.gitrepo import GitRepo
 from tests.test_app_end_to_end import INSTALLATION, REPO, WEBHOOKS, pull_request_event
 
 BRANCH = "fix/align"
+FORK = "eve/app"  # eve's fork of acme/app
 OPT_IN = "resolve:\n  offer: true\n"
 WRITE = {"checks": "write", "pull_requests": "write", "issues": "write",
          "contents": "write", "metadata": "read"}  # fmt: skip
@@ -27,38 +30,55 @@ def lines(*items: str) -> str:
 def build(github: FakeGitHub, config: str = OPT_IN, pull: Pull | None = None) -> str:
     """acme/app with #5, which conflicts with main in one file where git's own line merge
     (diff3) is clean while merge-ort's histogram alignment is not: the engine's `line-merge`
-    resolves it. Return the pull request's head."""
+    resolves it. #5's branch is in acme/app, or in `pull.fork` when given: a fork made
+    before main moved, which the branch is pushed to (and GitHub copies to
+    refs/pull/5/head). Return the pull request's head."""
     path = github.add_repository(REPO, INSTALLATION, "main")
     t = GitRepo(path.parent / "build.git")
-    base = t.commit({"f.txt": lines("a", "b", "{", "b"), "README": "app\n"}, days_ago=3)
+    base = t.commit({"f.txt": lines("a", "b", "{", "b"), "README": "app\n"}, days_ago=3,
+                    branch="main")  # fmt: skip
+    fork = pull.fork if pull is not None else None
+    if fork is not None:
+        t.git("push", "--quiet", str(path), "main")
+        github.add_fork(fork, REPO)
     trunk = {"f.txt": lines("a", "a", "b"), ".github/trunkguard.yml": config}
     t.commit(trunk, days_ago=1, parents=[base], branch="main")
     head = t.commit({"f.txt": lines("a", "b", "{", "b", "z", "b")}, days_ago=0.5,
                     parents=[base], branch=BRANCH)  # fmt: skip
-    t.ref("refs/pull/5/head", head)
-    t.git("push", "--quiet", str(path), "+refs/*:refs/*")
+    if fork is None:
+        t.ref("refs/pull/5/head", head)
+        t.git("push", "--quiet", str(path), "+refs/*:refs/*")
+    else:
+        t.git("push", "--quiet", str(path), "main")
+        t.git("push", "--quiet", str(github.root / f"{fork}.git"), BRANCH)
     github.add_pull(REPO, pull or Pull(5, "ada", BRANCH, "main"))
     return str(head)
 
 
-def pressed(head: str, number: int = 5) -> dict:
+def pressed(head: str, number: int | None = 5) -> dict:
     """check_run requested_action for the button on `head`'s run (the recorded check_run
-    delivery's shape, with GitHub's documented requested_action object)."""
+    delivery's shape, with GitHub's documented requested_action object). The run lists pull
+    request `number`; None: none, as GitHub lists no pull request from a fork there."""
     payload = json.loads((WEBHOOKS / "check_run/rerequested.json").read_text())
     payload["action"] = "requested_action"
     payload["requested_action"] = {"identifier": "resolve"}
     payload["installation"] = {"id": INSTALLATION}
     payload["repository"]["full_name"] = REPO
     payload["check_run"]["head_sha"] = head
-    payload["check_run"]["pull_requests"] = [
-        copy.deepcopy({"number": number, "id": number, "url": f"https://api.github.com/x/{number}"})
-    ]
+    listed = {"number": number, "id": number, "url": f"https://api.github.com/x/{number}"}
+    payload["check_run"]["pull_requests"] = [] if number is None else [listed]
     return payload
 
 
-def fake_head(github: FakeGitHub) -> str:
-    repo = pygit2.Repository(str(github.root / f"{REPO}.git"))
+def fake_head(github: FakeGitHub, full_name: str = REPO) -> str:
+    repo = pygit2.Repository(str(github.root / f"{full_name}.git"))
     return str(repo.references[f"refs/heads/{BRANCH}"].target)
+
+
+def refs(github: FakeGitHub, full_name: str) -> dict[str, str]:
+    """Every reference of the fake's `full_name` and its target."""
+    repo = pygit2.Repository(str(github.root / f"{full_name}.git"))
+    return {name: str(repo.references[name].target) for name in repo.references}
 
 
 def test_the_button_is_offered_pressed_and_pushes_one_merge_commit(served, github):
@@ -124,6 +144,83 @@ def test_without_contents_write_the_button_is_not_offered_and_a_press_pushes_not
     )
 
 
+def test_a_fork_that_allows_maintainers_edits_gets_the_merge_commit_on_its_branch(served, github):
+    github.permissions[INSTALLATION] = WRITE
+    head = build(github, pull=Pull(5, "eve", BRANCH, "main", fork=FORK,
+                                   maintainer_can_modify=True))  # fmt: skip
+    base_refs = refs(github, REPO)
+    assert f"refs/heads/{BRANCH}" not in base_refs  # the branch is the fork's only
+    assert base_refs["refs/pull/5/head"] == head == fake_head(github, FORK)
+
+    served.deliver("pull_request", pull_request_event("opened", 5, BRANCH, head), "d-1")
+
+    [run] = github.check_runs
+    assert run["conclusion"] == "neutral"
+    assert run["actions"][0]["identifier"] == "resolve"
+
+    # GitHub lists no pull request from a fork in a check run: found by its head commit.
+    status, _ = served.deliver("check_run", pressed(head, number=None), "d-2")
+
+    assert status == 202 and github.invalid == []
+    assert github.git_pushes == [FORK] and github.git_denied == []
+    pushed = fake_head(github, FORK)
+    fork = pygit2.Repository(str(github.root / f"{FORK}.git"))
+    merge = fork[pygit2.Oid(hex=pushed)].peel(pygit2.Commit)
+    main = base_refs["refs/heads/main"]
+    assert [str(p) for p in merge.parent_ids] == [head, main]  # the old head, then the base
+    assert merge.tree["f.txt"].data == b"a\na\nb\nz\nb\n"  # resolved by line-merge
+    assert merge.author.name == "trunkguard-test[bot]"
+    assert "- f.txt: line-merge" in merge.message
+    # The base repository's branches are untouched; GitHub's pull ref followed the fork.
+    assert refs(github, REPO) == {**base_refs, "refs/pull/5/head": pushed}
+    said = [r for r in github.check_runs if r["head_sha"] == head][-1]
+    assert said["output"]["title"] == f"Resolved by trunkguard in {pushed[:10]}"
+    [new] = [r for r in github.check_runs if r["head_sha"] == pushed]
+    assert new["conclusion"] == "success" and "actions" not in new
+    [comment] = github.comments.values()
+    assert f"resolved by trunkguard in `{pushed[:10]}`" in comment["body"]
+
+    served.deliver("check_run", pressed(head, number=None), "d-2")  # redelivered
+    assert github.git_pushes == [FORK]
+
+
+def test_a_fork_that_does_not_allow_maintainers_edits_is_not_offered_the_button(served, github):
+    github.permissions[INSTALLATION] = WRITE
+    head = build(github, pull=Pull(5, "eve", BRANCH, "main", fork=FORK))  # edits off
+
+    served.deliver("pull_request", pull_request_event("opened", 5, BRANCH, head), "d-1")
+
+    [run] = github.check_runs
+    assert run["output"]["title"] == "Conflicts with main on 1 file that trunkguard can resolve"
+    assert "actions" not in run  # pressing it could only be refused
+    [comment] = github.comments.values()
+    assert "— trunkguard can resolve this (line-merge)" in comment["body"]
+    assert github.git_pushes == [] and github.git_denied == []
+
+
+def test_the_fake_serves_a_fork_to_the_app_only_where_maintainers_may_edit(github):
+    # What the tests above rely on, as GitHub does it: an installation's token reaches a fork
+    # only through a pull request that allows edits by maintainers, and only its branch.
+    github.permissions[INSTALLATION] = WRITE
+    pull = Pull(5, "eve", BRANCH, "main", fork=FORK)
+    head = pygit2.Oid(hex=build(github, pull=pull))
+    github.tokens["ghs_by_hand"] = INSTALLATION
+    local = pygit2.Repository(str(github.root / "acme" / "build.git"))  # build()'s repository
+    who = pygit2.Signature("eve", "eve@example.com", 0, 0)
+    tree = local[head].peel(pygit2.Commit).tree.id
+    child = str(local.create_commit(None, who, who, "next", tree, [head]))
+    url = github.clone_url(FORK)
+
+    assert push_commit(local, url, "ghs_by_hand", child, BRANCH) is not None
+    assert github.git_denied == [FORK] and fake_head(github, FORK) == str(head)
+    pull.maintainer_can_modify = True
+    assert push_commit(local, url, "ghs_by_hand", child, "elsewhere") is not None
+    assert github.git_denied == [FORK, FORK] and "refs/heads/elsewhere" not in refs(github, FORK)
+    assert push_commit(local, url, "ghs_by_hand", child, BRANCH) is None
+    assert github.git_pushes == [FORK] and fake_head(github, FORK) == child
+    assert refs(github, REPO)["refs/pull/5/head"] == child
+
+
 @pytest.mark.parametrize(
     ("case", "title"),
     [
@@ -136,18 +233,23 @@ def test_without_contents_write_the_button_is_not_offered_and_a_press_pushes_not
 )  # fmt: skip
 def test_each_refused_press_says_why_and_pushes_nothing(served, github, case, title):
     github.permissions[INSTALLATION] = WRITE
-    fork = Pull(5, "eve", BRANCH, "main", fork="eve/app") if case == "fork" else None
+    # A fork whose pull request does not allow edits by maintainers (GitHub's default off).
+    fork = Pull(5, "eve", BRANCH, "main", fork=FORK) if case == "fork" else None
     head = build(github, "" if case == "not opted in" else OPT_IN, fork)
     if case == "protected":
         github.protect(REPO, BRANCH)
     pressed_on = head
     if case == "moved":
         pressed_on = "1" * 40  # a commit the pull request no longer has as its head
+    served_repos = [REPO, FORK] if case == "fork" else [REPO]
+    before = {name: refs(github, name) for name in served_repos}
 
-    served.deliver("check_run", pressed(pressed_on), "d-9")
+    served.deliver("check_run", pressed(pressed_on, None if case == "fork" else 5), "d-9")
 
     assert github.git_pushes == ([REPO] if case == "protected" else [])  # tried, refused
-    assert fake_head(github) == head
+    assert github.git_denied == []  # nor tried where it may not push
+    assert {name: refs(github, name) for name in served_repos} == before
+    assert fake_head(github, FORK if case == "fork" else REPO) == head
     said = next(r for r in reversed(github.check_runs) if r["head_sha"] == pressed_on)
     assert said["output"]["title"] == title
     assert said["conclusion"] == "neutral"
@@ -182,3 +284,17 @@ def test_a_rule_the_repository_trusts_resolves_its_conflicts_through_the_button(
     merge = repo[repo.references[f"refs/heads/{BRANCH}"].target].peel(pygit2.Commit)
     assert merge.tree["gradle.properties"].data == b"version=1.6.0\n"  # the higher version
     assert "- gradle.properties: versions" in merge.message
+
+
+@pytest.mark.parametrize(
+    ("clone_url", "fork", "expected"),
+    [
+        ("https://github.com/acme/app.git", "eve/app", "https://github.com/eve/app.git"),
+        ("https://ghe.example/git/acme/app.git", "eve/fork", "https://ghe.example/git/eve/fork.git"),
+        ("https://github.com/acme/app.git", "", None),  # head.repo is null: the fork is gone
+        ("https://github.com/acme/renamed.git", "eve/app", None),  # not the base's own URL
+    ],
+)  # fmt: skip
+def test_a_forks_url_is_the_base_repositorys_with_the_forks_name_or_none(clone_url, fork, expected):
+    # None rather than the base's own URL, where the fork's branch name would be pushed to.
+    assert _fork_url(RepositoryInfo(REPO, clone_url, "main"), fork) == expected

@@ -27,6 +27,7 @@ class OpenPull:
     base_ref: str
     draft: bool
     labels: tuple[str, ...]
+    head_repo: str | None = None  # the repository its head is in; "" once a fork is deleted
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OpenPull:
@@ -39,6 +40,7 @@ class OpenPull:
             str(data["base"]["ref"]),
             bool(data.get("draft")),
             tuple(str(label["name"]) for label in data.get("labels") or ()),
+            str((data["head"].get("repo") or {}).get("full_name") or ""),
         )
 
 

@@ -118,7 +118,7 @@ def review_pull_request(
     try:
         with store.merge_session(memo=memo):
             at = pygit2.Oid(hex=older) if older is not None else None
-            can_push = config.resolve.offer and client.can_push()
+            can_push = config.resolve.offer and _may_push(client, full_name, pull)
             measured = figures(repo, pull, open_pulls, config, memo, now, at, can_push)
     except AnalysisError as error:
         failure = Evaluation(
@@ -154,3 +154,16 @@ def stored_memo(store: Store, repo: pygit2.Repository, base: str) -> ForecastMem
 @cached(_MEMOS, key=lambda store, path, tree: (path, tree), lock=threading.Lock())
 def _memo(store: Store, path: str, tree: str) -> ForecastMemo:
     return store.merge_memo(tree)
+
+
+def _may_push(client: GitHubClient, full_name: str, pull: OpenPull) -> bool:
+    """Whether the App may push a resolution to the pull request's branch: `contents: write`,
+    and the branch in this repository or in a fork that allows edits by maintainers."""
+    if not client.can_push():
+        return False
+    if pull.head_repo is not None and pull.head_repo.casefold() == full_name.casefold():
+        return True
+    if pull.head_repo == "":
+        return False  # the fork is deleted
+    # the pulls list leaves maintainer_can_modify out: only a fork's pull request asks for it
+    return client.pull_target(full_name, pull.number).maintainer_can_modify

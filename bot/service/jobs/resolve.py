@@ -7,6 +7,7 @@ import logging
 
 import pygit2
 
+from bot.github.records import RepositoryInfo
 from bot.markup import code, prose
 from bot.mirrors.fetch import push_commit
 from bot.review.evaluation import Evaluation
@@ -62,14 +63,19 @@ def resolve_pull(
     repo = fetch_under_lock(services.store, services.mirror_dir, client, repository, info)
     config = repository_config(repo, info.default_branch, repository)
     target = client.pull_target(repository, pull.number)
+    # Names as the API gives them, not as the delivery did (a repository renamed since).
+    in_fork = target.head_repo != info.full_name
+    clone_url = _fork_url(info, target.head_repo) if in_fork else info.clone_url
     refusal = None
     if not config.resolve.offer:
         refusal = "this repository has not opted in (resolve.offer in .github/trunkguard.yml)"
     elif not client.can_push():
         refusal = "the App may not push (it needs the `contents: write` permission)"
-    elif target.head_repo != repository and not target.maintainer_can_modify:
+    elif in_fork and not target.maintainer_can_modify:
         refusal = "the branch is in a fork that does not allow edits by maintainers"
-    if refusal is not None:
+    elif clone_url is None:
+        refusal = "the branch's repository cannot be found (a deleted fork?)"
+    if refusal is not None or clone_url is None:
         said = _said(f"Not resolved: {refusal}", f"Nothing was pushed: {refusal}.")
         post_check_run(client, repository, head_sha, said)
         return []
@@ -89,11 +95,6 @@ def resolve_pull(
         )
         post_check_run(client, repository, head_sha, said)
         return [Job("evaluate_pull", where)]
-    clone_url = (
-        info.clone_url
-        if target.head_repo == repository
-        else _fork_url(info.clone_url, target.head_repo, repository)
-    )
     problem = push_commit(repo, clone_url, client.token(), merged.commit, target.head_ref)
     if problem is not None:
         said = _said("Not resolved: the push was refused", f"Nothing was pushed: {prose(problem)}")
@@ -115,6 +116,11 @@ def resolve_pull(
     return [Job("evaluate_pull", where)]
 
 
-def _fork_url(clone_url: str, fork: str, repository: str) -> str:
-    """The fork's clone URL on the same host as the base repository's."""
-    return clone_url.replace(f"/{repository}.git", f"/{fork}.git")
+def _fork_url(info: RepositoryInfo, fork: str) -> str | None:
+    """The fork's clone URL on the same host as the base repository's; None when there is no
+    fork (GitHub's `head.repo` is null once it is deleted) or the base's URL does not end in
+    its name, rather than a URL that is still the base's."""
+    suffix = f"/{info.full_name}.git"
+    if not fork or not info.clone_url.endswith(suffix):
+        return None
+    return info.clone_url.removesuffix(suffix) + f"/{fork}.git"
