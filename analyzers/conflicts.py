@@ -7,10 +7,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import pygit2
 
 from analyzers.git import Staged
+
+if TYPE_CHECKING:
+    from analyzers.resolve.records import Outcome
 
 Range = tuple[int, int]
 
@@ -53,6 +57,22 @@ class Conflict:
     kind: ConflictKind
     ours_ranges: tuple[Range, ...] = ()
     theirs_ranges: tuple[Range, ...] = ()
+
+
+def conflict_json(conflict: Conflict, outcome: Outcome | None = None) -> dict[str, Any]:
+    """Return a conflict as the store keeps it and the CLI's JSON shows it, with what the
+    resolution engine said of it when it was asked (`outcome`)."""
+    out: dict[str, Any] = {
+        "path": conflict.path,
+        "kind": str(conflict.kind),
+        "ours_ranges": [list(r) for r in conflict.ours_ranges],
+        "theirs_ranges": [list(r) for r in conflict.theirs_ranges],
+    }
+    if outcome is not None:
+        from analyzers.resolve.records import outcome_json  # the engine loads only when used
+
+        out["resolution"] = outcome_json(outcome)
+    return out
 
 
 def _hunks(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid) -> list[tuple[Range, Range]]:

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from analyzers.conflicts import ConflictKind
 from analyzers.forecast import forecast
 from analyzers.refs import PullHeads, PullRule, inventory
 from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
 from analyzers.resolve.records import NeedsPerson, Resolved
+from analyzers.trends import week_start
 from bot.cli.main import cli
+from bot.store import Store
+from bot.store.models import PredictedConflict
 from tests.gitrepo import NOW, numbered
 
 NOW_ISO = "2026-05-28T20:26:40Z"
@@ -65,6 +70,29 @@ def test_conflicts_text_says_what_needs_a_person_and_json_asks_for_it(make_repo)
     assert by_path["app.py"]["grade"]["overlap"] == "same lines"
     quiet = CliRunner().invoke(cli, [*args, "--no-resolve"]).stdout
     assert "need a person" not in quiet
+
+
+def test_the_store_keeps_what_the_engine_said_of_each_conflict_it_labelled(make_repo, tmp_path):
+    t = build(make_repo)
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    args = ["conflicts", str(t.path), "--now", NOW_ISO, "--store", "--db", url]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    store = Store(url)
+    try:
+        stored = store.week_forecast(str(t.path.resolve()), week_start(NOW))
+    finally:
+        store.close()
+    assert stored is not None and stored.with_trunk == {"feature/x": ("app.py", "gone.txt")}
+    assert stored.labelled == (0, 2)  # both need a person: a clash, a deletion against an edit
+    with Session(create_engine(url)) as session:
+        [row] = session.scalars(select(PredictedConflict))
+    by_path = {c["path"]: c["resolution"] for c in row.conflicts}
+    assert by_path["gone.txt"]["reason"] == "one side deleted the file, the other changed it"
+    assert by_path["app.py"] == {
+        "resolvable": False,
+        "reason": "both sides changed the same lines",
+        "grade": {"level": "easy", "lines": 4, "hunks": 1, "overlap": "same lines"},
+    }
 
 
 def test_replay_says_of_each_conflict_paid_what_the_person_met(make_repo):

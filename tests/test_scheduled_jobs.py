@@ -90,6 +90,8 @@ def test_nightly_scans_store_figures_and_nudge_idle_work_once(services, github):
     assert forecast is not None and forecast.pairs == (
         ("old-feature", "young-feature", ("app.py",)),
     )
+    # what the engine said of each conflict is kept with it: the pair's app.py needs a person
+    assert forecast.labelled == (0, 1)
 
     run(services, nudge.name, **nudge.arguments)
     assert github.invalid == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from analyzers.resolve.diff3 import Hunk, Lines
 
@@ -50,6 +51,23 @@ class NeedsPerson:
 
 
 Outcome = Resolved | NeedsPerson
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """What the engine says of one conflicted path, as JSON (the CLI's and the store's)."""
+    if isinstance(outcome, Resolved):
+        return {"resolvable": True, "rule": outcome.rule}
+    grade = outcome.grade
+    return {
+        "resolvable": False,
+        "reason": outcome.reason,
+        "grade": {
+            "level": grade.level,
+            "lines": grade.lines,
+            "hunks": grade.hunks,
+            "overlap": grade.overlap,
+        },
+    }
 
 
 @dataclass(frozen=True)

@@ -227,41 +227,34 @@ def conflicts(
     lines = line_choice(release, ignore, no_release_lines)
     why = exploratory(now, rule, same_trunk(repo, trunk, remote), include, exclude, lines=lines)
     store = open_store(db_url) if keep_history(keep, why) else None
-    found = choose_branches(
-        repo,
-        now,
-        lines,
-        say,
-        trunk=trunk,
-        remote=remote,
-        include=include,
-        exclude=exclude,
-        pulls=rule,
-    )
+    chosen = {"trunk": trunk, "remote": remote, "include": include, "exclude": exclude}
+    found = choose_branches(repo, now, lines, say, pulls=rule, **chosen)
     say_left_out(found, rule, stale)
     if found.bases:
         say(
             f"{plural(len(found.bases), 'branch', 'branches')} based on a release line left out "
             "of the forecast (scan measures them against their line)"
         )
-    with progress("merging") as shown:
-        result = forecast_and_store(
-            store, repository_name(target), repo, found, now, shown, active_days
-        )
-    say_unknown(result.unknown_figures(), "merges")
+    from analyzers.forecast import Forecast
+    from analyzers.resolve import labels as engine
     from bot.cli.terminal import blocked_branches, shown_pairs
 
     rows, paths = (None, None) if show_all else (20, 5)
-    labels, pair_labels = {}, {}
-    if result.trunk_head is not None and (label if label is not None else not as_json):
-        from analyzers.resolve import labels as engine
+    most = None if as_json else rows
 
-        most = None if as_json else rows
-        labels = engine.label_trunk_conflicts(
-            repo, result.trunk_head, blocked_branches(result, most)
+    def shown_labels(forecast: Forecast) -> engine.ForecastLabels:
+        return engine.label_forecast(
+            repo, forecast, blocked_branches(forecast, most), shown_pairs(forecast, most)
         )
-        pair_labels = engine.label_pair_conflicts(repo, result, shown_pairs(result, most))
-        result = engine.machine_only(result, pair_labels)
+
+    labelled = shown_labels if (label if label is not None else not as_json) else None
+    with progress("merging") as shown:
+        result, said = forecast_and_store(
+            store, repository_name(target), repo, found, now, shown, active_days, labelled
+        )
+    say_unknown(result.unknown_figures(), "merges")
+    labels, pair_labels = (said.trunk, said.pairs) if said is not None else ({}, {})
+    result = result if said is None else engine.machine_only(result, pair_labels)
     if as_json:
         print_json(forecast_payload(result, shown_target(target), labels, pair_labels))
         return

@@ -7,11 +7,11 @@ import statistics
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from analyzers.conflicts import conflict_json
 from analyzers.replay import MergeDirection
 from bot.text import iso_time, natural_key
 
 if TYPE_CHECKING:
-    from analyzers.conflicts import Conflict
     from analyzers.divergence import BranchReport, ScanReport
     from analyzers.forecast import Forecast
     from analyzers.leadtime import FirstWarning
@@ -92,39 +92,6 @@ def scan_payload(report: ScanReport, repository: str) -> dict[str, Any]:
     }
 
 
-def conflict_payload(conflict: Conflict, outcome: Outcome | None = None) -> dict[str, Any]:
-    """Return one conflicted path as JSON, with what the resolution engine says of it if
-    `outcome` is given."""
-    out: dict[str, Any] = {
-        "path": conflict.path,
-        "kind": str(conflict.kind),
-        "ours_ranges": [list(r) for r in conflict.ours_ranges],
-        "theirs_ranges": [list(r) for r in conflict.theirs_ranges],
-    }
-    if outcome is not None:
-        out["resolution"] = resolution_payload(outcome)
-    return out
-
-
-def resolution_payload(outcome: Outcome) -> dict[str, Any]:
-    """What the resolution engine says of one conflicted path, as JSON."""
-    from analyzers.resolve.records import Resolved
-
-    if isinstance(outcome, Resolved):
-        return {"resolvable": True, "rule": outcome.rule}
-    grade = outcome.grade
-    return {
-        "resolvable": False,
-        "reason": outcome.reason,
-        "grade": {
-            "level": grade.level,
-            "lines": grade.lines,
-            "hunks": grade.hunks,
-            "overlap": grade.overlap,
-        },
-    }
-
-
 def forecast_payload(
     forecast: Forecast,
     repository: str,
@@ -146,7 +113,7 @@ def forecast_payload(
                 "unrelated": x.unrelated,
                 "integrated": x.integrated,
                 "conflicts": [
-                    conflict_payload(c, labels.get((x.branch, c.path))) for c in x.conflicts
+                    conflict_json(c, labels.get((x.branch, c.path))) for c in x.conflicts
                 ],
                 "unknown": None if x.unknown is None else unknown_payload(x.unknown),
             }
@@ -162,7 +129,7 @@ def forecast_payload(
                 "a": p.a,
                 "b": p.b,
                 "conflicts": [
-                    conflict_payload(c, pair_labels.get((p.a, p.b, c.path))) for c in p.conflicts
+                    conflict_json(c, pair_labels.get((p.a, p.b, c.path))) for c in p.conflicts
                 ],
             }
             for p in forecast.pairs
@@ -224,7 +191,7 @@ def replay_payload(
                 "commit": m.commit,
                 "time": iso_time(m.time),
                 "direction": str(m.direction),
-                "conflicts": [conflict_payload(c) for c in m.conflicts],
+                "conflicts": [conflict_json(c) for c in m.conflicts],
                 "matches_recorded": m.matches_recorded,
                 "first_warning": _warning_payload(m.first_warning),
                 "lead_time_seconds": m.lead_time_seconds,

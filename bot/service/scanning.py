@@ -24,6 +24,7 @@ from bot.review.repo_config import CONFIG_PATH, config_at
 from config import defaults
 
 if TYPE_CHECKING:
+    from analyzers.resolve.labels import ForecastLabels
     from bot.store import Store
 
 
@@ -117,10 +118,12 @@ def forecast_and_store(
     now: int,
     progress: Progress | None = None,
     active_days: int | None = None,
-) -> Forecast:
+    label: Callable[[Forecast], ForecastLabels] | None = None,
+) -> tuple[Forecast, ForecastLabels | None]:
     """Forecast the conflicts of `found`'s branches based on trunk as of `now`, starting from
     the merges the store already did on this trunk, and keep the predictions and the new
-    merges."""
+    merges; with `label`, what the resolution engine says of the conflicts it labels is kept
+    with them, and returned."""
     started = datetime.now(UTC)
     session: AbstractContextManager[ForecastMemo] = nullcontext(ForecastMemo())
     if store is not None:
@@ -138,9 +141,10 @@ def forecast_and_store(
             progress=progress,
             fetcher=fetch_objects,
         )
+    labels = None if label is None or result.trunk_head is None else label(result)
     if store is not None and result.trunk_head is not None:
-        store.save_forecast(name, result, now, started)
-    return result
+        store.save_forecast(name, result, now, started, labels)
+    return result, labels
 
 
 def same_trunk(repo: pygit2.Repository, trunk: str | None, remote: str = "origin") -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analyzers.conflicts import Conflict, ConflictKind
+from analyzers.conflicts import Conflict, ConflictKind, conflict_json
 from analyzers.forecast import ForecastMemo
 from analyzers.history import MergedWork as MergedWorkRecord
 from analyzers.mergejobs import MergeKey, MergeResult, engine_id
@@ -96,16 +96,6 @@ class Merges(Database):
             session.execute(upsert(self.engine.dialect.name, MergedWork), rows)
             after = session.scalar(kept)
             return int(after or 0) - int(before or 0)
-
-
-def conflict_json(conflict: Conflict) -> dict[str, Any]:
-    """Return a conflict as the store keeps it."""
-    return {
-        "path": conflict.path,
-        "kind": str(conflict.kind),
-        "ours_ranges": [list(r) for r in conflict.ours_ranges],
-        "theirs_ranges": [list(r) for r in conflict.theirs_ranges],
-    }
 
 
 def _result_to_json(result: MergeResult) -> dict[str, Any]:

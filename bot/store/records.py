@@ -41,6 +41,9 @@ class StoredForecast:
     measured_at: int
     with_trunk: dict[str, tuple[str, ...]]
     pairs: tuple[tuple[str, str, tuple[str, ...]], ...]
+    # of the conflicted paths the resolution engine labelled: how many a machine resolves,
+    # how many need a person (None: it labelled none)
+    labelled: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from analyzers.conflicts import conflict_json
 from analyzers.divergence import BranchReport, ScanReport
 from analyzers.forecast import Forecast
 from analyzers.mergejobs import ENGINE_VERSION
 from analyzers.missing import Unknown
 from analyzers.trends import week_start
 from bot.store.engine import Database, aware, moment
-from bot.store.merges import conflict_json
 from bot.store.models import BranchSnapshot, PredictedConflict, Repository, Scan
 from bot.store.records import StoredForecast, StoredScan
 from bot.text import DAY
+
+if TYPE_CHECKING:
+    from analyzers.resolve.labels import ForecastLabels
 
 
 class Scans(Database):
@@ -71,9 +75,17 @@ class Scans(Database):
             )
 
     def save_forecast(
-        self, repository: str, forecast: Forecast, now: int, started: datetime
+        self,
+        repository: str,
+        forecast: Forecast,
+        now: int,
+        started: datetime,
+        labels: ForecastLabels | None = None,
     ) -> int:
-        """Store a forecast's predicted conflicts in one transaction; return the scan's id."""
+        """Store a forecast's predicted conflicts in one transaction, each with what the
+        resolution engine said of it where it was asked (`labels`); return the scan's id."""
+        trunk_said = {} if labels is None else labels.trunk
+        pairs_said = {} if labels is None else labels.pairs
         heads = {x.branch: x.head for x in forecast.with_trunk}
         assert forecast.trunk_head is not None
         with self._errors(), Session(self.engine) as session, session.begin():
@@ -98,7 +110,9 @@ class Scans(Database):
                     "other": None,
                     "head": x.head,
                     "other_head": None,
-                    "conflicts": [conflict_json(c) for c in x.conflicts],
+                    "conflicts": [
+                        conflict_json(c, trunk_said.get((x.branch, c.path))) for c in x.conflicts
+                    ],
                     "unknown": None if x.unknown is None else _unknown(x.unknown),
                 }
                 for x in forecast.with_trunk
@@ -110,7 +124,9 @@ class Scans(Database):
                     "other": p.b,
                     "head": heads[p.a],
                     "other_head": heads[p.b],
-                    "conflicts": [conflict_json(c) for c in p.conflicts],
+                    "conflicts": [
+                        conflict_json(c, pairs_said.get((p.a, p.b, c.path))) for c in p.conflicts
+                    ],
                     "unknown": None if p.unknown is None else _unknown(p.unknown),
                 }
                 for p in (*forecast.pairs, *forecast.undecided)
@@ -220,9 +236,15 @@ class Scans(Database):
                 select(PredictedConflict)
                 .where(PredictedConflict.scan_id == scan_id, PredictedConflict.unknown.is_(None))
                 .order_by(PredictedConflict.branch, PredictedConflict.other)
-            )
+            ).all()
             with_trunk: dict[str, tuple[str, ...]] = {}
             pairs: list[tuple[str, str, tuple[str, ...]]] = []
+            said = Counter(
+                c["resolution"]["resolvable"]
+                for row in rows
+                for c in row.conflicts
+                if "resolution" in c
+            )
             for row in rows:
                 paths = tuple(sorted({c["path"] for c in row.conflicts}))
                 if row.other is None:
@@ -230,7 +252,8 @@ class Scans(Database):
                 else:
                     pairs.append((row.branch, row.other, paths))
             measured = int(aware(scan.measured_at).timestamp())
-            return StoredForecast(measured, with_trunk, tuple(pairs))
+            labelled = (said[True], said[False]) if said else None
+            return StoredForecast(measured, with_trunk, tuple(pairs), labelled)
 
 
 def _week(when: datetime) -> tuple[int, int]:

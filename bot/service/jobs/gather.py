@@ -29,6 +29,7 @@ from bot.text import DAY
 from config import defaults
 
 if TYPE_CHECKING:
+    from analyzers.resolve.labels import ForecastLabels
     from bot.store import Store
 
 
@@ -126,11 +127,16 @@ def gather_report(
     if found.trunk is None:
         raise ReportError(f"{name}: the repository has no commits yet")
     config = config_at(repo, repo[found.trunk.target].peel(pygit2.Commit))
-    split = None
     if start == current:
         days = config.forecast.active_days
-        predicted_now = forecast_and_store(store, name, repo, found, now, None, days)
-        split = forecast_split(repo, predicted_now, config.resolve.trusted)
+        from analyzers.resolve.labels import label_active
+
+        trusted = config.resolve.trusted
+
+        def active(predicted: Forecast) -> ForecastLabels:
+            return label_active(repo, predicted, trusted)
+
+        forecast_and_store(store, name, repo, found, now, None, days, active)
     end = min(start + WEEK - 1, now)
     limit = limit_days(config)
     weeks, mined = kept_trends(store, name, repo, found, end, TREND_WEEKS, limit, today, progress)
@@ -154,29 +160,9 @@ def gather_report(
         home=github_home(None if Path(name).exists() else name, _origin(repo), hosts),
         release_lines=today.release_lines,
         resolutions=paid_resolutions(repo, mined.paid, weeks[0].start, config.resolve.trusted),
-        forecast_split=split,
+        forecast_split=None if predicted is None else predicted.labelled,
     )
     return Gathered(report, config)
-
-
-def forecast_split(
-    repo: pygit2.Repository, predicted: Forecast, rules: tuple[str, ...]
-) -> tuple[int, int] | None:
-    """How many of the forecast's conflicted paths on active branches the engine (`rules`)
-    resolves, and how many need a person (with trunk and between branches). Active only: a
-    mirror's years of abandoned branches hold tens of thousands of conflicted paths (35,694 on
-    hashicorp/terraform, two minutes of the engine), and no one will land them."""
-    from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
-    from analyzers.resolve.records import Resolved
-
-    if predicted.trunk_head is None:
-        return None
-    head = predicted.trunk_head
-    active = [x for x in predicted.with_trunk if x.branch in predicted.ages]
-    said = list(label_trunk_conflicts(repo, head, active, rules).values())
-    said += label_pair_conflicts(repo, predicted, None, rules).values()
-    machine = sum(1 for outcome in said if isinstance(outcome, Resolved))
-    return machine, len(said) - machine
 
 
 def paid_resolutions(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from analyzers.resolve.labels import label_active
 from bot.review.mirror import fetch_under_lock
 from bot.service.job import Follow, Job, Services, job
 from bot.service.jobs.repository import open_pulls_rule, repository_config
@@ -30,7 +31,13 @@ def scan_repository(services: Services, installation: int, repository: str) -> F
         services.store, repository, repo, now, pulls=rule, trunk=info.default_branch
     )
     forecast_and_store(
-        services.store, repository, repo, found, now, active_days=config.forecast.active_days
+        services.store,
+        repository,
+        repo,
+        found,
+        now,
+        active_days=config.forecast.active_days,
+        label=lambda predicted: label_active(repo, predicted, config.resolve.trusted),
     )
     services.store.set_report_schedule(repository, report_schedule(config.report))
     if not config.nudges.enabled:
