@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_review
 	$(BIN)/python -m tests.bench.bench_workers
 	$(BIN)/python -m tests.bench.bench_resolve
+	$(BIN)/python -m tests.bench.bench_replay_resolve
 
 clean:
 	rm -rf $(VENV) demo .bench build *.egg-info
