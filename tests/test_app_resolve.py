@@ -286,6 +286,60 @@ def test_a_rule_the_repository_trusts_resolves_its_conflicts_through_the_button(
     assert "- gradle.properties: versions" in merge.message
 
 
+def test_a_changelog_conflict_is_resolved_with_both_entries_where_the_repository_trusts_it(
+    served, github
+):
+    # The issue's own case: a pull request that conflicts with main only in CHANGELOG.md, both
+    # sides having added an entry at the top. `changelog` does not ship (31 % as committed on
+    # real history: which entry goes on top is each project's choice), so the repository
+    # trusts it in its config.
+    github.permissions[INSTALLATION] = WRITE
+    path = github.add_repository(REPO, INSTALLATION, "main")
+    t = GitRepo(path.parent / "build.git")
+    log = "# Changelog\n\n## Unreleased\n\n* Older entry\n"
+    base = t.commit({"CHANGELOG.md": log, "app.py": "x = 1\n"}, days_ago=3)
+    trusted = "resolve:\n  offer: true\n  rules: [changelog]\n"
+    on_main = log.replace("* Older", "* Faster start-up (#7)\n* Older")
+    t.commit({"CHANGELOG.md": on_main, ".github/trunkguard.yml": trusted}, days_ago=1,
+             parents=[base], branch="main")  # fmt: skip
+    mine = log.replace("* Older", "* Billing export (#5)\n* Older")
+    head = str(t.commit({"CHANGELOG.md": mine, "app.py": "x = 2\n"}, days_ago=0.5,
+                        parents=[base], branch=BRANCH))  # fmt: skip
+    t.ref("refs/pull/5/head", pygit2.Oid(hex=head))
+    t.git("push", "--quiet", str(path), "+refs/*:refs/*")
+    github.add_pull(REPO, Pull(5, "ada", BRANCH, "main"))
+
+    served.deliver("pull_request", pull_request_event("opened", 5, BRANCH, head), "d-1")
+
+    [run] = github.check_runs
+    assert run["conclusion"] == "neutral"  # a machine's conflict: a warning, never a failure
+    assert run["actions"][0]["description"] == "Merge the base in, resolving 1 file"
+    [comment] = github.comments.values()
+    assert "`CHANGELOG.md`" in comment["body"]
+    assert "— trunkguard can resolve this (changelog)" in comment["body"]
+
+    served.deliver("check_run", pressed(head), "d-2")
+
+    assert github.git_pushes == [REPO]
+    pushed = fake_head(github)
+    repo = pygit2.Repository(str(github.root / f"{REPO}.git"))
+    merge = repo[pygit2.Oid(hex=pushed)].peel(pygit2.Commit)
+    assert [str(p) for p in merge.parent_ids] == [
+        head,
+        str(repo.references["refs/heads/main"].target),
+    ]
+    # Both entries, the pull request's (landing now) above main's (landed before).
+    assert merge.tree["CHANGELOG.md"].data.decode() == log.replace(
+        "* Older", "* Billing export (#5)\n* Faster start-up (#7)\n* Older"
+    )
+    assert merge.tree["app.py"].data == b"x = 2\n"
+    assert "- CHANGELOG.md: changelog" in merge.message
+    [new] = [r for r in github.check_runs if r["head_sha"] == pushed]
+    assert new["conclusion"] == "success" and "actions" not in new
+    [comment] = github.comments.values()
+    assert f"resolved by trunkguard in `{pushed[:10]}`" in comment["body"]
+
+
 @pytest.mark.parametrize(
     ("clone_url", "fork", "expected"),
     [

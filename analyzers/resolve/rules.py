@@ -86,9 +86,10 @@ def stack(
 ) -> tuple[Lines, tuple[tuple[int, int], ...]]:
     """Both insertions at k, `first` above `second`; lines they share at both ends kept once.
 
-    Where the two blocks do not end and start with a blank line but what surrounds them does
-    (inside the shared lines, or the text just above or below the hunk), the same blank lines
-    go between them too: two changelog entries, two functions.
+    Where the two blocks do not end and start with a blank line, what each side has between
+    its block and the text below goes between them too: the same blank lines (two functions,
+    two changelog entries apart), or none (two bullet entries of one list). At the end of the
+    file, the blank lines above are taken.
     """
     # Lines both blocks share at their ends are kept once only with SHARE_ENDS: off, since two
     # changelog entries that merely end with the same author line must both keep it (rails).
@@ -99,7 +100,7 @@ def stack(
     if a and b and not _blank(a[-1]) and not _blank(b[0]):
         above = (*hunk.before, *hunk.base[:k], *shared_head)
         below = (*shared_tail, *hunk.base[k:], *hunk.after)
-        sep = _blank_run(above, from_end=True) or _blank_run(below, from_end=False)
+        sep = _blank_run(below, from_end=False) if below else _blank_run(above, from_end=True)
     lines = (*hunk.base[:k], *shared_head, *a, *sep, *b, *shared_tail, *hunk.base[k:])
     start_a = k + len(shared_head)
     start_b = start_a + len(a) + len(sep)
@@ -245,8 +246,8 @@ CHANGELOG_THEIRS_FIRST = False
 
 
 def rule_changelog(hunk: Hunk, ctx: Context) -> Answer | None:
-    """Both sides added entries at one place of a changelog: both kept, ours (landed first)
-    above theirs."""
+    """Both sides added entries at one place of a changelog: both kept, ours (the branch
+    merged into) above theirs."""
     if ctx.kind != kinds.CHANGELOG:
         return None
     found = both_inserted(hunk)
