@@ -126,6 +126,7 @@ class Pull:
     head_sha: str | None = None  # what the API says the head is, if not refs/pull/N/head
     fork: str | None = None  # the head's repository (owner/name) when it is a fork's
     maintainer_can_modify: bool = False  # a fork's "Allow edits by maintainers"
+    fork_deleted: bool = False  # the fork is gone: GitHub's head.repo is null
 
 
 ACTIONS_APP = {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"}
@@ -152,6 +153,7 @@ class FakeGitHub:
         self.pulls: dict[str, dict[int, Pull]] = {}
         self.default_branch: dict[str, str] = {}
         self.forks: dict[str, str] = {}  # a fork (owner/name) -> the repository it forks
+        self.repository_ids: dict[str, int] = {}  # each repository's id, as GitHub numbers them
         self.tokens: dict[str, int] = {}
         self.minted: set[str] = set()  # installation tokens of the App (not a workflow's)
         self.refused_tokens: set[str] = set()
@@ -180,10 +182,11 @@ class FakeGitHub:
     def add_repository(self, full_name: str, installation: int, default_branch: str) -> Path:
         """Create an empty bare repository served as `full_name`; return its path."""
         path = self.root / f"{full_name}.git"
-        pygit2.init_repository(str(path), bare=True)
+        pygit2.init_repository(str(path), bare=True, initial_head=default_branch)
         self.installations.setdefault(installation, set()).add(full_name)
         self.pulls.setdefault(full_name, {})
         self.default_branch[full_name] = default_branch
+        self.repository_ids.setdefault(full_name, 1000 + len(self.repository_ids))
         return path
 
     def add_fork(self, full_name: str, parent: str) -> Path:
@@ -195,6 +198,7 @@ class FakeGitHub:
         parent_path = str(self.root / f"{parent}.git")
         _git_in(path, "fetch", "--quiet", parent_path, "+refs/heads/*:refs/heads/*")
         self.forks[full_name] = parent
+        self.repository_ids.setdefault(full_name, 1000 + len(self.repository_ids))
         self.default_branch[full_name] = self.default_branch[parent]
         return path
 
@@ -400,7 +404,11 @@ class FakeGitHub:
         body["user"]["login"] = pull.author
         sha = pull.head_sha or (str(head.target) if head else "0" * 40)
         body["head"].update(ref=pull.head_ref, sha=sha)
-        body["head"]["repo"] = self._repo_body(body["head"]["repo"], pull.fork or full_name)
+        body["head"]["repo"] = (
+            None
+            if pull.fork_deleted
+            else self._repo_body(body["head"]["repo"], pull.fork or full_name)
+        )
         body["head"]["label"] = f"{(pull.fork or full_name).split('/')[0]}:{pull.head_ref}"
         body["base"].update(ref=pull.base_ref)
         body["base"]["repo"] = self._repo_body(body["base"]["repo"], full_name)
@@ -411,6 +419,7 @@ class FakeGitHub:
         owner, name = full_name.split("/")
         return {
             **shown,
+            "id": self.repository_ids[full_name],
             "full_name": full_name,
             "name": name,
             "owner": {**shown["owner"], "login": owner},

@@ -5,6 +5,7 @@ case says why and pushes nothing (a fake GitHub over real HTTP, as tests/test_ap
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pygit2
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from bot.github.records import RepositoryInfo
 from bot.mirrors.fetch import push_commit
 from bot.service.jobs.resolve import _fork_url
-from tests.fakegithub import FakeGitHub, Pull
+from tests.fakegithub import FakeGitHub, Fault, Pull
 from tests.gitrepo import GitRepo
 from tests.test_app_end_to_end import INSTALLATION, REPO, WEBHOOKS, pull_request_event
 
@@ -21,6 +22,10 @@ FORK = "eve/app"  # eve's fork of acme/app
 OPT_IN = "resolve:\n  offer: true\n"
 WRITE = {"checks": "write", "pull_requests": "write", "issues": "write",
          "contents": "write", "metadata": "read"}  # fmt: skip
+
+
+def _git_push(source, target, branch: str) -> None:
+    subprocess.run(["git", "-C", str(source), "push", "--quiet", str(target), branch], check=True)
 
 
 def lines(*items: str) -> str:
@@ -196,6 +201,89 @@ def test_a_fork_that_does_not_allow_maintainers_edits_is_not_offered_the_button(
     [comment] = github.comments.values()
     assert "— trunkguard can resolve this (line-merge)" in comment["body"]
     assert github.git_pushes == [] and github.git_denied == []
+
+
+def test_a_fork_asked_about_in_vain_leaves_the_button_off_and_the_review_goes_on(served, github):
+    github.permissions[INSTALLATION] = WRITE
+    head = build(github, pull=Pull(5, "eve", BRANCH, "main", fork=FORK,
+                                   maintainer_can_modify=True))  # fmt: skip
+    github.faults.append(Fault("GET", r"/pulls/5$", 404, body={"message": "Not Found"}))
+
+    served.deliver("pull_request", pull_request_event("opened", 5, BRANCH, head), "d-1")
+
+    [run] = github.check_runs  # reviewed all the same, without the button
+    assert run["conclusion"] == "neutral" and "actions" not in run
+    assert [p for m, p, _ in github.requests if m == "GET" and p.endswith("/pulls/5")]
+
+
+def test_a_deleted_fork_is_offered_no_button_and_a_press_pushes_nothing(served, github):
+    github.permissions[INSTALLATION] = WRITE
+    gone = Pull(5, "eve", BRANCH, "main", fork=FORK, maintainer_can_modify=True)
+    head = build(github, pull=gone)
+    gone.fork_deleted = True  # GitHub's head.repo is null from now on
+
+    served.deliver("pull_request", pull_request_event("opened", 5, BRANCH, head), "d-1")
+    [run] = github.check_runs
+    assert "actions" not in run
+    served.deliver("check_run", pressed(head, number=None), "d-2")
+
+    assert github.git_pushes == [] and github.git_denied == []
+    said = github.check_runs[-1]["output"]
+    assert said["title"] == "Not resolved: the branch's fork is deleted"
+
+
+def test_a_press_on_a_head_two_pull_requests_share_pushes_nothing(served, github):
+    # eve opens #9 from her own fork with the same head as #5 (allowed edits both): the
+    # press names no pull request, so whose branch it was for cannot be told.
+    github.permissions[INSTALLATION] = WRITE
+    head = build(github, pull=Pull(5, "vic", BRANCH, "main", fork=FORK,
+                                   maintainer_can_modify=True))  # fmt: skip
+    other = "mallory/app"
+    github.add_fork(other, REPO)
+    t = pygit2.Repository(str(github.root / f"{FORK}.git"))
+    t.references.create("refs/heads/copy", pygit2.Oid(hex=head))
+    _git_push(github.root / f"{FORK}.git", github.root / f"{other}.git", "copy")
+    github.add_pull(REPO, Pull(9, "mallory", "copy", "main", fork=other,
+                               maintainer_can_modify=True))  # fmt: skip
+    before = {name: refs(github, name) for name in (REPO, FORK, other)}
+
+    served.deliver("check_run", pressed(head, number=None), "d-2")
+
+    assert github.git_pushes == []
+    assert {name: refs(github, name) for name in (REPO, FORK, other)} == before
+    said = github.check_runs[-1]["output"]
+    assert said["title"] == (
+        "Not resolved: several open pull requests have this commit as their head (#5, #9)"
+    )
+
+
+def test_the_default_branch_is_never_pushed_to(served, github):
+    # A pull request from main into a release line: merging the release line into main and
+    # pushing would move trunk itself.
+    github.permissions[INSTALLATION] = WRITE
+    path = github.add_repository(REPO, INSTALLATION, "main")
+    t = GitRepo(path.parent / "build.git")
+    base = t.commit({"f.txt": lines("a", "b", "{", "b")}, days_ago=3, branch="release")
+    config = {".github/trunkguard.yml": OPT_IN}
+    t.commit({"f.txt": lines("a", "a", "b"), **config}, days_ago=1, parents=[base],
+             branch="release")  # fmt: skip
+    head = t.commit({"f.txt": lines("a", "b", "{", "b", "z", "b"), **config}, days_ago=0.5,
+                    parents=[base], branch="main")  # fmt: skip
+    t.ref("refs/pull/5/head", head)
+    t.git("push", "--quiet", str(path), "+refs/*:refs/*")
+    github.add_pull(REPO, Pull(5, "ada", "main", "release"))
+    before = refs(github, REPO)
+
+    served.deliver("pull_request", pull_request_event("opened", 5, "main", str(head)), "d-1")
+    [run] = github.check_runs
+    assert "actions" not in run
+    served.deliver("check_run", pressed(str(head)), "d-2")
+
+    assert github.git_pushes == [] and refs(github, REPO) == before
+    assert github.check_runs[-1]["output"]["title"] == (
+        "Not resolved: the branch is the repository's default branch, which trunkguard never "
+        "pushes to"
+    )
 
 
 def test_the_fake_serves_a_fork_to_the_app_only_where_maintainers_may_edit(github):

@@ -60,7 +60,7 @@ def test_an_open_pull_is_read_from_its_listing(github, client):
     github.add_pull(REPO, Pull(7, "bob", "feature", "main", draft=True, labels=("hotfix", "ui"),
                                head_sha=SHA))  # fmt: skip
     assert client.open_pulls(REPO) == [
-        OpenPull(7, "bob", SHA, "feature", "main", True, ("hotfix", "ui"), REPO)
+        OpenPull(7, "bob", SHA, "feature", "main", True, ("hotfix", "ui"))
     ]
 
 

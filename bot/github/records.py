@@ -27,7 +27,8 @@ class OpenPull:
     base_ref: str
     draft: bool
     labels: tuple[str, ...]
-    head_repo: str | None = None  # the repository its head is in; "" once a fork is deleted
+    # where its head is: None in this repository, else the fork's name ("" once deleted)
+    fork: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OpenPull:
@@ -40,7 +41,7 @@ class OpenPull:
             str(data["base"]["ref"]),
             bool(data.get("draft")),
             tuple(str(label["name"]) for label in data.get("labels") or ()),
-            str((data["head"].get("repo") or {}).get("full_name") or ""),
+            _fork(data),
         )
 
 
@@ -70,11 +71,12 @@ class PullTarget:
     commit, and whether a fork lets the base repository's maintainers push there."""
 
     number: int
-    head_repo: str
+    head_repo: str  # its full name ("" once a fork is deleted)
     head_ref: str
     head_sha: str
     base_ref: str
     maintainer_can_modify: bool
+    fork: str | None = None  # as OpenPull.fork
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PullTarget:
@@ -87,6 +89,7 @@ class PullTarget:
             str(head["sha"]),
             str(data["base"]["ref"]),
             bool(data.get("maintainer_can_modify")),
+            _fork(data),
         )
 
 
@@ -138,3 +141,15 @@ class CheckRun:
                 for a in self.annotations
             ]
         return output
+
+
+def _fork(data: dict[str, Any]) -> str | None:
+    """Where a pull request's head is: None in the base repository, else the fork's full name,
+    "" when the fork is deleted (GitHub's `head.repo` is null). Told by repository id, which a
+    rename or a name's case does not change."""
+    head, base = data["head"].get("repo"), (data.get("base") or {}).get("repo")
+    if not head:
+        return ""
+    if base and head.get("id") is not None and head.get("id") == base.get("id"):
+        return None
+    return str(head.get("full_name") or "")

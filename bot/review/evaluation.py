@@ -7,7 +7,7 @@ what they return, so that every text trunkguard writes is tested as text.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from analyzers.conflicts import Conflict
@@ -317,13 +317,16 @@ def resolve_offer(
     evaluation: Evaluation,
     conflicts: Sequence[Conflict],
     labels: Mapping[str, Outcome],
-    offered: bool,
+    offered: Callable[[], bool],
 ) -> Evaluation:
-    """The evaluation with the "Resolve conflicts" button, where `offered` (the repository
-    opted in and the App may push) and a machine resolves every conflict with the base."""
-    if not offered or evaluation.exempt is not None or not conflicts:
+    """The evaluation with the "Resolve conflicts" button, where a machine resolves every
+    conflict with the base and `offered` (the repository opted in and the App may push there:
+    asked last, as it may ask GitHub)."""
+    if evaluation.exempt is not None or not conflicts:
         return evaluation
     if not all(isinstance(labels.get(c.path), Resolved) for c in conflicts):
+        return evaluation
+    if not offered():
         return evaluation
     count = len(conflicts)
     said = f"Merge the base in, resolving {count} file{'s' if count != 1 else ''}"

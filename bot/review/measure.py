@@ -4,6 +4,7 @@ conflicts with trunk and with the other open pull requests on the same base, and
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 
 import pygit2
@@ -44,11 +45,12 @@ def figures(
     memo: ForecastMemo,
     now: int,
     head: pygit2.Oid | None = None,
-    can_push: bool = False,
+    may_push: Callable[[], bool] = lambda: False,
 ) -> tuple[BranchRef, BranchReport, Evaluation] | None:
     """Measure one pull request (at `head`, a commit before its newest, when a "Re-run" asks
     for that one) against its base and the other open pull requests on the same base; None
-    when the mirror has no head for it (deleted while we looked)."""
+    when the mirror has no head for it (deleted while we looked). `may_push` says whether the
+    App may push a resolution to its branch, asked only when the button would be offered."""
     same_base = frozenset(p.number for p in open_pulls if p.base_ref == pull.base_ref)
     rule = PullRule(PullHeads.NONE, config.pulls.recent_days, same_base | {pull.number})
     found = inventory(repo, trunk=pull.base_ref, pulls=rule, now=now)
@@ -107,8 +109,8 @@ def figures(
     )
     conflicts = next((t.conflicts for t in result.with_trunk if t.branch == ours.name), ())
     by_path = {path: outcome for (name, path), outcome in labels.items() if name == ours.name}
-    offered = config.resolve.offer and can_push and head is None
-    judged = resolve_offer(judged, conflicts, by_path, offered)
+    offered = config.resolve.offer and head is None
+    judged = resolve_offer(judged, conflicts, by_path, lambda: offered and may_push())
     if pushed_by_trunkguard(repo, str(ours.target)):
         judged = replace(judged, resolved_by=str(ours.target))
     return ours, branch, judged

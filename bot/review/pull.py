@@ -16,7 +16,7 @@ from cachetools import LRUCache, cached
 
 from analyzers.errors import AnalysisError
 from analyzers.forecast import ForecastMemo
-from bot.github.client import GitHubClient
+from bot.github.client import GitHubClient, GitHubError, GitHubUnavailable
 from bot.github.records import OpenPull
 from bot.mirrors.fetch import app_mirror_path
 from bot.policy import ConfigError, RepositoryConfig
@@ -118,8 +118,16 @@ def review_pull_request(
     try:
         with store.merge_session(memo=memo):
             at = pygit2.Oid(hex=older) if older is not None else None
-            can_push = config.resolve.offer and _may_push(client, full_name, pull)
-            measured = figures(repo, pull, open_pulls, config, memo, now, at, can_push)
+            measured = figures(
+                repo,
+                pull,
+                open_pulls,
+                config,
+                memo,
+                now,
+                at,
+                lambda: _may_push(client, full_name, pull, default),
+            )
     except AnalysisError as error:
         failure = Evaluation(
             Conclusion.NEUTRAL, f"Not measured: {error}"[:1000], str(error), (), ()
@@ -156,14 +164,25 @@ def _memo(store: Store, path: str, tree: str) -> ForecastMemo:
     return store.merge_memo(tree)
 
 
-def _may_push(client: GitHubClient, full_name: str, pull: OpenPull) -> bool:
+def _may_push(client: GitHubClient, full_name: str, pull: OpenPull, default: str) -> bool:
     """Whether the App may push a resolution to the pull request's branch: `contents: write`,
-    and the branch in this repository or in a fork that allows edits by maintainers."""
-    if not client.can_push():
+    and the branch in this repository (never its default branch) or in a fork that allows
+    edits by maintainers. A question GitHub refuses is a no: the button is left off, the
+    review goes on (GitHub unavailable: the job is tried again, as for any call)."""
+    try:
+        if not client.can_push():
+            return False
+        if pull.fork is None:
+            return pull.head_ref != default
+        if not pull.fork:
+            return False  # the fork is deleted
+        # the pulls list leaves maintainer_can_modify out: only a fork's pull request asks
+        return client.pull_target(full_name, pull.number).maintainer_can_modify
+    except GitHubUnavailable:
+        raise
+    except GitHubError as error:
+        logger.warning(
+            "could not tell whether the App may push",
+            extra={"repository": full_name, "pull": pull.number, "error": str(error)},
+        )
         return False
-    if pull.head_repo is not None and pull.head_repo.casefold() == full_name.casefold():
-        return True
-    if pull.head_repo == "":
-        return False  # the fork is deleted
-    # the pulls list leaves maintainer_can_modify out: only a fork's pull request asks for it
-    return client.pull_target(full_name, pull.number).maintainer_can_modify

@@ -40,12 +40,20 @@ def resolve_pull(
     is said in a check run on that commit, and nothing is pushed."""
     client = services.client(installation)
     pulls = client.open_pulls(repository)
-    pull = next(
-        (p for p in pulls if (p.number in numbers if numbers else p.head_sha == head_sha)), None
-    )
-    if pull is None:
+    # GitHub lists a fork's pull request in no check run: then it is found by its head. Two
+    # open pull requests with one head (anyone can open a copy from a fork of their own) leave
+    # no way to tell whose button it was: nothing is pushed.
+    candidates = [p for p in pulls if (p.number in numbers if numbers else p.head_sha == head_sha)]
+    if not candidates:
         logger.info("resolve pressed on a commit no open pull request has: %s", repository)
         return []
+    if len(candidates) > 1:
+        listed = ", ".join(f"#{p.number}" for p in candidates)
+        shared = f"several open pull requests have this commit as their head ({listed})"
+        said = _said(f"Not resolved: {shared}", f"Nothing was pushed: {shared}.")
+        post_check_run(client, repository, head_sha, said)
+        return []
+    [pull] = candidates
     where = {"installation": installation, "repository": repository, "number": pull.number}
     if pull.head_sha != head_sha:
         post_check_run(
@@ -63,18 +71,24 @@ def resolve_pull(
     repo = fetch_under_lock(services.store, services.mirror_dir, client, repository, info)
     config = repository_config(repo, info.default_branch, repository)
     target = client.pull_target(repository, pull.number)
-    # Names as the API gives them, not as the delivery did (a repository renamed since).
-    in_fork = target.head_repo != info.full_name
-    clone_url = _fork_url(info, target.head_repo) if in_fork else info.clone_url
-    refusal = None
+    # A fork is told by repository id, its URL from the names the API gives now (a repository
+    # renamed since the delivery keeps its id).
+    clone_url = info.clone_url if target.fork is None else _fork_url(info, target.fork)
+    refusal: str | None = None
     if not config.resolve.offer:
         refusal = "this repository has not opted in (resolve.offer in .github/trunkguard.yml)"
     elif not client.can_push():
         refusal = "the App may not push (it needs the `contents: write` permission)"
-    elif in_fork and not target.maintainer_can_modify:
+    elif target.head_sha != head_sha:
+        refusal = "the pull request moved on"
+    elif target.fork == "":
+        refusal = "the branch's fork is deleted"
+    elif target.fork is not None and not target.maintainer_can_modify:
         refusal = "the branch is in a fork that does not allow edits by maintainers"
+    elif target.fork is None and target.head_ref == info.default_branch:
+        refusal = "the branch is the repository's default branch, which trunkguard never pushes to"
     elif clone_url is None:
-        refusal = "the branch's repository cannot be found (a deleted fork?)"
+        refusal = "the fork's address cannot be told from the repository's"
     if refusal is not None or clone_url is None:
         said = _said(f"Not resolved: {refusal}", f"Nothing was pushed: {refusal}.")
         post_check_run(client, repository, head_sha, said)
