@@ -477,4 +477,4 @@ def test_the_forecast_conflicts_of_the_current_week_are_split_the_same_way(make_
     said = "Of the 1 conflicted path forecast on active branches, a machine could resolve 0; "
     assert said + "1 needs a person." in markdown
     past = json.loads(CliRunner().invoke(cli, [*args, "--json", "--week", "2026-W21"]).stdout)
-    assert past["forecast_resolution"] is None  # only the current week's forecast is graded
+    assert past["forecast_resolution"] is None  # that week has no stored forecast

@@ -16,7 +16,7 @@ from analyzers.resolve.records import NeedsPerson, Resolved
 from analyzers.trends import week_start
 from bot.cli.main import cli
 from bot.store import Store
-from bot.store.models import PredictedConflict
+from bot.store.models import PredictedConflict, Scan
 from tests.gitrepo import NOW, numbered
 
 NOW_ISO = "2026-05-28T20:26:40Z"
@@ -72,27 +72,64 @@ def test_conflicts_text_says_what_needs_a_person_and_json_asks_for_it(make_repo)
     assert "need a person" not in quiet
 
 
-def test_the_store_keeps_what_the_engine_said_of_each_conflict_it_labelled(make_repo, tmp_path):
+def test_the_store_keeps_what_the_engine_said_of_each_conflict_on_active_branches(
+    make_repo, db_url
+):
     t = build(make_repo)
-    url = f"sqlite:///{tmp_path / 'history.db'}"
-    args = ["conflicts", str(t.path), "--now", NOW_ISO, "--store", "--db", url]
-    assert CliRunner().invoke(cli, args).exit_code == 0
-    store = Store(url)
-    try:
-        stored = store.week_forecast(str(t.path.resolve()), week_start(NOW))
-    finally:
-        store.close()
-    assert stored is not None and stored.with_trunk == {"feature/x": ("app.py", "gone.txt")}
-    assert stored.labelled == (0, 2)  # both need a person: a clash, a deletion against an edit
-    with Session(create_engine(url)) as session:
-        [row] = session.scalars(select(PredictedConflict))
-    by_path = {c["path"]: c["resolution"] for c in row.conflicts}
+    # An abandoned branch (no commit for months) conflicts too: not counted, not labelled.
+    t.commit({"app.py": numbered(40, {10: "old ten"})}, days_ago=90,
+             parents=[t.repo.revparse_single("main^").id], branch="abandoned")  # fmt: skip
+    args = ["conflicts", str(t.path), "--now", NOW_ISO, "--store", "--db", db_url]
+    # Text shows labels of what it shows; JSON without --resolve shows none; both store the
+    # active branches' labels, so that the week's forecast split holds whichever ran last.
+    for shown in ([], ["--json"]):
+        ran = CliRunner().invoke(cli, [*args, *shown])
+        assert ran.exit_code == 0, ran.output
+        store = Store(db_url)
+        try:
+            stored = store.week_forecast(str(t.path.resolve()), week_start(NOW))
+        finally:
+            store.close()
+        assert stored is not None
+        assert stored.with_trunk == {
+            "abandoned": ("app.py",),
+            "feature/x": ("app.py", "gone.txt"),
+        }
+        assert stored.labelled == (0, 2)  # feature/x: a clash, a deletion against an edit
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        rows = {row.branch: row for row in session.scalars(select(PredictedConflict))}
+        assert session.scalars(select(Scan.labelled_with)).all()[-1] == [
+            "same-change",
+            "line-merge",
+        ]
+    engine.dispose()
+    by_path = {c["path"]: c["resolution"] for c in rows["feature/x"].conflicts}
     assert by_path["gone.txt"]["reason"] == "one side deleted the file, the other changed it"
     assert by_path["app.py"] == {
         "resolvable": False,
         "reason": "both sides changed the same lines",
         "grade": {"level": "easy", "lines": 4, "hunks": 1, "overlap": "same lines"},
     }
+    assert all("resolution" not in c for c in rows["abandoned"].conflicts)
+
+
+def test_a_forecast_labelled_in_part_gives_the_week_no_split(make_repo, tmp_path, monkeypatch):
+    # Without git, the content conflict cannot be labelled (the deletion can): the forecast is
+    # stored all the same, and its week says nothing of what a machine could resolve.
+    t = build(make_repo)
+    monkeypatch.setattr("analyzers.resolve.diff3.find_git", lambda: None)
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    args = ["conflicts", str(t.path), "--now", NOW_ISO, "--store", "--db", url, "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    store = Store(url)
+    try:
+        stored = store.week_forecast(str(t.path.resolve()), week_start(NOW))
+    finally:
+        store.close()
+    assert stored is not None and stored.with_trunk == {"feature/x": ("app.py", "gone.txt")}
+    assert stored.labelled is None
 
 
 def test_replay_says_of_each_conflict_paid_what_the_person_met(make_repo):

@@ -33,13 +33,19 @@ PairLabel = dict[tuple[str, str, str], Outcome]  # (a, b, path): the engine's an
 
 @dataclass(frozen=True)
 class ForecastLabels:
-    """What the engine said of a forecast's conflicts, where it was asked."""
+    """What the engine said of a forecast's conflicts, where it was asked, and with which
+    rules; `whole`: every conflict of the active branches has its label."""
 
     trunk: Label = field(default_factory=dict)
     pairs: PairLabel = field(default_factory=dict)
+    rules: tuple[str, ...] = SHIPPED
+    whole: bool = False
 
-    def outcomes(self) -> list[Outcome]:
-        return [*self.trunk.values(), *self.pairs.values()]
+    def merged(self, other: ForecastLabels) -> ForecastLabels:
+        """These labels and `other`'s (this one's kept where both said)."""
+        return replace(
+            self, trunk={**other.trunk, **self.trunk}, pairs={**other.pairs, **self.pairs}
+        )
 
 
 def label_forecast(
@@ -48,14 +54,30 @@ def label_forecast(
     with_trunk: Iterable[TrunkForecast],
     pairs: Iterable[PairForecast] | None = None,
     rules: tuple[str, ...] = SHIPPED,
+    known: ForecastLabels | None = None,
 ) -> ForecastLabels:
     """Label the conflicts with trunk of the branches `with_trunk`, and of `pairs` (default:
-    all the forecast's)."""
+    all the forecast's), but for those `known` (with the same rules) already labels."""
+    known = ForecastLabels(rules=rules) if known is None else known
     if forecast.trunk_head is None:
-        return ForecastLabels()
-    return ForecastLabels(
-        label_trunk_conflicts(repo, forecast.trunk_head, with_trunk, rules),
-        label_pair_conflicts(repo, forecast, pairs, rules),
+        return known
+    new_pairs = [
+        p
+        for p in (forecast.pairs if pairs is None else pairs)
+        if any((p.a, p.b, c.path) not in known.pairs for c in p.conflicts)
+    ]
+    return known.merged(
+        ForecastLabels(
+            label_trunk_conflicts(
+                repo,
+                forecast.trunk_head,
+                with_trunk,
+                rules,
+                lambda branch, path: (branch, path) not in known.trunk,
+            ),
+            label_pair_conflicts(repo, forecast, new_pairs, rules),
+            rules,
+        )
     )
 
 
@@ -67,7 +89,9 @@ def label_active(
     paths (35,694 on hashicorp/terraform, two minutes of the engine), and no one will land
     them."""
     active = [x for x in forecast.with_trunk if x.branch in forecast.ages]
-    return label_forecast(repo, forecast, active, None, rules)
+    said = label_forecast(repo, forecast, active, None, rules)
+    asked = sum(len(x.conflicts) for x in active) + sum(len(p.conflicts) for p in forecast.pairs)
+    return replace(said, whole=len(said.trunk) + len(said.pairs) == asked)
 
 
 def _blob(tree: pygit2.Tree | None, path: str, repo: pygit2.Repository) -> bytes | None:
@@ -105,7 +129,7 @@ def label_trunk_conflicts(
             for conflict in paths:
                 key = (landing.branch, conflict.path)
                 out[key] = _label(repo, conflict, base, trunk, head, rules)
-        except READ_ERRORS:
+        except (*READ_ERRORS, Diff3Error):
             continue
     return out
 
@@ -205,7 +229,7 @@ def label_merges(
             base = None if base_id is None else repo[base_id].peel(pygit2.Tree)
             for conflict in conflicts:
                 out[(commit_id, conflict.path)] = _label(repo, conflict, base, ours, theirs, rules)
-        except READ_ERRORS:
+        except (*READ_ERRORS, Diff3Error):
             continue
     return out
 

@@ -218,7 +218,12 @@ def conflicts(
         say_unknown,
         shown_target,
     )
-    from bot.service.scanning import choose_branches, forecast_and_store, same_trunk
+    from bot.service.scanning import (
+        choose_branches,
+        forecast_and_store,
+        same_trunk,
+        trusted_rules,
+    )
     from bot.text import plural
 
     repo = open_repo(target, cache_dir)
@@ -241,20 +246,22 @@ def conflicts(
 
     rows, paths = (None, None) if show_all else (20, 5)
     most = None if as_json else rows
+    trusted = () if found.trunk is None else trusted_rules(repo, found.trunk.target)
 
-    def shown_labels(forecast: Forecast) -> engine.ForecastLabels:
-        return engine.label_forecast(
-            repo, forecast, blocked_branches(forecast, most), shown_pairs(forecast, most)
-        )
+    def active(forecast: Forecast) -> engine.ForecastLabels:
+        return engine.label_active(repo, forecast, trusted)  # what the store keeps
 
-    labelled = shown_labels if (label if label is not None else not as_json) else None
+    stored = active if store is not None else None
     with progress("merging") as shown:
-        result, said = forecast_and_store(
-            store, repository_name(target), repo, found, now, shown, active_days, labelled
-        )
+        name = repository_name(target)
+        result, kept = forecast_and_store(store, name, repo, found, now, shown, active_days, stored)
     say_unknown(result.unknown_figures(), "merges")
-    labels, pair_labels = (said.trunk, said.pairs) if said is not None else ({}, {})
-    result = result if said is None else engine.machine_only(result, pair_labels)
+    labels, pair_labels = {}, {}
+    if result.trunk_head is not None and (label if label is not None else not as_json):
+        shown_only = (blocked_branches(result, most), shown_pairs(result, most), trusted, kept)
+        said = engine.label_forecast(repo, result, *shown_only)
+        labels, pair_labels = said.trunk, said.pairs
+        result = engine.machine_only(result, pair_labels)
     if as_json:
         print_json(forecast_payload(result, shown_target(target), labels, pair_labels))
         return

@@ -3,6 +3,7 @@ measure-then-store for the CLI, the App's jobs and the scheduler."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from bot.policy import ConfigError, default_config
 from bot.review.repo_config import CONFIG_PATH, config_at
 from config import defaults
 
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from analyzers.resolve.labels import ForecastLabels
     from bot.store import Store
@@ -40,6 +43,15 @@ class LineChoice:
     def overrides(self) -> bool:
         """Whether the choice departs from the repository's configuration."""
         return self.none or self.release is not None or self.ignore is not None
+
+
+def trusted_rules(repo: pygit2.Repository, trunk: pygit2.Oid) -> tuple[str, ...]:
+    """The resolution rules the repository trusts, as trunk's configuration has them (the
+    shipped ones if it has none or an unusable one, which branch_rule tells of)."""
+    try:
+        return config_at(repo, repo[trunk].peel(pygit2.Commit)).resolve.trusted
+    except ConfigError:
+        return default_config().resolve.trusted
 
 
 def branch_rule(
@@ -141,7 +153,16 @@ def forecast_and_store(
             progress=progress,
             fetcher=fetch_objects,
         )
-    labels = None if label is None or result.trunk_head is None else label(result)
+    labels = None
+    if label is not None and result.trunk_head is not None:
+        from analyzers.resolve.diff3 import Diff3Error  # the engine loads only when labelling
+
+        try:
+            labels = label(result)
+        except Diff3Error as error:  # the forecast is kept all the same, unlabelled
+            logger.warning(
+                "conflicts not labelled", extra={"repository": name, "error": str(error)}
+            )
     if store is not None and result.trunk_head is not None:
         store.save_forecast(name, result, now, started, labels)
     return result, labels

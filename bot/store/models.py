@@ -57,6 +57,8 @@ class Scan(Base):
     measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the scan's "now"
     trunk_name: Mapped[str | None] = mapped_column(String(1024))
     trunk_head: Mapped[str | None] = mapped_column(SHA)
+    # a forecast whose conflicts on active branches were all labelled: the engine's rules
+    labelled_with: Mapped[list[Any] | None] = mapped_column(NULLABLE_JSON)
 
 
 class BranchSnapshot(Base):

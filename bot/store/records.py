@@ -41,8 +41,8 @@ class StoredForecast:
     measured_at: int
     with_trunk: dict[str, tuple[str, ...]]
     pairs: tuple[tuple[str, str, tuple[str, ...]], ...]
-    # of the conflicted paths the resolution engine labelled: how many a machine resolves,
-    # how many need a person (None: it labelled none)
+    # of the conflicted paths on active branches: how many a machine resolves, how many need
+    # a person (None: the forecast was not labelled whole)
     labelled: tuple[int, int] | None = None
 
 

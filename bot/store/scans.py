@@ -83,12 +83,15 @@ class Scans(Database):
         labels: ForecastLabels | None = None,
     ) -> int:
         """Store a forecast's predicted conflicts in one transaction, each with what the
-        resolution engine said of it where it was asked (`labels`); return the scan's id."""
+        resolution engine said of it where it was asked (`labels`: the weekly report counts
+        them when they are whole, every active branch's conflict labelled); return the
+        scan's id."""
         trunk_said = {} if labels is None else labels.trunk
         pairs_said = {} if labels is None else labels.pairs
         heads = {x.branch: x.head for x in forecast.with_trunk}
         assert forecast.trunk_head is not None
         with self._errors(), Session(self.engine) as session, session.begin():
+            whole = labels is not None and labels.whole
             scan_id = self._add_scan(
                 session,
                 repository,
@@ -97,6 +100,7 @@ class Scans(Database):
                 moment(now),
                 trunk_name=forecast.trunk,
                 trunk_head=forecast.trunk_head,
+                labelled_with=list(labels.rules) if whole and labels is not None else None,
             )
             common = {
                 "scan_id": scan_id,
@@ -252,7 +256,7 @@ class Scans(Database):
                 else:
                     pairs.append((row.branch, row.other, paths))
             measured = int(aware(scan.measured_at).timestamp())
-            labelled = (said[True], said[False]) if said else None
+            labelled = None if scan.labelled_with is None else (said[True], said[False])
             return StoredForecast(measured, with_trunk, tuple(pairs), labelled)
 
 
