@@ -132,6 +132,21 @@ def test_a_forecast_labelled_in_part_gives_the_week_no_split(make_repo, tmp_path
     assert stored.labelled is None
 
 
+def test_conflicts_labels_with_the_rules_the_repository_trusts(make_repo):
+    t = make_repo()
+    log = "# Changelog\n\n* old\n"
+    base = t.commit({"CHANGELOG.md": log}, days_ago=5)
+    trusted = {".github/trunkguard.yml": "resolve:\n  rules: [changelog]\n"}
+    t.commit({"CHANGELOG.md": log.replace("* old", "* trunk\n* old"), **trusted}, days_ago=3,
+             parents=[base], branch="main")  # fmt: skip
+    t.commit({"CHANGELOG.md": log.replace("* old", "* mine\n* old")}, days_ago=2,
+             parents=[base], branch="feature/log")  # fmt: skip
+    args = ["conflicts", str(t.path), "--now", NOW_ISO, "--no-store"]
+    text = CliRunner().invoke(cli, args).stdout
+    assert "feature/log: 1 path: CHANGELOG.md" in text
+    assert "a machine resolves 1 (changelog)" in text
+
+
 def test_replay_says_of_each_conflict_paid_what_the_person_met(make_repo):
     t = make_repo()
     base = t.commit({"app.py": numbered()}, days_ago=5)
