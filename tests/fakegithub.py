@@ -4,8 +4,9 @@ Bodies are shaped from the recorded examples in tests/fixtures/github/rest (GitH
 description's examples), request bodies are checked against that description, anything it
 does not know is a 404, and everything asked is recorded. Repositories are bare repositories
 under `root` (owner/name.git), served by `git http-backend` to holders of a valid token; a fork
-(`add_fork`) is served to an installation's token only where one of its pull requests lets
-maintainers edit its branch, as GitHub does.
+(`add_fork`) takes an installation's push only to a branch whose pull request lets maintainers
+edit it, as GitHub does (this fake also refuses it fetches elsewhere in a fork, which GitHub
+serves to anyone when public: trunkguard never fetches from a fork).
 """
 
 from __future__ import annotations

@@ -119,6 +119,27 @@ def test_without_rules_asked_for_only_the_shipped_rules_run(tree):
     assert left["path"] == "CHANGELOG.md" and left["grade"].startswith("easy")
 
 
+def test_without_rules_asked_for_the_rules_the_branchs_config_trusts_run(tree):
+    trusts = {".github/trunkguard.yml": "resolve:\n  rules: [changelog]\n"}
+    diverge(
+        tree,
+        {"CHANGELOG.md": entry("from main")},
+        {"CHANGELOG.md": entry("from topic"), **trusts},
+    )
+
+    result = run(tree, "main", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["resolved"] == [{"path": "CHANGELOG.md", "rule": "changelog"}]
+    # An unusable config is the defaults: the shipped rules only.
+    git(tree, "merge", "--abort")
+    commit(tree, {".github/trunkguard.yml": "resolve: [oops\n"}, "broken config")
+    result = run(tree, "main", "--json")
+    assert result.exit_code == 1
+    [left] = json.loads(result.output)["needs_a_person"]
+    assert left["path"] == "CHANGELOG.md"
+
+
 def test_trunk_is_merged_when_no_branch_is_named(tree):
     diverge(tree, {"main.txt": "trunk work\n"}, {"topic.txt": "topic work\n"})
 

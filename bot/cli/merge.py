@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,10 @@ def merge_text(payload: dict[str, Any], commit: bool) -> list[str]:
     help="The work tree to merge in.",
 )
 @click.option("--commit", is_flag=True, help="Commit the merge when nothing is left to resolve.")
-@rules_option
+@functools.partial(
+    rules_option,
+    default="the shipped rules and those .github/trunkguard.yml trusts (resolve.rules)",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def merge(
     branch: str | None,
@@ -101,7 +105,8 @@ def merge(
 
     top = work_tree_top(work_tree)
     target = branch or default_trunk(top)
-    done = merge_into_work_tree(top, target, selected_rules(rule, all_rules), commit)
+    chosen = selected_rules(rule, all_rules) if rule or all_rules else None
+    done = merge_into_work_tree(top, target, chosen, commit)
     payload = merge_payload(done)
     if as_json:
         click.echo(json.dumps(payload, indent=2))

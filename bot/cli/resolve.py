@@ -18,7 +18,7 @@ DRIVER = "trunkguard"
 ATTRIBUTE_LINE = f"* merge={DRIVER}"
 
 
-def rules_option(command: Any) -> Any:
+def rules_option(command: Any, default: str = "the shipped rules") -> Any:
     """Add --rule and --all-rules: which rules the engine uses."""
     command = click.option("--all-rules", is_flag=True, help="Use every rule, shipped or not.")(
         command
@@ -27,7 +27,7 @@ def rules_option(command: Any) -> Any:
         "--rule",
         multiple=True,
         metavar="NAME",
-        help="Use only these rules (repeatable; default: the shipped rules).",
+        help=f"Use only these rules (repeatable; default: {default}).",
     )(command)
 
 

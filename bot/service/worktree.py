@@ -12,6 +12,8 @@ from analyzers.git import find_git
 from analyzers.resolve.engine import resolve
 from analyzers.resolve.records import Resolved
 from bot.errors import RepositoryError, TrunkguardError
+from bot.policy import ConfigError, default_config, load_config
+from bot.review.repo_config import CONFIG_PATH
 
 # A conflicted path's content is read into memory to resolve it: beyond this, a person's.
 MAX_RESOLVED_BYTES = 8 * 1024 * 1024
@@ -107,11 +109,23 @@ def default_trunk(top: Path) -> str:
     raise MergeRefused("no trunk found (origin's HEAD, main, master): name the branch to merge")
 
 
+def _trusted(git: _Git) -> tuple[str, ...]:
+    """The rules the repository trusts, as the current branch's .github/trunkguard.yml says
+    (the shipped ones where it has none or one that cannot be used)."""
+    shown = git.run("show", f"HEAD:{CONFIG_PATH}", check=False)
+    try:
+        config = load_config(shown.stdout) if shown.returncode == 0 else default_config()
+    except ConfigError:
+        config = default_config()
+    return config.resolve.trusted
+
+
 def merge_into_work_tree(
-    top: Path, branch: str, rules: Sequence[str], commit: bool
+    top: Path, branch: str, rules: Sequence[str] | None, commit: bool
 ) -> WorkTreeMerge:
     """Merge `branch` into the work tree's current branch as git does, then resolve what the
-    engine resolves; what is left keeps git's conflict markers (diff3 style).
+    engine resolves (`rules`; None: those the repository trusts); what is left keeps git's
+    conflict markers (diff3 style).
 
     Refuses a work tree with uncommitted changes or a merge in progress. Commits only when
     `commit` is set and nothing is left; never fast-forwards without it.
@@ -145,8 +159,9 @@ def merge_into_work_tree(
         report.up_to_date = git.text("rev-parse", "HEAD") == head
         report.fast_forward = not report.up_to_date
         return report
+    chosen = _trusted(git) if rules is None else rules
     for path, stages in sorted(unmerged.items()):
-        _resolve_path(git, report, path, stages, rules)
+        _resolve_path(git, report, path, stages, chosen)
     if commit and not report.left:
         message_file = top / git.text("rev-parse", "--git-path", "MERGE_MSG")
         message = message_file.read_text(errors="surrogateescape")
