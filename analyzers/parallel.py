@@ -23,6 +23,14 @@ R = TypeVar("R")
 
 DIED = "a worker process died while doing this (killed, or out of memory)"
 _worker_state: Any = None
+_pools_started = False  # whether this process ever forked workers (see pools_started)
+
+
+def pools_started() -> bool:
+    """Whether this process has forked worker processes: an interrupted program that has must
+    not leave the exit to the pools' own at-exit hooks, which write to pipes of workers
+    already gone."""
+    return _pools_started
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,8 @@ class ProcessMap(Generic[S, T, R]):
             self._start(range(len(self._chunks)))
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        global _pools_started
+        _pools_started = True
         return ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("fork"),

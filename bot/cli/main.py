@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 from types import FrameType
 from typing import Any
 
@@ -59,6 +60,15 @@ class ErrorTranslatingGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("trunkguard: interrupted", err=True)
             _stop_workers()
+            parallel = sys.modules.get("analyzers.parallel")  # not loaded: no workers
+            if parallel is not None and parallel.pools_started():
+                # concurrent.futures' at-exit hook wakes each pool's manager through a pipe
+                # the interrupt may have left closed ("Exception ignored ... Bad file
+                # descriptor" on stderr, now and then): what is written is flushed, and the
+                # process ends here.
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(INTERRUPTED)
             raise click.exceptions.Exit(INTERRUPTED) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
