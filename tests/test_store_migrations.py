@@ -93,3 +93,28 @@ def test_0007_goes_back_to_an_engine_version(store):
         ["base", "ours", "theirs", "engine_version", "result"],
         ["base", "ours", "theirs", "engine_version"],
     )
+
+
+def test_0009_goes_back_and_forth_keeping_every_scan_and_what_it_holds(store, make_repo):
+    from analyzers.divergence import scan
+    from analyzers.refs import inventory
+
+    at(store, "0009")
+    t = make_repo()
+    t.commit({"a.txt": "a\n"}, days_ago=3, branch="main")
+    t.commit({"a.txt": "b\n"}, days_ago=1, branch="feature")
+    report = scan(t.repo, inventory(t.repo), now=int(datetime.now(UTC).timestamp()))
+    store.save_scan("app", report, datetime.now(UTC))
+
+    def held() -> tuple[int, int]:
+        with store.engine.connect() as connection:
+            scans = connection.execute(sa.text("SELECT count(*) FROM scans")).scalar_one()
+            rows = connection.execute(sa.text("SELECT count(*) FROM branch_snapshots"))
+            return scans, rows.scalar_one()
+
+    kept = held()
+    assert kept[0] == 1 and kept[1] >= 1
+    at(store, "0008", upgrade=False)  # SQLite: in place, not by a copy that drops the rows
+    assert held() == kept
+    at(store, "0009")
+    assert held() == kept

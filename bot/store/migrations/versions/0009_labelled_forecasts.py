@@ -26,5 +26,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("scans", schema=None) as batch_op:
+    # In place: SQLite's copy-and-move of the table would drop `scans` with foreign keys on,
+    # and its branches and conflicts with it (SQLite 3.35 and later drop a column in place).
+    with op.batch_alter_table("scans", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("labelled_with")
