@@ -247,6 +247,9 @@ def test_a_press_on_a_head_two_pull_requests_share_pushes_nothing(served, github
                                maintainer_can_modify=True))  # fmt: skip
     before = {name: refs(github, name) for name in (REPO, FORK, other)}
 
+    served.deliver("pull_request", pull_request_event("opened", 5, BRANCH, head), "d-1")
+    [run] = github.check_runs
+    assert "actions" not in run  # a press could not tell the two apart: no button
     served.deliver("check_run", pressed(head, number=None), "d-2")
 
     assert github.git_pushes == []

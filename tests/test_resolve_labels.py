@@ -130,6 +130,11 @@ def test_a_forecast_labelled_in_part_gives_the_week_no_split(make_repo, tmp_path
         store.close()
     assert stored is not None and stored.with_trunk == {"feature/x": ("app.py", "gone.txt")}
     assert stored.labelled is None
+    with Session(create_engine(url)) as session:
+        [row] = session.scalars(select(PredictedConflict))
+    said = {c["path"]: c.get("resolution") for c in row.conflicts}
+    assert said["app.py"] is None  # git's line merge is needed for it
+    assert said["gone.txt"]["reason"] == "one side deleted the file, the other changed it"
 
 
 def test_conflicts_labels_with_the_rules_the_repository_trusts(make_repo):

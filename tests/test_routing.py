@@ -191,3 +191,23 @@ def test_the_resolve_button_pressed_asks_for_that_commits_resolution():
     )
     with pytest.raises(InvalidPayload, match="requested_action.identifier"):
         jobs_for("check_run", {**pressed, "requested_action": {"identifier": 7}})
+
+
+def test_pull_requests_of_other_repositories_listed_by_a_check_run_are_left_out():
+    # GitHub lists a commit's pull requests into other repositories too (an upstream's, the
+    # same commit proposed there): their numbers are not this repository's.
+    pressed = varied("check_run/rerequested", action="requested_action")
+    pressed["requested_action"] = {"identifier": "resolve"}
+    here = pressed["repository"]["id"]
+    pressed["check_run"]["pull_requests"] = [
+        {"number": 5, "base": {"ref": "main", "repo": {"id": here}}},
+        {"number": 7, "base": {"ref": "main", "repo": {"id": here + 1}}},
+    ]
+    [job] = jobs_for("check_run", pressed)
+    assert job.arguments["numbers"] == [5]
+    rerun = {**pressed, "action": "rerequested"}
+    [job] = jobs_for("check_run", rerun)
+    assert job.arguments["numbers"] == [5]
+    pressed["check_run"]["pull_requests"] = pressed["check_run"]["pull_requests"][1:]
+    [job] = jobs_for("check_run", pressed)
+    assert job.arguments["numbers"] == []  # none of ours: found by its head, as a fork's

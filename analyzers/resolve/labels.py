@@ -126,11 +126,15 @@ def label_trunk_conflicts(
             head = repo[pygit2.Oid(hex=landing.head)].peel(pygit2.Commit)
             base_id = repo.merge_base(trunk.id, head.id)
             base = None if base_id is None else repo[base_id].peel(pygit2.Tree)
-            for conflict in paths:
-                key = (landing.branch, conflict.path)
-                out[key] = _label(repo, conflict, base, trunk, head, rules)
-        except (*READ_ERRORS, Diff3Error):
+        except READ_ERRORS:
             continue
+        for conflict in paths:
+            try:
+                out[(landing.branch, conflict.path)] = _label(
+                    repo, conflict, base, trunk, head, rules
+                )
+            except (*READ_ERRORS, Diff3Error):
+                continue
     return out
 
 
@@ -227,10 +231,13 @@ def label_merges(
             ours, theirs = (repo[p].peel(pygit2.Commit) for p in commit.parent_ids)
             base_id = repo.merge_base(ours.id, theirs.id)
             base = None if base_id is None else repo[base_id].peel(pygit2.Tree)
-            for conflict in conflicts:
-                out[(commit_id, conflict.path)] = _label(repo, conflict, base, ours, theirs, rules)
-        except (*READ_ERRORS, Diff3Error):
+        except READ_ERRORS:
             continue
+        for conflict in conflicts:
+            try:
+                out[(commit_id, conflict.path)] = _label(repo, conflict, base, ours, theirs, rules)
+            except (*READ_ERRORS, Diff3Error):
+                continue
     return out
 
 

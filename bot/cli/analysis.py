@@ -168,7 +168,7 @@ def scan(
     default=None,
     help="Say of each conflict with trunk whether a machine resolves it (and by which rule) "
     "or how hard it is for a person. Default: for the branches text shows; not for --json, "
-    "where --resolve asks for every one.",
+    "where --resolve asks for every one. A stored run stores active branches' labels anyway.",
 )
 def conflicts(
     target: str,

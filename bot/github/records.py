@@ -71,7 +71,6 @@ class PullTarget:
     commit, and whether a fork lets the base repository's maintainers push there."""
 
     number: int
-    head_repo: str  # its full name ("" once a fork is deleted)
     head_ref: str
     head_sha: str
     base_ref: str
@@ -84,7 +83,6 @@ class PullTarget:
         head = data["head"]
         return cls(
             int(data["number"]),
-            str((head.get("repo") or {}).get("full_name") or ""),
             str(head["ref"]),
             str(head["sha"]),
             str(data["base"]["ref"]),

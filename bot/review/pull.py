@@ -126,7 +126,7 @@ def review_pull_request(
                 memo,
                 now,
                 at,
-                lambda: _may_push(client, full_name, pull, default),
+                lambda: _may_push(client, full_name, pull, default, open_pulls),
             )
     except AnalysisError as error:
         failure = Evaluation(
@@ -164,11 +164,16 @@ def _memo(store: Store, path: str, tree: str) -> ForecastMemo:
     return store.merge_memo(tree)
 
 
-def _may_push(client: GitHubClient, full_name: str, pull: OpenPull, default: str) -> bool:
+def _may_push(
+    client: GitHubClient, full_name: str, pull: OpenPull, default: str, others: list[OpenPull]
+) -> bool:
     """Whether the App may push a resolution to the pull request's branch: `contents: write`,
     and the branch in this repository (never its default branch) or in a fork that allows
-    edits by maintainers. A question GitHub refuses is a no: the button is left off, the
+    edits by maintainers, and no other open pull request with the same head (a press could
+    not tell them apart). A question GitHub refuses is a no: the button is left off, the
     review goes on (GitHub unavailable: the job is tried again, as for any call)."""
+    if any(p.head_sha == pull.head_sha and p.number != pull.number for p in others):
+        return False
     try:
         if not client.can_push():
             return False

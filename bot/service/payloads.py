@@ -83,6 +83,7 @@ class Installation(_Fields):
 
 class Repository(_Fields):
     full_name: FullName
+    id: PositiveInt | None = None
 
 
 class Listed(_Fields):
@@ -136,8 +137,25 @@ class PushEvent(_Fields):
     repository: PushRepository
 
 
+class RepositoryId(_Fields):
+    id: PositiveInt | None = None
+
+
+class PullBase(_Fields):
+    repo: RepositoryId | None = None
+
+
 class PullNumber(_Fields):
+    """A pull request a check suite or run lists: its number, and whose it is (GitHub lists
+    those of other repositories too, e.g. the same commit proposed to an upstream)."""
+
     number: PositiveInt
+    base: PullBase | None = None
+
+    def of(self, repository: Repository) -> bool:
+        """Whether it is `repository`'s pull request (when either id is missing: assumed)."""
+        base = None if self.base is None or self.base.repo is None else self.base.repo.id
+        return base is None or repository.id is None or base == repository.id
 
 
 class Suite(_Fields):

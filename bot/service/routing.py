@@ -10,6 +10,7 @@ from typing import Any
 from bot.review.evaluation import RESOLVE_ACTION
 from bot.service.job import Job
 from bot.service.payloads import (
+    CheckEvent,
     CheckRunEvent,
     CheckSuiteEvent,
     InstallationEvent,
@@ -114,7 +115,7 @@ def reruns(event: str, payload: Mapping[str, Any]) -> list[Job]:
     where = _where(checks.installation.id, checks.repository)
     # The suite's own commit, which may be older than its pull request's newest head.
     rerun = {**where, "head_sha": checks.suite.head_sha, "force": checks.action == "rerequested"}
-    numbers = sorted({p.number for p in checks.suite.pull_requests or []})
+    numbers = _listed(checks)
     # A fork's pull request is not listed in the suite: found by its head commit.
     return [Job("rerun_commit", {**rerun, "numbers": numbers or None})]
 
@@ -125,8 +126,14 @@ def _resolve_pressed(checks: CheckRunEvent) -> list[Job]:
     if pressed is None or pressed.identifier != RESOLVE_ACTION:
         return []
     where = _where(checks.installation.id, checks.repository)
-    numbers = sorted({p.number for p in checks.suite.pull_requests or []})
+    numbers = _listed(checks)
     return [Job("resolve_pull", {**where, "head_sha": checks.suite.head_sha, "numbers": numbers})]
+
+
+def _listed(checks: CheckEvent) -> list[int]:
+    """The numbers of this repository's pull requests the suite or run lists."""
+    listed = checks.suite.pull_requests or []
+    return sorted({p.number for p in listed if p.of(checks.repository)})
 
 
 ROUTERS: Mapping[str, Router] = {

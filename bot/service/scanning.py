@@ -153,16 +153,12 @@ def forecast_and_store(
             progress=progress,
             fetcher=fetch_objects,
         )
-    labels = None
-    if label is not None and result.trunk_head is not None:
-        from analyzers.resolve.diff3 import Diff3Error  # the engine loads only when labelling
-
-        try:
-            labels = label(result)
-        except Diff3Error as error:  # the forecast is kept all the same, unlabelled
-            logger.warning(
-                "conflicts not labelled", extra={"repository": name, "error": str(error)}
-            )
+    labels = None if label is None or result.trunk_head is None else label(result)
+    if labels is not None and not labels.whole:
+        # unreadable objects, or no git for its line merge: the week's split is not told
+        logger.warning(
+            "some conflicts on active branches could not be labelled", extra={"repository": name}
+        )
     if store is not None and result.trunk_head is not None:
         store.save_forecast(name, result, now, started, labels)
     return result, labels

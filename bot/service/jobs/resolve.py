@@ -92,7 +92,8 @@ def resolve_pull(
     if refusal is not None or clone_url is None:
         said = _said(f"Not resolved: {refusal}", f"Nothing was pushed: {refusal}.")
         post_check_run(client, repository, head_sha, said)
-        return []
+        moved = target.head_sha != head_sha  # its new head is checked again
+        return [Job("evaluate_pull", where)] if moved else []
     base = repo.references.get(f"refs/heads/{pull.base_ref}")
     if base is None:
         said = _said("Not resolved: the base branch is gone", "Nothing was pushed.")
