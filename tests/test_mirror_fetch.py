@@ -11,6 +11,7 @@ from bot.mirrors.fetch import (
     app_mirror_path,
     fetch_mirror,
     mirror_path,
+    push_commit,
     sync_mirror,
 )
 from tests.gitrepo import GitRepo, lines
@@ -69,3 +70,25 @@ def test_a_mirror_of_a_url_with_credentials_keeps_none_of_them(tmp_path, github)
 def test_an_app_mirror_is_named_after_a_repository_name_only(tmp_path, name):
     with pytest.raises(RepositoryError):
         app_mirror_path(tmp_path, name)
+
+
+def test_a_push_lands_only_on_the_commit_it_was_made_on(tmp_path):
+    # The branch pushed back to an older commit between the evaluation and the push: a
+    # fast-forward all the same, but it would bring back what its owner dropped.
+    remote = GitRepo(tmp_path / "remote.git")
+    older = remote.commit({"f.txt": "1\n"}, days_ago=3, branch="topic")
+    head = remote.commit({"f.txt": "2\n"}, days_ago=2, parents=[older], branch="topic")
+    mirror = pygit2.Repository(str(tmp_path / "remote.git"))
+    who = pygit2.Signature("trunkguard", "bot@example.com")
+    tree = mirror[head].peel(pygit2.Commit).tree.id
+    merge = str(mirror.create_commit(None, who, who, "merge", tree, [head, older]))
+    url = str(tmp_path / "remote.git")
+    mirror.references["refs/heads/topic"].set_target(older)  # pushed back meanwhile
+
+    said = push_commit(mirror, url, "token", merge, "topic")
+
+    assert said is not None and said.startswith("the branch moved: refs/heads/topic is at")
+    assert mirror.references["refs/heads/topic"].target == older
+    mirror.references["refs/heads/topic"].set_target(head)
+    assert push_commit(mirror, url, "token", merge, "topic") is None
+    assert str(mirror.references["refs/heads/topic"].target) == merge

@@ -199,12 +199,26 @@ def remove_mirror(path: Path) -> bool:
         return True
 
 
-class _Pushing(_Credentials):
-    """Credentials, and what the server said of each ref pushed (None: accepted)."""
+class _Moved(Exception):
+    """The branch is no longer where the push expects it."""
 
-    def __init__(self, username: str, password: str) -> None:
+
+class _Pushing(_Credentials):
+    """Credentials, the branch's expected commit (a lease), and what the server said of each
+    ref pushed (None: accepted)."""
+
+    def __init__(self, username: str, password: str, expected: dict[str, pygit2.Oid]) -> None:
         super().__init__(username, password)
+        self.expected = expected
         self.refused: dict[str, str] = {}
+
+    def push_negotiation(self, updates: list[pygit2.remotes.PushUpdate]) -> None:
+        # The server advertised each ref on this very connection, and receive-pack updates a
+        # ref only from the value the push names: checked here, it is a compare-and-swap.
+        for update in updates:
+            wanted = self.expected.get(update.dst_refname)
+            if wanted is not None and update.src != wanted:
+                raise _Moved(f"{update.dst_refname} is at {str(update.src)[:10]}")
 
     def push_update_reference(self, refname: str, message: str | None) -> None:
         if message is not None:
@@ -214,14 +228,18 @@ class _Pushing(_Credentials):
 def push_commit(
     repo: pygit2.Repository, clone_url: str, token: str, commit: str, branch: str
 ) -> str | None:
-    """Push `commit` from the mirror to `branch` of `clone_url`, never forced: the branch must
-    still be where the commit's first parent is. Return None, or why it was not pushed. The
-    token stays in memory, as for fetches."""
+    """Push `commit` from the mirror to `branch` of `clone_url` only while the branch is at
+    the commit's first parent: never forced, and never over a branch pushed back to an older
+    commit meanwhile (which a fast-forward would allow). Return None, or why it was not
+    pushed. The token stays in memory, as for fetches."""
     remote = repo.remotes.create_anonymous(clone_url)
-    callbacks = _Pushing("x-access-token", token)
     target = f"refs/heads/{branch}"
+    first_parent = repo[pygit2.Oid(hex=commit)].peel(pygit2.Commit).parent_ids[0]
+    callbacks = _Pushing("x-access-token", token, {target: first_parent})
     try:
         remote.push([f"{commit}:{target}"], callbacks=callbacks)
+    except _Moved as moved:
+        return f"the branch moved: {moved}"
     except pygit2.GitError as error:
         return str(error).replace(token, "***")
     refused = callbacks.refused.get(target)
