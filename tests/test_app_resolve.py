@@ -11,7 +11,7 @@ import pygit2
 import pytest
 
 from bot.github.records import RepositoryInfo
-from bot.mirrors.fetch import push_commit
+from bot.mirrors.fetch import _Pushing, push_commit
 from bot.service.jobs.resolve import _fork_url
 from tests.fakegithub import FakeGitHub, Fault, Pull
 from tests.gitrepo import GitRepo
@@ -305,7 +305,10 @@ def test_the_fake_serves_a_fork_to_the_app_only_where_maintainers_may_edit(githu
     assert push_commit(local, url, "ghs_by_hand", child, BRANCH) is not None
     assert github.git_denied == [FORK] and fake_head(github, FORK) == str(head)
     pull.maintainer_can_modify = True
-    assert push_commit(local, url, "ghs_by_hand", child, "elsewhere") is not None
+    # (not push_commit, which would not push a branch that is not at the commit's parent)
+    remote = local.remotes.create_anonymous(url)
+    with pytest.raises(pygit2.GitError):
+        remote.push([f"{child}:refs/heads/elsewhere"], callbacks=_Pushing("x", "ghs_by_hand", {}))
     assert github.git_denied == [FORK, FORK] and "refs/heads/elsewhere" not in refs(github, FORK)
     assert push_commit(local, url, "ghs_by_hand", child, BRANCH) is None
     assert github.git_pushes == [FORK] and fake_head(github, FORK) == child
