@@ -260,33 +260,38 @@ def test_a_press_on_a_head_two_pull_requests_share_pushes_nothing(served, github
     )
 
 
-def test_the_default_branch_is_never_pushed_to(served, github):
-    # A pull request from main into a release line: merging the release line into main and
-    # pushing would move trunk itself.
+@pytest.mark.parametrize(
+    ("head_branch", "base_branch", "why"),
+    [
+        # From main into a release line: merging the line into main and pushing moves trunk.
+        ("main", "release/1.2", "the repository's default branch, which trunkguard never "
+                                "pushes to"),
+        # A release line merged forward: main merged into the line would pollute it.
+        ("release/1.2", "main", "a release line, which trunkguard never pushes to"),
+    ],
+)  # fmt: skip
+def test_trunk_and_release_lines_are_never_pushed_to(served, github, head_branch, base_branch, why):
     github.permissions[INSTALLATION] = WRITE
     path = github.add_repository(REPO, INSTALLATION, "main")
     t = GitRepo(path.parent / "build.git")
-    base = t.commit({"f.txt": lines("a", "b", "{", "b")}, days_ago=3, branch="release")
     config = {".github/trunkguard.yml": OPT_IN}
+    base = t.commit({"f.txt": lines("a", "b", "{", "b"), **config}, days_ago=3, branch="main")
     t.commit({"f.txt": lines("a", "a", "b"), **config}, days_ago=1, parents=[base],
-             branch="release")  # fmt: skip
+             branch=base_branch)  # fmt: skip
     head = t.commit({"f.txt": lines("a", "b", "{", "b", "z", "b"), **config}, days_ago=0.5,
-                    parents=[base], branch="main")  # fmt: skip
+                    parents=[base], branch=head_branch)  # fmt: skip
     t.ref("refs/pull/5/head", head)
     t.git("push", "--quiet", str(path), "+refs/*:refs/*")
-    github.add_pull(REPO, Pull(5, "ada", "main", "release"))
+    github.add_pull(REPO, Pull(5, "ada", head_branch, base_branch))
     before = refs(github, REPO)
 
-    served.deliver("pull_request", pull_request_event("opened", 5, "main", str(head)), "d-1")
+    served.deliver("pull_request", pull_request_event("opened", 5, head_branch, str(head)), "d-1")
     [run] = github.check_runs
     assert "actions" not in run
     served.deliver("check_run", pressed(str(head)), "d-2")
 
     assert github.git_pushes == [] and refs(github, REPO) == before
-    assert github.check_runs[-1]["output"]["title"] == (
-        "Not resolved: the branch is the repository's default branch, which trunkguard never "
-        "pushes to"
-    )
+    assert github.check_runs[-1]["output"]["title"] == f"Not resolved: the branch is {why}"
 
 
 def test_the_fake_serves_a_fork_to_the_app_only_where_maintainers_may_edit(github):

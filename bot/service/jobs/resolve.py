@@ -3,6 +3,7 @@ the engine's resolutions, pushed as one merge commit, or the reason nothing was 
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 
 import pygit2
@@ -10,6 +11,7 @@ import pygit2
 from bot.github.records import RepositoryInfo
 from bot.markup import code, prose
 from bot.mirrors.fetch import push_commit
+from bot.policy import RepositoryConfig
 from bot.review.evaluation import Evaluation
 from bot.review.findings import Conclusion
 from bot.review.mirror import fetch_under_lock
@@ -87,6 +89,8 @@ def resolve_pull(
         refusal = "the branch is in a fork that does not allow edits by maintainers"
     elif target.fork is None and target.head_ref == info.default_branch:
         refusal = "the branch is the repository's default branch, which trunkguard never pushes to"
+    elif target.fork is None and _release_line(target.head_ref, config):
+        refusal = "the branch is a release line, which trunkguard never pushes to"
     elif clone_url is None:
         refusal = "the fork's address cannot be told from the repository's"
     if refusal is not None or clone_url is None:
@@ -139,3 +143,9 @@ def _fork_url(info: RepositoryInfo, fork: str) -> str | None:
     if not fork or not info.clone_url.endswith(suffix):
         return None
     return info.clone_url.removesuffix(suffix) + f"/{fork}.git"
+
+
+def _release_line(branch: str, config: RepositoryConfig) -> bool:
+    """Whether `branch` is a release line by the configuration's globs (its pull request is
+    exempt, so no button is offered on it; a press is refused all the same)."""
+    return any(fnmatch.fnmatchcase(branch, glob) for glob in config.branches.rule().release)
