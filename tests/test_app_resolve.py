@@ -80,6 +80,17 @@ def fake_head(github: FakeGitHub, full_name: str = REPO) -> str:
     return str(repo.references[f"refs/heads/{BRANCH}"].target)
 
 
+def said_resolved(github: FakeGitHub, head: str, pushed: str) -> None:
+    """The pressed commit's run says what was pushed; the new head was checked like any other
+    (the conflict gone: success, no button); the comment says who resolved it."""
+    said = [r for r in github.check_runs if r["head_sha"] == head][-1]
+    assert said["output"]["title"] == f"Resolved by trunkguard in {pushed[:10]}"
+    [new] = [r for r in github.check_runs if r["head_sha"] == pushed]
+    assert new["conclusion"] == "success" and "actions" not in new
+    [comment] = github.comments.values()
+    assert f"resolved by trunkguard in `{pushed[:10]}`" in comment["body"]
+
+
 def refs(github: FakeGitHub, full_name: str) -> dict[str, str]:
     """Every reference of the fake's `full_name` and its target."""
     repo = pygit2.Repository(str(github.root / f"{full_name}.git"))
@@ -118,13 +129,8 @@ def test_the_button_is_offered_pressed_and_pushes_one_merge_commit(served, githu
     assert merge.tree["f.txt"].data == b"a\na\nb\nz\nb\n"  # both sides' changes, git's diff3
     assert merge.author.name == "trunkguard-test[bot]"
     assert "- f.txt: line-merge" in merge.message and "Resolved-by: trunkguard" in merge.message
-    said = [r for r in github.check_runs if r["head_sha"] == head][-1]
-    assert said["output"]["title"] == f"Resolved by trunkguard in {pushed[:10]}"
     # The new head was checked like any other: the conflict is gone.
-    [new] = [r for r in github.check_runs if r["head_sha"] == pushed]
-    assert new["conclusion"] == "success" and "actions" not in new
-    [comment] = github.comments.values()
-    assert f"resolved by trunkguard in `{pushed[:10]}`" in comment["body"]
+    said_resolved(github, head, pushed)
 
     # The same delivery again (GitHub's "Redeliver"): nothing is pushed twice.
     served.deliver("check_run", pressed(head), "d-2")
@@ -178,12 +184,7 @@ def test_a_fork_that_allows_maintainers_edits_gets_the_merge_commit_on_its_branc
     assert "- f.txt: line-merge" in merge.message
     # The base repository's branches are untouched; GitHub's pull ref followed the fork.
     assert refs(github, REPO) == {**base_refs, "refs/pull/5/head": pushed}
-    said = [r for r in github.check_runs if r["head_sha"] == head][-1]
-    assert said["output"]["title"] == f"Resolved by trunkguard in {pushed[:10]}"
-    [new] = [r for r in github.check_runs if r["head_sha"] == pushed]
-    assert new["conclusion"] == "success" and "actions" not in new
-    [comment] = github.comments.values()
-    assert f"resolved by trunkguard in `{pushed[:10]}`" in comment["body"]
+    said_resolved(github, head, pushed)
 
     served.deliver("check_run", pressed(head, number=None), "d-2")  # redelivered
     assert github.git_pushes == [FORK]

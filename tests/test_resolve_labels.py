@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select
@@ -72,6 +73,12 @@ def test_conflicts_text_says_what_needs_a_person_and_json_asks_for_it(make_repo)
     assert "need a person" not in quiet
 
 
+def week_forecast(url: str, path: Path):
+    """The forecast the store keeps for the repository at `path`, this week."""
+    with Store(url) as store:
+        return store.week_forecast(str(path.resolve()), week_start(NOW))
+
+
 def test_the_store_keeps_what_the_engine_said_of_each_conflict_on_active_branches(
     make_repo, db_url
 ):
@@ -85,11 +92,7 @@ def test_the_store_keeps_what_the_engine_said_of_each_conflict_on_active_branche
     for shown in ([], ["--json"]):
         ran = CliRunner().invoke(cli, [*args, *shown])
         assert ran.exit_code == 0, ran.output
-        store = Store(db_url)
-        try:
-            stored = store.week_forecast(str(t.path.resolve()), week_start(NOW))
-        finally:
-            store.close()
+        stored = week_forecast(db_url, t.path)
         assert stored is not None
         assert stored.with_trunk == {
             "abandoned": ("app.py",),
@@ -123,11 +126,7 @@ def test_a_forecast_labelled_in_part_gives_the_week_no_split(make_repo, tmp_path
     args = ["conflicts", str(t.path), "--now", NOW_ISO, "--store", "--db", url, "--json"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    store = Store(url)
-    try:
-        stored = store.week_forecast(str(t.path.resolve()), week_start(NOW))
-    finally:
-        store.close()
+    stored = week_forecast(url, t.path)
     assert stored is not None and stored.with_trunk == {"feature/x": ("app.py", "gone.txt")}
     assert stored.labelled is None
     with Session(create_engine(url)) as session:
