@@ -18,6 +18,7 @@ from tests.gitrepo import GitRepo
 from tests.test_app_end_to_end import INSTALLATION, REPO, WEBHOOKS, pull_request_event
 
 BRANCH = "fix/align"
+REPO_ID = 1000  # the fake numbers its repositories from 1000: acme/app is made first
 FORK = "eve/app"  # eve's fork of acme/app
 OPT_IN = "resolve:\n  offer: true\n"
 WRITE = {"checks": "write", "pull_requests": "write", "issues": "write",
@@ -39,6 +40,7 @@ def build(github: FakeGitHub, config: str = OPT_IN, pull: Pull | None = None) ->
     before main moved, which the branch is pushed to (and GitHub copies to
     refs/pull/5/head). Return the pull request's head."""
     path = github.add_repository(REPO, INSTALLATION, "main")
+    assert github.repository_ids[REPO] == REPO_ID  # as pressed() says
     t = GitRepo(path.parent / "build.git")
     base = t.commit({"f.txt": lines("a", "b", "{", "b"), "README": "app\n"}, days_ago=3,
                     branch="main")  # fmt: skip
@@ -68,9 +70,10 @@ def pressed(head: str, number: int | None = 5) -> dict:
     payload["action"] = "requested_action"
     payload["requested_action"] = {"identifier": "resolve"}
     payload["installation"] = {"id": INSTALLATION}
-    payload["repository"]["full_name"] = REPO
+    payload["repository"].update(full_name=REPO, id=REPO_ID)
     payload["check_run"]["head_sha"] = head
-    listed = {"number": number, "id": number, "url": f"https://api.github.com/x/{number}"}
+    listed = {"number": number, "id": number, "url": f"https://api.github.com/x/{number}",
+              "base": {"ref": "main", "repo": {"id": REPO_ID}}}  # fmt: skip
     payload["check_run"]["pull_requests"] = [] if number is None else [listed]
     return payload
 
@@ -252,6 +255,7 @@ def test_a_press_on_a_head_two_pull_requests_share_pushes_nothing(served, github
     [run] = github.check_runs
     assert "actions" not in run  # a press could not tell the two apart: no button
     served.deliver("check_run", pressed(head, number=None), "d-2")
+    served.deliver("check_run", pressed(head, number=5), "d-3")  # named: refused all the same
 
     assert github.git_pushes == []
     assert {name: refs(github, name) for name in (REPO, FORK, other)} == before

@@ -199,6 +199,9 @@ def remove_mirror(path: Path) -> bool:
         return True
 
 
+BRANCH_MOVED = "the branch moved"  # how push_commit's refusal begins when the lease fails
+
+
 class _Moved(Exception):
     """The branch is no longer where the push expects it."""
 
@@ -213,12 +216,18 @@ class _Pushing(_Credentials):
         self.refused: dict[str, str] = {}
 
     def push_negotiation(self, updates: list[pygit2.remotes.PushUpdate]) -> None:
-        # The server advertised each ref on this very connection, and receive-pack updates a
-        # ref only from the value the push names: checked here, it is a compare-and-swap.
+        # `src` is the ref's value as the server advertised it for this push, and the push
+        # names it as the old value, which receive-pack checks under the ref's lock: checked
+        # here too, the push is a compare-and-swap (as git push --force-with-lease).
         for update in updates:
             wanted = self.expected.get(update.dst_refname)
             if wanted is not None and update.src != wanted:
-                raise _Moved(f"{update.dst_refname} is at {str(update.src)[:10]}")
+                where = (
+                    "is gone"
+                    if update.src == pygit2.Oid(raw=bytes(20))
+                    else (f"is at {str(update.src)[:10]}")
+                )
+                raise _Moved(f"{update.dst_refname} {where}")
 
     def push_update_reference(self, refname: str, message: str | None) -> None:
         if message is not None:
@@ -239,7 +248,7 @@ def push_commit(
     try:
         remote.push([f"{commit}:{target}"], callbacks=callbacks)
     except _Moved as moved:
-        return f"the branch moved: {moved}"
+        return f"{BRANCH_MOVED}: {moved}"
     except pygit2.GitError as error:
         return str(error).replace(token, "***")
     refused = callbacks.refused.get(target)

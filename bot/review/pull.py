@@ -26,6 +26,7 @@ from bot.review.measure import TRUNKS_KEPT, figures
 from bot.review.mirror import fetch_under_lock
 from bot.review.publish import post_check_run, publish
 from bot.review.repo_config import config_failure, read_config
+from bot.review.resolution import is_release_line
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,10 @@ def review_pull_request(
                 memo,
                 now,
                 at,
-                lambda: _may_push(client, full_name, pull, default, open_pulls),
+                lambda: (
+                    _may_push(client, full_name, pull, default, open_pulls)
+                    and not (pull.fork is None and is_release_line(pull.head_ref, config))
+                ),
             )
     except AnalysisError as error:
         failure = Evaluation(

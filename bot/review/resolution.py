@@ -3,6 +3,7 @@ merges it, each conflicted path resolved by the engine, written as one merge com
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,11 +13,19 @@ from analyzers.git import find_git
 from analyzers.objects import Entry, apply_changes
 from analyzers.resolve.engine import SHIPPED, resolve
 from analyzers.resolve.records import Resolved
+from bot.policy import RepositoryConfig
 
 TRAILER = "Resolved-by: trunkguard"  # marks the merge commits the button pushes, for people
 # In the App's own mirror, a ref per merge commit the button pushed: how trunkguard knows its
 # own (a fork can copy the trailer, never write a ref into trunkguard's mirror).
 PUSHED = "refs/trunkguard/resolved/"
+
+
+def is_release_line(branch: str, config: RepositoryConfig) -> bool:
+    """Whether `branch` is a release line by the configuration's globs, which trunkguard
+    never pushes a resolution to. (A line known only by a version tag on its head is not
+    told: the App's mirror fetches no tags.)"""
+    return any(fnmatch.fnmatchcase(branch, glob) for glob in config.branches.release)
 
 
 def pushed_by_trunkguard(repo: pygit2.Repository, commit: str) -> bool:

@@ -3,20 +3,18 @@ the engine's resolutions, pushed as one merge commit, or the reason nothing was 
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 
 import pygit2
 
 from bot.github.records import RepositoryInfo
 from bot.markup import code, prose
-from bot.mirrors.fetch import push_commit
-from bot.policy import RepositoryConfig
+from bot.mirrors.fetch import BRANCH_MOVED, push_commit
 from bot.review.evaluation import Evaluation
 from bot.review.findings import Conclusion
 from bot.review.mirror import fetch_under_lock
 from bot.review.publish import post_check_run
-from bot.review.resolution import PUSHED, resolution_merge
+from bot.review.resolution import PUSHED, is_release_line, resolution_merge
 from bot.service.job import Follow, Job, Services, job
 from bot.service.jobs.repository import repository_config
 
@@ -49,8 +47,9 @@ def resolve_pull(
     if not candidates:
         logger.info("resolve pressed on a commit no open pull request has: %s", repository)
         return []
-    if len(candidates) > 1:
-        listed = ", ".join(f"#{p.number}" for p in candidates)
+    sharing = [p for p in pulls if p.head_sha == head_sha]
+    if len(candidates) > 1 or len(sharing) > 1:
+        listed = ", ".join(f"#{p.number}" for p in (sharing if len(sharing) > 1 else candidates))
         shared = f"several open pull requests have this commit as their head ({listed})"
         said = _said(f"Not resolved: {shared}", f"Nothing was pushed: {shared}.")
         post_check_run(client, repository, head_sha, said)
@@ -89,7 +88,7 @@ def resolve_pull(
         refusal = "the branch is in a fork that does not allow edits by maintainers"
     elif target.fork is None and target.head_ref == info.default_branch:
         refusal = "the branch is the repository's default branch, which trunkguard never pushes to"
-    elif target.fork is None and _release_line(target.head_ref, config):
+    elif target.fork is None and is_release_line(target.head_ref, config):
         refusal = "the branch is a release line, which trunkguard never pushes to"
     elif clone_url is None:
         refusal = "the fork's address cannot be told from the repository's"
@@ -116,9 +115,11 @@ def resolve_pull(
         return [Job("evaluate_pull", where)]
     problem = push_commit(repo, clone_url, client.token(), merged.commit, target.head_ref)
     if problem is not None:
-        said = _said("Not resolved: the push was refused", f"Nothing was pushed: {prose(problem)}")
+        moved = problem.startswith(BRANCH_MOVED)  # its new head is checked again
+        title = f"Not resolved: {BRANCH_MOVED}" if moved else "Not resolved: the push was refused"
+        said = _said(title, f"Nothing was pushed: {prose(problem)}")
         post_check_run(client, repository, head_sha, said)
-        return []
+        return [Job("evaluate_pull", where)] if moved else []
     repo.references.create(PUSHED + merged.commit, merged.commit, force=True)
     paths = "\n".join(f"- {code(path)}: {rule}" for path, rule in merged.resolved)
     post_check_run(
@@ -143,9 +144,3 @@ def _fork_url(info: RepositoryInfo, fork: str) -> str | None:
     if not fork or not info.clone_url.endswith(suffix):
         return None
     return info.clone_url.removesuffix(suffix) + f"/{fork}.git"
-
-
-def _release_line(branch: str, config: RepositoryConfig) -> bool:
-    """Whether `branch` is a release line by the configuration's globs (its pull request is
-    exempt, so no button is offered on it; a press is refused all the same)."""
-    return any(fnmatch.fnmatchcase(branch, glob) for glob in config.branches.rule().release)
