@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from analyzers.conflicts import ConflictKind
+from analyzers.conflicts import Conflict, ConflictKind
 from analyzers.forecast import forecast
 from analyzers.refs import PullHeads, PullRule, inventory
 from analyzers.resolve.labels import label_pair_conflicts, label_trunk_conflicts
@@ -117,15 +117,20 @@ def test_the_store_keeps_what_the_engine_said_of_each_conflict_on_active_branche
     assert all("resolution" not in c for c in rows["abandoned"].conflicts)
 
 
-def test_a_forecast_labelled_in_part_gives_the_week_no_split(make_repo, tmp_path, monkeypatch):
+def test_a_forecast_labelled_in_part_gives_the_week_no_split(
+    make_repo, tmp_path, monkeypatch, caplog
+):
     # Without git, the content conflict cannot be labelled (the deletion can): the forecast is
-    # stored all the same, and its week says nothing of what a machine could resolve.
+    # stored all the same, its week says nothing of what a machine could resolve, and the
+    # log says why the split is missing.
     t = build(make_repo)
     monkeypatch.setattr("analyzers.resolve.diff3.find_git", lambda: None)
     url = f"sqlite:///{tmp_path / 'history.db'}"
     args = ["conflicts", str(t.path), "--now", NOW_ISO, "--store", "--db", url, "--json"]
-    result = CliRunner().invoke(cli, args)
+    with caplog.at_level("WARNING", logger="bot.service.scanning"):
+        result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
+    assert "some conflicts on active branches could not be labelled" in caplog.messages
     stored = week_forecast(url, t.path)
     assert stored is not None and stored.with_trunk == {"feature/x": ("app.py", "gone.txt")}
     assert stored.labelled is None
@@ -247,3 +252,31 @@ def test_a_pair_only_a_machine_conflicts_on_is_not_ranked_as_a_clash(make_repo):
         ("b", "conflicts with no other branch"),
     ]
     assert asked.pairs == result.pairs  # still shown, with what the engine says of them
+
+
+def test_a_paid_conflict_that_cannot_be_read_leaves_the_merges_other_paths_labelled(
+    make_repo, monkeypatch
+):
+    from analyzers.resolve import labels
+    from analyzers.resolve.diff3 import Diff3Error
+
+    t = make_repo()
+    base = t.commit({"a.py": numbered(), "b.py": numbered()}, days_ago=5)
+    trunk = t.commit({"a.py": numbered(40, {10: "t"}), "b.py": numbered(40, {10: "t"})},
+                     days_ago=4, parents=[base])  # fmt: skip
+    side = t.commit({"a.py": numbered(40, {10: "s"}), "b.py": numbered(40, {10: "s"})},
+                    days_ago=3, parents=[base])  # fmt: skip
+    merge = t.commit({"a.py": numbered(40, {10: "ts"}), "b.py": numbered(40, {10: "ts"})},
+                     days_ago=2, parents=[trunk, side], branch="main")  # fmt: skip
+    conflicts = [Conflict("a.py", ConflictKind.CONTENT), Conflict("b.py", ConflictKind.CONTENT)]
+    real = labels._label
+
+    def failing_on_a(repo, conflict, *rest):
+        if conflict.path == "a.py":
+            raise Diff3Error("git merge-file printed an unterminated conflict")
+        return real(repo, conflict, *rest)
+
+    monkeypatch.setattr(labels, "_label", failing_on_a)
+    said = labels.label_merges(t.repo, [(str(merge), conflicts)])
+    assert list(said) == [(str(merge), "b.py")]
+    assert isinstance(said[(str(merge), "b.py")], NeedsPerson)
