@@ -127,10 +127,7 @@ def review_pull_request(
                 memo,
                 now,
                 at,
-                lambda: (
-                    _may_push(client, full_name, pull, default, open_pulls)
-                    and not (pull.fork is None and is_release_line(pull.head_ref, config))
-                ),
+                lambda: _may_push(client, full_name, pull, default, open_pulls, config),
             )
     except AnalysisError as error:
         failure = Evaluation(
@@ -169,20 +166,26 @@ def _memo(store: Store, path: str, tree: str) -> ForecastMemo:
 
 
 def _may_push(
-    client: GitHubClient, full_name: str, pull: OpenPull, default: str, others: list[OpenPull]
+    client: GitHubClient,
+    full_name: str,
+    pull: OpenPull,
+    default: str,
+    others: list[OpenPull],
+    config: RepositoryConfig,
 ) -> bool:
     """Whether the App may push a resolution to the pull request's branch: `contents: write`,
-    and the branch in this repository (never its default branch) or in a fork that allows
-    edits by maintainers, and no other open pull request with the same head (a press could
-    not tell them apart). A question GitHub refuses is a no: the button is left off, the
-    review goes on (GitHub unavailable: the job is tried again, as for any call)."""
+    and the branch in this repository (never its default branch nor a release line) or in a
+    fork that allows edits by maintainers, and no other open pull request with the same head
+    (a press could not tell them apart). A question GitHub refuses is a no: the button is
+    left off, the review goes on (GitHub unavailable: the job is tried again, as for any
+    call)."""
     if any(p.head_sha == pull.head_sha and p.number != pull.number for p in others):
         return False
     try:
         if not client.can_push():
             return False
         if pull.fork is None:
-            return pull.head_ref != default
+            return pull.head_ref != default and not is_release_line(pull.head_ref, config)
         if not pull.fork:
             return False  # the fork is deleted
         # the pulls list leaves maintainer_can_modify out: only a fork's pull request asks

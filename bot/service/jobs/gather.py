@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import pygit2
 
 from analyzers.divergence import Progress, ScanReport
-from analyzers.forecast import Forecast
 from analyzers.history import History, PaidConflict, history
 from analyzers.refs import Inventory
 from analyzers.survey import survey
@@ -29,7 +28,6 @@ from bot.text import DAY
 from config import defaults
 
 if TYPE_CHECKING:
-    from analyzers.resolve.labels import ForecastLabels
     from bot.store import Store
 
 
@@ -132,11 +130,9 @@ def gather_report(
         from analyzers.resolve.labels import label_active
 
         trusted = config.resolve.trusted
-
-        def active(predicted: Forecast) -> ForecastLabels:
-            return label_active(repo, predicted, trusted)
-
-        forecast_and_store(store, name, repo, found, now, None, days, active)
+        forecast_and_store(
+            store, name, repo, found, now, None, days, lambda x: label_active(repo, x, trusted)
+        )
     end = min(start + WEEK - 1, now)
     limit = limit_days(config)
     weeks, mined = kept_trends(store, name, repo, found, end, TREND_WEEKS, limit, today, progress)
